@@ -1,0 +1,13 @@
+/* arc/arc.h: the whole public API of arc in one include. */
+#ifndef ARC_ARC_H
+#define ARC_ARC_H
+
+#include <arc/alloc.h>
+#include <arc/base.h>
+#include <arc/buffer.h>
+#include <arc/format.h>
+#include <arc/reader.h>
+#include <arc/reply.h>
+#include <arc/status.h>
+
+#endif

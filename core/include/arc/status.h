@@ -1,0 +1,46 @@
+/* arc/status.h: the one status enum every arc call returns, and its text. */
+#ifndef ARC_STATUS_H
+#define ARC_STATUS_H
+
+#include <arc/base.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Every fallible arc call returns one of these. ARC_OK is 0 so that
+ * `if (arc_x(...) != ARC_OK)` and `if (arc_x(...))` both read naturally.
+ * Values are stable: new ones are only appended. */
+typedef enum arc_status {
+    ARC_OK = 0,
+    ARC_ERR_NOMEM,         /* an allocation failed */
+    ARC_ERR_INVALID,       /* a bad argument: NULL where one is needed, bad format */
+    ARC_ERR_PROTOCOL,      /* the server sent bytes that are not valid RESP */
+    ARC_ERR_LIMIT,         /* a configured limit would be exceeded */
+    ARC_ERR_NOADDR,        /* name resolution failed or gave no usable address */
+    ARC_ERR_REFUSED,       /* every address refused the connection */
+    ARC_ERR_TIMEOUT,       /* the connect or command timeout passed */
+    ARC_ERR_IO,            /* a socket call failed; see the context's errno */
+    ARC_ERR_EOF,           /* the server closed the connection */
+    ARC_ERR_HANDSHAKE,     /* the server refused HELLO, AUTH, SELECT or SETNAME */
+    ARC_ERR_NOFD,          /* no file descriptor was free until the timeout */
+    ARC_ERR_DISCONNECTING, /* a clean disconnect was asked for: no new commands */
+    ARC_ERR_CLOSED,        /* the context is closed or failed */
+    ARC_ERR_SUBSCRIBED,    /* RESP2 subscribed mode allows only (P|S)(UN)SUBSCRIBE, PING, RESET */
+    ARC_ERR_MONITORING,    /* a monitoring connection accepts no further commands */
+    ARC_ERR_STATE,         /* the call does not fit the context's state */
+    ARC_ERR_FREED,         /* the context was freed before the reply came */
+} arc_status;
+
+/* A static, human-readable description of `status`; never NULL (unknown
+ * values give "unknown status"). */
+ARC_API const char *arc_strerror(int status);
+
+/* The enum name of `status` as text, e.g. "ARC_ERR_EOF"; never NULL. */
+ARC_API const char *arc_status_name(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

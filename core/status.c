@@ -1,0 +1,52 @@
+/* status.c: names and descriptions of arc_status values. */
+#include <arc/status.h>
+
+#include <stddef.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const char *arc_version(void)
+{
+    return STR(ARC_VERSION_MAJOR) "." STR(ARC_VERSION_MINOR) "." STR(ARC_VERSION_PATCH);
+}
+
+static const struct {
+    const char *name;
+    const char *text;
+} status_table[] = {
+    [ARC_OK] = {"ARC_OK", "success"},
+    [ARC_ERR_NOMEM] = {"ARC_ERR_NOMEM", "out of memory"},
+    [ARC_ERR_INVALID] = {"ARC_ERR_INVALID", "invalid argument"},
+    [ARC_ERR_PROTOCOL] = {"ARC_ERR_PROTOCOL", "protocol error"},
+    [ARC_ERR_LIMIT] = {"ARC_ERR_LIMIT", "limit exceeded"},
+    [ARC_ERR_NOADDR] = {"ARC_ERR_NOADDR", "no address: name resolution failed"},
+    [ARC_ERR_REFUSED] = {"ARC_ERR_REFUSED", "connection refused"},
+    [ARC_ERR_TIMEOUT] = {"ARC_ERR_TIMEOUT", "timed out"},
+    [ARC_ERR_IO] = {"ARC_ERR_IO", "I/O error"},
+    [ARC_ERR_EOF] = {"ARC_ERR_EOF", "server closed the connection"},
+    [ARC_ERR_HANDSHAKE] = {"ARC_ERR_HANDSHAKE", "handshake refused by the server"},
+    [ARC_ERR_NOFD] = {"ARC_ERR_NOFD", "no free file descriptor"},
+    [ARC_ERR_DISCONNECTING] = {"ARC_ERR_DISCONNECTING", "disconnecting: no new commands"},
+    [ARC_ERR_CLOSED] = {"ARC_ERR_CLOSED", "connection closed"},
+    [ARC_ERR_SUBSCRIBED] = {"ARC_ERR_SUBSCRIBED", "command not allowed in RESP2 subscribed mode"},
+    [ARC_ERR_MONITORING] = {"ARC_ERR_MONITORING", "command not allowed while monitoring"},
+    [ARC_ERR_STATE] = {"ARC_ERR_STATE", "not allowed in the current state"},
+    [ARC_ERR_FREED] = {"ARC_ERR_FREED", "context freed"},
+};
+
+#define STATUS_COUNT (sizeof status_table / sizeof status_table[0])
+
+const char *arc_strerror(int status)
+{
+    if (status < 0 || (size_t)status >= STATUS_COUNT || status_table[status].text == NULL)
+        return "unknown status";
+    return status_table[status].text;
+}
+
+const char *arc_status_name(int status)
+{
+    if (status < 0 || (size_t)status >= STATUS_COUNT || status_table[status].name == NULL)
+        return "ARC_ERR_UNKNOWN";
+    return status_table[status].name;
+}
