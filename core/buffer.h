@@ -64,6 +64,12 @@ static inline void arc__buffer_consume(arc_buffer *b, size_t n)
         b->start = b->end = 0;
 }
 
+/* Empties the buffer, keeping its memory. */
+static inline void arc__buffer_clear(arc_buffer *b)
+{
+    b->start = b->end = 0;
+}
+
 /* Cuts the buffer back to `len` bytes (used to undo a half-written command). */
 static inline void arc__buffer_truncate(arc_buffer *b, size_t len)
 {

@@ -1,0 +1,99 @@
+/* arena.c: chunked bump allocator behind the reader's reply trees. */
+#include "arena.h"
+
+#include "alloc.h"
+
+#include <stdint.h>
+
+/* A chunk of this size holds a few hundred small replies; bigger requests
+ * (long bulk strings, large element arrays) get a block of their own so that
+ * one huge reply does not leave a huge chunk pinned after reset. */
+#define CHUNK_SIZE (16u * 1024)
+#define LARGE (CHUNK_SIZE / 4)
+#define ALIGN 8u
+
+struct arc_arena_chunk {
+    arc_arena_chunk *next;
+    size_t size;
+    size_t used;
+    union {
+        long long ll;
+        double d;
+        void *p;
+    } data[];
+};
+
+static size_t round_up(size_t n)
+{
+    return (n + (ALIGN - 1)) & ~(size_t)(ALIGN - 1);
+}
+
+void arc__arena_init(arc_arena *a, const arc_allocator *alloc)
+{
+    a->current = NULL;
+    a->others = NULL;
+    arc__alloc_copy(&a->alloc, alloc);
+}
+
+static arc_arena_chunk *chunk_new(arc_arena *a, size_t size)
+{
+    if (size > SIZE_MAX - sizeof(arc_arena_chunk))
+        return NULL;
+    arc_arena_chunk *c = arc_mem_alloc(&a->alloc, sizeof(arc_arena_chunk) + size);
+    if (c == NULL)
+        return NULL;
+    c->next = NULL;
+    c->size = size;
+    c->used = 0;
+    return c;
+}
+
+void *arc__arena_alloc(arc_arena *a, size_t n)
+{
+    if (n > SIZE_MAX - ALIGN)
+        return NULL;
+    n = round_up(n ? n : 1);
+    if (n >= LARGE) {
+        arc_arena_chunk *big = chunk_new(a, n);
+        if (big == NULL)
+            return NULL;
+        big->used = n;
+        big->next = a->others;
+        a->others = big;
+        return big->data;
+    }
+    arc_arena_chunk *c = a->current;
+    if (c == NULL || c->size - c->used < n) {
+        arc_arena_chunk *fresh = chunk_new(a, CHUNK_SIZE);
+        if (fresh == NULL)
+            return NULL;
+        if (c != NULL) {
+            c->next = a->others;
+            a->others = c;
+        }
+        a->current = c = fresh;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+void arc__arena_reset(arc_arena *a)
+{
+    arc_arena_chunk *c = a->others;
+    while (c != NULL) {
+        arc_arena_chunk *next = c->next;
+        arc_mem_free(&a->alloc, c);
+        c = next;
+    }
+    a->others = NULL;
+    if (a->current != NULL)
+        a->current->used = 0;
+}
+
+void arc__arena_release(arc_arena *a)
+{
+    arc__arena_reset(a);
+    arc_mem_free(&a->alloc, a->current);
+    a->current = NULL;
+}
