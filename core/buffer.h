@@ -34,14 +34,15 @@ static inline size_t arc__buffer_len(const arc_buffer *b)
     return b->end - b->start;
 }
 
+/* An empty buffer may have no memory yet: NULL + 0 is undefined in C. */
 static inline char *arc__buffer_head(const arc_buffer *b)
 {
-    return b->data + b->start;
+    return b->data ? b->data + b->start : NULL;
 }
 
 static inline char *arc__buffer_tail(const arc_buffer *b)
 {
-    return b->data + b->end;
+    return b->data ? b->data + b->end : NULL;
 }
 
 /* Room after the end, without growing. */

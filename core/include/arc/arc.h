@@ -5,6 +5,8 @@
 #include <arc/alloc.h>
 #include <arc/base.h>
 #include <arc/buffer.h>
+#include <arc/context.h>
+#include <arc/events.h>
 #include <arc/format.h>
 #include <arc/reader.h>
 #include <arc/reply.h>

@@ -31,8 +31,10 @@ ARC_API int arc_format_argv(arc_buffer *out, int argc, const char *const *argv,
  * Flags, width and precision are accepted on the numeric conversions. Any
  * other conversion, or a format that yields no argument, is ARC_ERR_INVALID.
  * An empty %s or %b still makes an (empty) argument. */
-ARC_API int arc_format(arc_buffer *out, const char *fmt, ...) ARC_PRINTF(2, 3);
-ARC_API int arc_vformat(arc_buffer *out, const char *fmt, va_list ap) ARC_PRINTF(2, 0);
+/* No printf format attribute: compilers read %b as C23's binary integer and
+ * would reject arc's (pointer, length) pair. */
+ARC_API int arc_format(arc_buffer *out, const char *fmt, ...);
+ARC_API int arc_vformat(arc_buffer *out, const char *fmt, va_list ap);
 
 /* Pre-formatted input: `cmd` must be one or more complete RESP commands, each
  * an array (*N, N >= 1) of bulk strings ($len, binary-safe), with nothing

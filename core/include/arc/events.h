@@ -1,0 +1,60 @@
+/* arc/events.h: the boundary between a context and the event loop driving it. */
+#ifndef ARC_EVENTS_H
+#define ARC_EVENTS_H
+
+#include <arc/base.h>
+#include <arc/context.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a context asks of its event loop. Rules (DESIGN "The event-loop
+ * boundary"):
+ *  - every hook is set (arc_attach refuses NULL) and idempotent;
+ *  - hooks only record interest, never call back into arc;
+ *  - set_fd announces the socket to watch (-1: none); read/write interest
+ *    was dropped before, and is asked for again after;
+ *  - schedule_timer is a one-shot in relative ms, replacing the previous
+ *    one; ms < 0 cancels; when it fires, call arc_handle_timeout;
+ *  - cleanup is called exactly once, when the context goes away; after it
+ *    the context never touches `data` again. */
+typedef struct arc_event_hooks {
+    void *data;
+    void (*add_read)(void *data);
+    void (*del_read)(void *data);
+    void (*add_write)(void *data);
+    void (*del_write)(void *data);
+    void (*set_fd)(void *data, int fd);
+    void (*schedule_timer)(void *data, long ms);
+    void (*cleanup)(void *data);
+} arc_event_hooks;
+
+/* Attaches a loop. The table is copied. Right away the context announces
+ * its socket and interest and schedules its timer through the hooks.
+ * ARC_ERR_INVALID: c or hooks NULL, or a hook NULL. ARC_ERR_STATE: a loop is
+ * already attached, or the context has ended. */
+ARC_API int arc_attach(arc_context *c, const arc_event_hooks *hooks);
+
+/* The socket to watch, -1 when there is none. */
+ARC_API int arc_fd(const arc_context *c);
+
+/* The loop reports readiness and timer expiry. Each may be called at any
+ * moment, spuriously or re-entrantly, without harm. The context may be
+ * freed by the call (a callback freed it, or a clean disconnect finished):
+ * do not touch it afterwards unless you know it lives. */
+ARC_API void arc_handle_read(arc_context *c);
+ARC_API void arc_handle_write(arc_context *c);
+ARC_API void arc_handle_timeout(arc_context *c);
+
+/* Pull getters for loops without an adapter. */
+ARC_API bool arc_want_read(const arc_context *c);
+ARC_API bool arc_want_write(const arc_context *c);
+/* ms until arc_handle_timeout is due (0: now), -1 when no timer is needed. */
+ARC_API long arc_next_timeout_ms(const arc_context *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
