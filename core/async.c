@@ -295,6 +295,11 @@ void arc__ready(arc_context *c)
             c->depth--;
         }
     }
+    if (c->disconnect_asked && !c->free_requested && !arc__ended(c)) {
+        arc__set_state(c, ARC_STATE_DISCONNECTING);
+        if (arc__queue_len(&c->queue) == 0)
+            arc__terminate(c, ARC_STATE_CLOSED, ARC_OK);
+    }
 }
 
 void arc_free(arc_context *c)
@@ -311,13 +316,14 @@ void arc_free(arc_context *c)
 void arc_disconnect(arc_context *c)
 {
     if (c == NULL || c->free_requested || arc__ended(c) ||
-        c->state == ARC_STATE_DISCONNECTING)
+        c->state == ARC_STATE_DISCONNECTING || c->disconnect_asked)
         return;
     arc__enter(c);
     if (c->state == ARC_STATE_CONNECTING || c->state == ARC_STATE_HELD ||
         c->state == ARC_STATE_HANDSHAKE || c->state == ARC_STATE_INIT) {
-        snprintf(c->error, sizeof c->error, "disconnected before the connection was ready");
-        arc__terminate(c, ARC_STATE_CLOSED, ARC_ERR_CLOSED);
+        /* Commands already queued were accepted: they are still sent and
+         * answered once the connection is up, then it closes. */
+        c->disconnect_asked = true;
     } else {
         arc__set_state(c, ARC_STATE_DISCONNECTING);
         /* Subscriptions and a monitor never end on their own: with no

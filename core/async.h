@@ -51,6 +51,8 @@ struct arc_context {
     bool connect_called;
     bool disconnect_called;
     bool in_connect;     /* inside arc_connect / arc_connect_fd */
+    bool disconnect_asked; /* arc_disconnect before READY: close once ready
+                              and drained */
 
     /* Connecting: addresses are tried in order, each on a new socket. */
     arc_addr *addrs;

@@ -134,7 +134,7 @@ static int refusal(const arc_context *c, const arc_entry *e)
 {
     if (c->free_requested || arc__ended(c))
         return ARC_ERR_CLOSED;
-    if (c->state == ARC_STATE_DISCONNECTING)
+    if (c->state == ARC_STATE_DISCONNECTING || c->disconnect_asked)
         return ARC_ERR_DISCONNECTING;
     bool exits = e->kind == ARC_ENTRY_RESET || e->kind == ARC_ENTRY_QUIT;
     if ((c->state == ARC_STATE_MONITORING || c->monitor_inflight) && !exits)
@@ -215,7 +215,7 @@ static int issue(arc_context *c, arc_reply_fn *fn, void *privdata, const encodin
         return ARC_ERR_INVALID;
     if (c->free_requested || arc__ended(c))
         return ARC_ERR_CLOSED;
-    if (c->state == ARC_STATE_DISCONNECTING)
+    if (c->state == ARC_STATE_DISCONNECTING || c->disconnect_asked)
         return ARC_ERR_DISCONNECTING;
     /* Room for the entry (and a RESET's handshake) first, so that nothing
      * after encoding can fail half-way. */

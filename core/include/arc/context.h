@@ -132,9 +132,10 @@ ARC_API int arc_command_formatted(arc_context *c, arc_reply_fn *fn, void *privda
 
 /* Clean disconnect: new commands are refused (ARC_ERR_DISCONNECTING); the
  * pending ones get their replies; then the socket closes, the state becomes
- * CLOSED and on_disconnect is called with ARC_OK. Before READY it ends the
- * connection attempt (on_connect gets ARC_ERR_CLOSED). The context stays
- * until arc_free(). Safe inside callbacks. */
+ * CLOSED and on_disconnect is called with ARC_OK. Before READY the
+ * connection attempt goes on: the queued commands are sent and answered
+ * once it is up, then it closes (a failure ends it as usual). The context
+ * stays until arc_free(). Safe inside callbacks. */
 ARC_API void arc_disconnect(arc_context *c);
 
 /* Ends the context now: pending callbacks are called with NULL and
