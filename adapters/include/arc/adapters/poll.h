@@ -1,0 +1,300 @@
+/* arc/adapters/poll.h: a small poll(2) loop that drives any number of arc
+ * contexts; needs nothing but libc, so it is the embedded default.
+ *
+ *   arc_poll_loop *loop = arc_poll_loop_new();
+ *   arc_context *c = arc_connect(&opt);
+ *   arc_poll_attach(loop, c);
+ *   ... arc_command(c, ...) ...
+ *   arc_poll_loop_run(loop);          returns when nothing is left to do
+ *   arc_free(c);
+ *   arc_poll_loop_free(loop);
+ *
+ * Header-only: every function is static. The file that includes it must see
+ * POSIX declarations (poll, clock_gettime): glibc shows them by default, and
+ * under -std=c11 the file defines _POSIX_C_SOURCE before its first include
+ * (or builds with -std=gnu11). */
+#ifndef ARC_ADAPTERS_POLL_H
+#define ARC_ADAPTERS_POLL_H
+
+#include <arc/arc.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+/* One context as the loop sees it. Entries are freed only between
+ * dispatches, so a callback that frees any context (its own included)
+ * leaves no dangling entry behind: cleanup just marks it dead. */
+typedef struct arc_poll_entry {
+    struct arc_poll_entry *next;
+    struct arc_poll_loop *loop;
+    arc_context *c;
+    arc_allocator alloc; /* a copy: the entry may outlive the context */
+    int fd;
+    int want_read;
+    int want_write;
+    int dead;
+    int64_t deadline; /* CLOCK_MONOTONIC ms; -1: no timer */
+} arc_poll_entry;
+
+typedef struct arc_poll_loop {
+    arc_poll_entry *entries;
+    size_t count; /* live entries */
+    struct pollfd *fds;
+    arc_poll_entry **owners; /* fds[i] belongs to owners[i] */
+    size_t cap;
+} arc_poll_loop;
+
+static inline int64_t arc_poll_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the hooks: they only record what the context asks for ---- */
+
+static inline void arc_poll_add_read(void *data)
+{
+    ((arc_poll_entry *)data)->want_read = 1;
+}
+
+static inline void arc_poll_del_read(void *data)
+{
+    ((arc_poll_entry *)data)->want_read = 0;
+}
+
+static inline void arc_poll_add_write(void *data)
+{
+    ((arc_poll_entry *)data)->want_write = 1;
+}
+
+static inline void arc_poll_del_write(void *data)
+{
+    ((arc_poll_entry *)data)->want_write = 0;
+}
+
+static inline void arc_poll_set_fd(void *data, int fd)
+{
+    ((arc_poll_entry *)data)->fd = fd;
+}
+
+static inline void arc_poll_schedule_timer(void *data, long ms)
+{
+    arc_poll_entry *e = (arc_poll_entry *)data;
+    e->deadline = ms < 0 ? -1 : arc_poll_now_ms() + ms;
+}
+
+static inline void arc_poll_cleanup(void *data)
+{
+    arc_poll_entry *e = (arc_poll_entry *)data;
+    e->dead = 1;
+    e->c = NULL;
+    e->loop->count--;
+}
+
+/* ---- the loop ---- */
+
+/* A new empty loop, or NULL when out of memory. Free with
+ * arc_poll_loop_free(). */
+static inline arc_poll_loop *arc_poll_loop_new(void)
+{
+    arc_poll_loop *loop = (arc_poll_loop *)arc_mem_alloc(NULL, sizeof *loop);
+    if (loop != NULL)
+        memset(loop, 0, sizeof *loop);
+    return loop;
+}
+
+/* Frees the entries of contexts that went away. Never called while a
+ * dispatch walks the list. */
+static inline void arc_poll_reap(arc_poll_loop *loop)
+{
+    arc_poll_entry **pp = &loop->entries;
+    while (*pp != NULL) {
+        arc_poll_entry *e = *pp;
+        if (e->dead) {
+            *pp = e->next;
+            arc_allocator a = e->alloc;
+            arc_mem_free(&a, e);
+        } else {
+            pp = &e->next;
+        }
+    }
+}
+
+/* Drives `c` from this loop. Returns ARC_OK, ARC_ERR_NOMEM, or what
+ * arc_attach() returns (ARC_ERR_STATE: already attached or ended). The
+ * entry's memory comes from the context's allocator. */
+static inline int arc_poll_attach(arc_poll_loop *loop, arc_context *c)
+{
+    if (loop == NULL || c == NULL)
+        return ARC_ERR_INVALID;
+    const arc_allocator *a = arc_context_allocator(c);
+    arc_poll_entry *e = (arc_poll_entry *)arc_mem_alloc(a, sizeof *e);
+    if (e == NULL)
+        return ARC_ERR_NOMEM;
+    memset(e, 0, sizeof *e);
+    e->alloc = *a;
+    e->loop = loop;
+    e->c = c;
+    e->fd = -1;
+    e->deadline = -1;
+    arc_event_hooks hooks = {e,
+                             arc_poll_add_read,
+                             arc_poll_del_read,
+                             arc_poll_add_write,
+                             arc_poll_del_write,
+                             arc_poll_set_fd,
+                             arc_poll_schedule_timer,
+                             arc_poll_cleanup};
+    /* Linked before arc_attach: attaching announces fd and timer through
+     * the hooks, which write into the entry. */
+    e->next = loop->entries;
+    loop->entries = e;
+    loop->count++;
+    int rc = arc_attach(c, &hooks);
+    if (rc != ARC_OK) {
+        loop->entries = e->next;
+        loop->count--;
+        arc_mem_free(a, e);
+    }
+    return rc;
+}
+
+/* Contexts attached and not yet freed. */
+static inline size_t arc_poll_loop_count(const arc_poll_loop *loop)
+{
+    return loop ? loop->count : 0;
+}
+
+static inline int arc_poll_grow(arc_poll_loop *loop, size_t n)
+{
+    if (n <= loop->cap)
+        return 0;
+    size_t cap = loop->cap ? loop->cap : 16;
+    while (cap < n)
+        cap *= 2;
+    struct pollfd *fds = (struct pollfd *)arc_mem_alloc(NULL, cap * sizeof *fds);
+    arc_poll_entry **owners = (arc_poll_entry **)arc_mem_alloc(NULL, cap * sizeof *owners);
+    if (fds == NULL || owners == NULL) {
+        arc_mem_free(NULL, fds);
+        arc_mem_free(NULL, owners);
+        return -1;
+    }
+    arc_mem_free(NULL, loop->fds);
+    arc_mem_free(NULL, loop->owners);
+    loop->fds = fds;
+    loop->owners = owners;
+    loop->cap = cap;
+    return 0;
+}
+
+/* One poll() and the calls it calls for: timers that are due, then
+ * readability, then writability. Waits at most `max_wait_ms` (< 0: until
+ * something happens). Returns the number of contexts still attached, or -1
+ * with errno set when poll() or memory fails; an interrupted poll (EINTR) is
+ * not a failure. With nothing to watch and no timer it returns at once. */
+static inline int arc_poll_loop_run_once(arc_poll_loop *loop, long max_wait_ms)
+{
+    arc_poll_reap(loop);
+    if (arc_poll_grow(loop, loop->count) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int64_t now = arc_poll_now_ms();
+    long wait = max_wait_ms;
+    nfds_t n = 0;
+    int timers = 0;
+    for (arc_poll_entry *e = loop->entries; e != NULL; e = e->next) {
+        if (e->dead)
+            continue;
+        if (e->deadline >= 0) {
+            long left = e->deadline > now ? (long)(e->deadline - now) : 0;
+            if (wait < 0 || left < wait)
+                wait = left;
+            timers++;
+        }
+        if (e->fd >= 0 && (e->want_read || e->want_write)) {
+            loop->fds[n].fd = e->fd;
+            loop->fds[n].events =
+                (short)((e->want_read ? POLLIN : 0) | (e->want_write ? POLLOUT : 0));
+            loop->fds[n].revents = 0;
+            loop->owners[n] = e;
+            n++;
+        }
+    }
+    if (n == 0 && timers == 0)
+        return (int)loop->count;
+    int ready = poll(loop->fds, n, wait < 0 ? -1 : (wait > 0x7fffffff ? 0x7fffffff : (int)wait));
+    if (ready < 0)
+        return errno == EINTR ? (int)loop->count : -1;
+
+    /* Timers first: a deadline that passed while the socket also became
+     * ready still counts (traffic never postpones a timeout). Entries added
+     * by callbacks during this pass sit at the head of the list, before
+     * the ones walked here, and wait for the next pass. */
+    now = arc_poll_now_ms();
+    for (arc_poll_entry *e = loop->entries; e != NULL; e = e->next) {
+        if (!e->dead && e->deadline >= 0 && e->deadline <= now) {
+            e->deadline = -1; /* one-shot: the context re-arms it */
+            arc_handle_timeout(e->c);
+        }
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        arc_poll_entry *e = loop->owners[i];
+        short rev = loop->fds[i].revents;
+        /* A context that changed sockets during this pass must not get the
+         * old socket's readiness. */
+        if (rev == 0 || e->dead || e->fd != loop->fds[i].fd)
+            continue;
+        if ((rev & (POLLIN | POLLHUP | POLLERR)) && e->want_read)
+            arc_handle_read(e->c);
+        if (e->dead || e->fd != loop->fds[i].fd)
+            continue;
+        if ((rev & (POLLOUT | POLLERR | POLLHUP)) && e->want_write)
+            arc_handle_write(e->c);
+    }
+    arc_poll_reap(loop);
+    return (int)loop->count;
+}
+
+/* Runs until nothing is left to do: no context attached, or every attached
+ * context has ended (CLOSED or FAILED: arc never frees a context by itself,
+ * so an ended one stays attached until arc_free()) and has no timer.
+ * Returns 0, or -1 with errno when run_once fails. */
+static inline int arc_poll_loop_run(arc_poll_loop *loop)
+{
+    for (;;) {
+        int busy = 0;
+        for (arc_poll_entry *e = loop->entries; e != NULL; e = e->next) {
+            if (e->dead)
+                continue;
+            arc_state s = arc_context_state(e->c);
+            if ((s != ARC_STATE_CLOSED && s != ARC_STATE_FAILED) || e->deadline >= 0)
+                busy = 1;
+        }
+        if (!busy)
+            return 0;
+        if (arc_poll_loop_run_once(loop, -1) < 0)
+            return -1;
+    }
+}
+
+/* Frees every context still attached (arc_free), then the loop. Not to be
+ * called from inside a callback of one of its contexts. NULL is ignored. */
+static inline void arc_poll_loop_free(arc_poll_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    for (arc_poll_entry *e = loop->entries; e != NULL; e = e->next)
+        if (!e->dead)
+            arc_free(e->c);
+    arc_poll_reap(loop);
+    arc_mem_free(NULL, loop->fds);
+    arc_mem_free(NULL, loop->owners);
+    arc_mem_free(NULL, loop);
+}
+
+#endif

@@ -1,0 +1,91 @@
+/* itest.h (tests): the integration scenarios' harness: one scenario list,
+ * run once per event loop through a tiny driver interface. */
+#ifndef ARC_TEST_ITEST_H
+#define ARC_TEST_ITEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arc/arc.h>
+
+#include "redis_server.h"
+
+/* What a scenario needs from an event loop. Each adapter's test binary
+ * supplies one and calls itest_main(). */
+typedef struct itest_driver {
+    const char *name;
+    void *(*loop_new)(void);
+    void (*loop_free)(void *loop);   /* frees contexts still attached */
+    int (*attach)(void *loop, arc_context *c);
+    void (*run_once)(void *loop, long max_wait_ms);
+} itest_driver;
+
+typedef struct itest {
+    const itest_driver *drv;
+    void *loop;
+    test_redis *redis; /* shared by the scenarios of one binary */
+} itest;
+
+int itest_main(const itest_driver *drv);
+
+int64_t itest_now_ms(void);
+
+/* Options aimed at the shared server (TCP), with a connect timeout. */
+arc_options itest_options(const itest *t);
+
+/* arc_connect + attach; fails the test when either fails. */
+arc_context *itest_connect(itest *t, const arc_options *opt);
+
+/* Runs the loop until `cond` holds or `ms` pass; the test fails on timeout. */
+#define ITEST_RUN_UNTIL(t, ms, cond)                                                   \
+    do {                                                                               \
+        int64_t itest_end_ = itest_now_ms() + (ms);                                    \
+        while (!(cond) && itest_now_ms() < itest_end_)                                 \
+            (t)->drv->run_once((t)->loop, 10);                                         \
+        if (!(cond))                                                                   \
+            fail_msg("timed out after %ld ms waiting for: %s", (long)(ms), #cond);    \
+    } while (0)
+
+/* Runs the loop for `ms` whatever happens. */
+void itest_run_for(itest *t, long ms);
+
+/* Records the calls of a reply callback: how many, the last status, a copy
+ * of every reply (up to ITEST_MAX_REPLIES). */
+#define ITEST_MAX_REPLIES 64
+typedef struct itest_rec {
+    int calls;
+    int nulls;
+    int status;
+    size_t nreplies;
+    arc_reply *replies[ITEST_MAX_REPLIES];
+    /* optional hook run inside the callback */
+    void (*then)(arc_context *c, arc_reply *r, int status, struct itest_rec *rec);
+    void *user;
+} itest_rec;
+
+void itest_rec_cb(arc_context *c, arc_reply *r, int status, void *privdata);
+void itest_rec_clear(itest_rec *rec);
+/* The last reply recorded (fails the test when there is none). */
+const arc_reply *itest_last(const itest_rec *rec);
+
+/* Blocking admin commands on the shared server: test_redis_command(t->redis,
+ * ...) from redis_server.h. */
+
+/* Connect/disconnect/state recorders, for arc_options callbacks with
+ * data = an itest_conn. */
+typedef struct itest_conn {
+    int connects;
+    int connect_status;
+    int disconnects;
+    int disconnect_status;
+    int state_changes;
+    arc_state last_state;
+} itest_conn;
+void itest_on_connect(arc_context *c, int status, void *data);
+void itest_on_disconnect(arc_context *c, int status, void *data);
+void itest_on_state(arc_context *c, arc_state prev, arc_state now, void *data);
+
+#endif

@@ -1,0 +1,56 @@
+/* redis_server.h (tests): a throwaway redis-server per test process. */
+#ifndef ARC_TEST_REDIS_SERVER_H
+#define ARC_TEST_REDIS_SERVER_H
+
+#include <arc/reply.h>
+
+/* One running redis-server with its own temporary directory (log, unix
+ * socket), a free loopback port and no persistence. The process cannot
+ * outlive the test: it dies with the test's thread (PR_SET_PDEATHSIG) and an
+ * atexit handler stops whatever the test forgot to stop.
+ *
+ * The server binary is $ARC_REDIS_SERVER when set, else "redis-server" from
+ * $PATH. Its temporary directory is made under $TMPDIR (default /tmp). */
+typedef struct test_redis test_redis;
+
+typedef struct test_redis_options {
+    const char *requirepass;       /* NULL: none */
+    const char *const *extra_args; /* NULL-terminated extra words, e.g.
+                                      {"--maxclients", "10", NULL}; or NULL */
+} test_redis_options;
+
+/* Starts a server and waits (10 s at most) until it answers PING on both its
+ * unix socket and its TCP port. `opt` may be NULL; its strings are copied.
+ * Returns NULL on failure, after printing the reason and the tail of the
+ * server's log on stderr. Free with test_redis_stop(). */
+test_redis *test_redis_start(const test_redis_options *opt);
+
+/* Where the server listens. The strings live as long as `s`. */
+int test_redis_port(const test_redis *s);
+const char *test_redis_host(const test_redis *s);      /* "127.0.0.1" */
+const char *test_redis_unix_path(const test_redis *s); /* <tmpdir>/redis.sock */
+
+/* The server's process id (e.g. to SIGSTOP it); -1 while it is down. */
+int test_redis_pid(const test_redis *s);
+
+/* Runs one command on a blocking admin connection over the unix socket,
+ * opened on first use (and again after the server closed it, e.g. after
+ * CLIENT KILL or a restart), authenticated when the server has a password.
+ * `fmt` is arc_format()'s printf form. Returns a copy of the reply (an error
+ * reply is a reply too) that the caller frees with arc_reply_free(), or NULL
+ * on a bad format, an I/O error, a protocol error or no reply within 60 s;
+ * the reason goes to stderr. No printf format attribute: the compiler would
+ * reject arc_format()'s %b (pointer and length). */
+arc_reply *test_redis_command(test_redis *s, const char *fmt, ...);
+
+/* SIGTERM, wait (SIGKILL after 5 s), remove the temporary directory and free
+ * `s`. NULL is ignored. */
+void test_redis_stop(test_redis *s);
+
+/* Stops the process and starts a new one with the same port, socket, options
+ * and directory (the old log is kept; the new server appends to it). Returns
+ * 0 once the new server answers PING, -1 (reason on stderr) otherwise; either
+ * way `s` must still be given to test_redis_stop(). */
+int test_redis_restart(test_redis *s);
+
+#endif
