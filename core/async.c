@@ -18,6 +18,11 @@ int64_t arc__now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t arc_now_ms(void)
+{
+    return arc__now_ms();
+}
+
 static char *dup_string(const arc_allocator *a, const char *s, bool *nomem)
 {
     if (s == NULL)

@@ -151,6 +151,10 @@ ARC_API arc_state arc_context_state(const arc_context *c);
 ARC_API arc_state arc_context_previous_state(const arc_context *c);
 /* Monotonic time of the last state change, in ms (CLOCK_MONOTONIC). */
 ARC_API int64_t arc_context_state_since_ms(const arc_context *c);
+/* The clock arc uses: CLOCK_MONOTONIC in ms. Adapters take their timer
+ * deadlines from it, and "how long in this state" is
+ * arc_now_ms() - arc_context_state_since_ms(c). */
+ARC_API int64_t arc_now_ms(void);
 /* The failure status (ARC_OK while none), its message ("" while none; valid
  * until the context is freed) and the errno of the failing system call. */
 ARC_API int arc_context_failure(const arc_context *c);

@@ -9,10 +9,8 @@
  *   arc_free(c);
  *   arc_poll_loop_free(loop);
  *
- * Header-only: every function is static. The file that includes it must see
- * POSIX declarations (poll, clock_gettime): glibc shows them by default, and
- * under -std=c11 the file defines _POSIX_C_SOURCE before its first include
- * (or builds with -std=gnu11). */
+ * Header-only: every function is static inline. It needs <poll.h> and
+ * nothing else beyond libarc; it compiles under plain -std=c11 -pedantic. */
 #ifndef ARC_ADAPTERS_POLL_H
 #define ARC_ADAPTERS_POLL_H
 
@@ -22,7 +20,6 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 /* One context as the loop sees it. Entries are freed only between
  * dispatches, so a callback that frees any context (its own included)
@@ -47,11 +44,10 @@ typedef struct arc_poll_loop {
     size_t cap;
 } arc_poll_loop;
 
+/* arc's own monotonic clock: no POSIX declarations needed here. */
 static inline int64_t arc_poll_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return arc_now_ms();
 }
 
 /* ---- the hooks: they only record what the context asks for ---- */
