@@ -1,0 +1,72 @@
+/* example-pubsub: RESP3 pub/sub. One context subscribes; from inside the
+ * confirmation a second context publishes two messages; after the second
+ * message the first unsubscribes and both disconnect.
+ *   usage: example-pubsub [HOST [PORT]] */
+#include <arc/adapters/poll.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static arc_context *publisher;
+static int messages, failed;
+
+static bool kind_is(const arc_reply *r, const char *kind)
+{
+    return r->elements > 0 && r->element[0]->len == strlen(kind) &&
+           memcmp(r->element[0]->str, kind, r->element[0]->len) == 0;
+}
+
+static void on_channel(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    (void)privdata;
+    if (r == NULL) { /* the subscription ended without an unsubscribe */
+        if (status != ARC_OK)
+            failed = 1;
+        return;
+    }
+    if (kind_is(r, "subscribe")) {
+        printf("subscribed to %.*s\n", (int)r->element[1]->len, r->element[1]->str);
+        arc_command(publisher, NULL, NULL, "PUBLISH news %s", "first");
+        arc_command(publisher, NULL, NULL, "PUBLISH news %s", "second");
+    } else if (kind_is(r, "message")) {
+        printf("message on %.*s: %.*s\n", (int)r->element[1]->len, r->element[1]->str,
+               (int)r->element[2]->len, r->element[2]->str);
+        if (++messages == 2)
+            arc_command(c, NULL, NULL, "UNSUBSCRIBE news");
+    } else if (kind_is(r, "unsubscribe")) {
+        printf("unsubscribed\n");
+        arc_disconnect(c);
+        arc_disconnect(publisher);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    arc_options opt = {0};
+    opt.host = argc > 1 ? argv[1] : "127.0.0.1";
+    opt.port = argc > 2 ? atoi(argv[2]) : 6379;
+    opt.resp = 3;
+    opt.connect_timeout_ms = 2000;
+
+    arc_poll_loop *loop = arc_poll_loop_new();
+    arc_context *subscriber = arc_connect(&opt);
+    publisher = arc_connect(&opt);
+    if (loop == NULL || subscriber == NULL || publisher == NULL ||
+        arc_poll_attach(loop, subscriber) != ARC_OK || arc_poll_attach(loop, publisher) != ARC_OK) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    arc_command(subscriber, on_channel, NULL, "SUBSCRIBE news");
+    arc_poll_loop_run(loop);
+
+    int rc = failed || messages != 2 || arc_context_failure(subscriber) != ARC_OK ||
+             arc_context_failure(publisher) != ARC_OK;
+    if (rc)
+        fprintf(stderr, "failed: %s %s\n", arc_context_error(subscriber),
+                arc_context_error(publisher));
+    arc_free(subscriber);
+    arc_free(publisher);
+    arc_poll_loop_free(loop);
+    return rc;
+}
