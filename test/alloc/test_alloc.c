@@ -1,0 +1,405 @@
+/* test_alloc.c: allocation failures everywhere (DESIGN invariant 6).
+ *
+ * A whole context, its poll adapter entry included, runs over a socketpair
+ * against an in-process peer that answers like a server. The allocator fails
+ * the Nth allocation, for N = 1, 2, ... until a run completes without
+ * reaching N. Every run must end cleanly: each callback that was accepted
+ * called exactly once, the connect callback once, nothing left allocated. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arc/adapters/poll.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- the failing allocator ---- */
+
+typedef struct failing {
+    long calls;   /* allocations and growths so far */
+    long fail_at; /* this one returns NULL (0: none) */
+    long live;    /* blocks not yet freed */
+    long failed;  /* how many returned NULL */
+} failing;
+
+static void *failing_realloc(void *ud, void *p, size_t n)
+{
+    failing *f = ud;
+    if (n == 0) {
+        if (p != NULL)
+            f->live--;
+        free(p);
+        return NULL;
+    }
+    if (++f->calls == f->fail_at) {
+        f->failed++;
+        return NULL;
+    }
+    void *q = realloc(p, n);
+    if (q != NULL && p == NULL)
+        f->live++;
+    return q;
+}
+
+/* ---- the peer: reads commands, answers them ---- */
+
+typedef struct peer {
+    int fd;
+    arc_reader *reader; /* the libc allocator: the peer never fails */
+    int resp;
+    bool sent_message;
+    bool closed;
+    char subs[4][16]; /* channels the client is subscribed to */
+    int nsubs;
+} peer;
+
+static bool arg_is(const arc_reply *cmd, size_t i, const char *s)
+{
+    if (i >= cmd->elements)
+        return false;
+    const arc_reply *a = cmd->element[i];
+    return a->len == strlen(s) && strncasecmp(a->str, s, a->len) == 0;
+}
+
+static void peer_send(peer *p, const char *s)
+{
+    size_t n = strlen(s), off = 0;
+    while (off < n && !p->closed) {
+        ssize_t w = send(p->fd, s + off, n - off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN)
+                continue;
+            p->closed = true; /* the client went away */
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+static void peer_answer(peer *p, const arc_reply *cmd)
+{
+    bool r3 = p->resp == 3;
+    if (arg_is(cmd, 0, "HELLO")) {
+        p->resp = 3;
+        peer_send(p, "%1\r\n$5\r\nproto\r\n:3\r\n");
+    } else if (arg_is(cmd, 0, "GET")) {
+        peer_send(p, "$3\r\nbar\r\n");
+    } else if (arg_is(cmd, 0, "PING")) {
+        peer_send(p, "+PONG\r\n");
+    } else if (arg_is(cmd, 0, "SUBSCRIBE")) {
+        for (size_t i = 1; i < cmd->elements && p->nsubs < 4; i++) {
+            snprintf(p->subs[p->nsubs++], sizeof p->subs[0], "%s", cmd->element[i]->str);
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s3\r\n$9\r\nsubscribe\r\n$%zu\r\n%s\r\n:%d\r\n",
+                     r3 ? ">" : "*", strlen(p->subs[p->nsubs - 1]), p->subs[p->nsubs - 1],
+                     p->nsubs);
+            peer_send(p, buf);
+        }
+        if (!p->sent_message) {
+            p->sent_message = true;
+            peer_send(p, r3 ? ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+                            : "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+            if (r3) /* a push that is not pub/sub, between replies */
+                peer_send(p, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nkey\r\n");
+        }
+    } else if (arg_is(cmd, 0, "UNSUBSCRIBE")) {
+        /* Without names: one confirmation per subscription, as Redis does. */
+        while (p->nsubs > 0) {
+            char buf[128];
+            p->nsubs--;
+            snprintf(buf, sizeof buf, "%s3\r\n$11\r\nunsubscribe\r\n$%zu\r\n%s\r\n:%d\r\n",
+                     r3 ? ">" : "*", strlen(p->subs[p->nsubs]), p->subs[p->nsubs], p->nsubs);
+            peer_send(p, buf);
+        }
+    } else if (arg_is(cmd, 0, "MONITOR")) {
+        peer_send(p, "+OK\r\n+1700000000.000000 [0 127.0.0.1:1] \"get\" \"x\"\r\n");
+    } else {
+        peer_send(p, "+OK\r\n");
+    }
+}
+
+static void peer_pump(peer *p)
+{
+    char buf[4096];
+    while (!p->closed) {
+        ssize_t n = recv(p->fd, buf, sizeof buf, 0);
+        if (n == 0) {
+            p->closed = true;
+            return;
+        }
+        if (n < 0)
+            return;
+        assert_int_equal(arc_reader_feed(p->reader, buf, (size_t)n), ARC_OK);
+        arc_reply *cmd;
+        while (arc_reader_next(p->reader, &cmd) == ARC_OK && cmd != NULL)
+            peer_answer(p, cmd);
+    }
+}
+
+/* ---- the scenario ---- */
+
+#define NCMD 8
+
+typedef struct run {
+    int calls[NCMD];
+    int replies[NCMD];
+    bool accepted[NCMD];
+    int sub_calls;
+    int sub_ends;  /* NULL or the unsubscribe confirmation: the end of it */
+    int mon_calls;
+    int mon_ends;
+    int connects;
+    int disconnects;
+    int pushes;
+} run;
+
+typedef struct slot {
+    run *r;
+    int i;
+} slot;
+
+static void cmd_cb(arc_context *c, arc_reply *reply, int status, void *privdata)
+{
+    (void)c;
+    (void)reply;
+    (void)status;
+    slot *s = privdata;
+    s->r->calls[s->i]++;
+    if (reply != NULL)
+        s->r->replies[s->i]++;
+}
+
+static void sub_cb(arc_context *c, arc_reply *reply, int status, void *privdata)
+{
+    (void)c;
+    (void)status;
+    run *r = privdata;
+    r->sub_calls++;
+    if (reply == NULL || (reply->elements > 0 && reply->element[0]->len == 11 &&
+                          memcmp(reply->element[0]->str, "unsubscribe", 11) == 0))
+        r->sub_ends++;
+}
+
+static void mon_cb(arc_context *c, arc_reply *reply, int status, void *privdata)
+{
+    (void)c;
+    (void)status;
+    run *r = privdata;
+    r->mon_calls++;
+    if (reply == NULL)
+        r->mon_ends++;
+}
+
+static void on_connect(arc_context *c, int status, void *data)
+{
+    (void)c;
+    (void)status;
+    ((run *)data)->connects++;
+}
+
+static void on_disconnect(arc_context *c, int status, void *data)
+{
+    (void)c;
+    (void)status;
+    ((run *)data)->disconnects++;
+}
+
+static void on_push(arc_context *c, arc_reply *reply, void *data)
+{
+    (void)c;
+    (void)reply;
+    ((run *)data)->pushes++;
+}
+
+/* One run with allocation `fail_at` failing. Returns true when that
+ * allocation was reached. */
+static bool run_once(int resp, bool monitor, long fail_at)
+{
+    failing f = {0, fail_at, 0, 0};
+    arc_allocator alloc = {failing_realloc, &f};
+    run r;
+    memset(&r, 0, sizeof r);
+    slot slots[NCMD];
+    for (int i = 0; i < NCMD; i++)
+        slots[i] = (slot){&r, i};
+
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    peer p;
+    memset(&p, 0, sizeof p);
+    p.fd = sv[1];
+    p.reader = arc_reader_new(NULL, NULL);
+    p.resp = 2;
+    assert_non_null(p.reader);
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.resp = resp;
+    o.password = "pw";
+    o.db = 2;
+    o.client_name = "sweep";
+    o.allocator = &alloc;
+    o.on_connect = on_connect;
+    o.on_disconnect = on_disconnect;
+    o.on_push = on_push;
+    o.data = &r;
+    o.command_timeout_ms = 5000;
+    arc_poll_loop *loop = arc_poll_loop_new();
+    assert_non_null(loop);
+    arc_context *c = arc_connect_fd(sv[0], &o);
+    if (c == NULL) {
+        /* Refused at creation: the socket is still ours, nothing else ran. */
+        assert_true(f.failed > 0);
+        close(sv[0]);
+    } else if (arc_poll_attach(loop, c) != ARC_OK) {
+        assert_true(f.failed > 0);
+        arc_free(c);
+        c = NULL;
+        assert_int_equal(r.connects, 1);
+    }
+    if (c != NULL) {
+        int i = 0;
+        r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "SET %s %b", "k", "v\0v", (size_t)3) == ARC_OK;
+        i++;
+        r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "GET k") == ARC_OK;
+        i++;
+        bool subscribed = arc_command(c, sub_cb, &r, "SUBSCRIBE ch other") == ARC_OK;
+        r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "PING") == ARC_OK;
+        i++;
+        r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "UNSUBSCRIBE") == ARC_OK;
+        i++;
+        bool monitoring =
+            monitor && arc_command(c, mon_cb, &r, "MONITOR") == ARC_OK;
+        for (int k = 0; k < 300 && arc_context_state(c) != ARC_STATE_FAILED; k++) {
+            arc_poll_loop_run_once(loop, 1);
+            peer_pump(&p);
+            if (k == 100)
+                arc_disconnect(c);
+            if (arc_context_state(c) == ARC_STATE_CLOSED)
+                break;
+        }
+        bool clean = arc_context_state(c) == ARC_STATE_CLOSED;
+        char why[300];
+        snprintf(why, sizeof why, "%s: %s", arc_state_name(arc_context_state(c)),
+                 arc_context_error(c));
+        arc_free(c);
+        assert_int_equal(r.connects, 1);
+        assert_true(r.disconnects <= 1);
+        if (f.failed == 0) {
+            /* Untouched: the whole scenario ran, every reply arrived. */
+            if (!clean)
+                fail_msg("untouched run ended %s", why);
+            assert_int_equal(r.disconnects, 1);
+            for (int k = 0; k < i; k++)
+                assert_int_equal(r.replies[k], 1);
+            assert_int_equal(r.sub_ends, 2);
+            assert_int_equal(r.pushes, resp == 3 ? 1 : 0);
+            if (monitor)
+                assert_int_equal(r.mon_calls, 3); /* +OK, a line, NULL at the end */
+        }
+        if (subscribed) {
+            assert_true(r.sub_calls >= 1);
+            /* each of the two channels ends once, never twice */
+            assert_true(r.sub_ends <= 2);
+        }
+        if (monitoring)
+            assert_int_equal(r.mon_ends, r.mon_calls > 0 ? 1 : 0);
+        for (int k = 0; k < i; k++)
+            if (r.accepted[k] && r.calls[k] != 1)
+                fail_msg("command %d called %d times (fail_at %ld)", k, r.calls[k], fail_at);
+            else if (!r.accepted[k] && r.calls[k] != 0)
+                fail_msg("refused command %d was called (fail_at %ld)", k, fail_at);
+    }
+    arc_poll_loop_free(loop);
+    arc_reader_free(p.reader);
+    close(sv[1]);
+    if (f.live != 0)
+        fail_msg("%ld blocks leaked with allocation %ld failing", f.live, fail_at);
+    return f.calls >= fail_at;
+}
+
+static void sweep(int resp, bool monitor)
+{
+    long n = 1;
+    while (run_once(resp, monitor, n))
+        n++;
+    /* The last run reached no failure: the whole scenario passed. */
+    assert_true(n > 10);
+    print_message("swept %ld allocation points (RESP%d%s)\n", n - 1, resp,
+                  monitor ? ", monitor" : "");
+}
+
+static void sweep_resp2(void **state)
+{
+    (void)state;
+    sweep(2, false);
+}
+
+static void sweep_resp3(void **state)
+{
+    (void)state;
+    sweep(3, false);
+}
+
+static void sweep_monitor(void **state)
+{
+    (void)state;
+    sweep(3, true);
+}
+
+/* The pure parts under the same sweep: a reader on a nested RESP3 reply,
+ * and the encoder. */
+static void sweep_reader(void **state)
+{
+    (void)state;
+    static const char in[] = "|1\r\n+ttl\r\n:3\r\n%2\r\n+a\r\n*3\r\n:1\r\n$3\r\nxyz\r\n~1\r\n#t\r\n"
+                             "+b\r\n$?\r\n;2\r\nab\r\n;1\r\nc\r\n;0\r\n";
+    for (long n = 1;; n++) {
+        failing f = {0, n, 0, 0};
+        arc_allocator alloc = {failing_realloc, &f};
+        arc_reader *r = arc_reader_new(NULL, &alloc);
+        if (r != NULL) {
+            /* A memory failure loses no byte and no state: the same call
+             * again goes on where it stopped. */
+            int rc = arc_reader_feed(r, in, sizeof in - 1);
+            if (rc == ARC_ERR_NOMEM)
+                rc = arc_reader_feed(r, in, sizeof in - 1);
+            assert_int_equal(rc, ARC_OK);
+            arc_reply *reply;
+            rc = arc_reader_next(r, &reply);
+            if (rc == ARC_ERR_NOMEM)
+                rc = arc_reader_next(r, &reply);
+            assert_int_equal(rc, ARC_OK);
+            assert_non_null(reply);
+            assert_int_equal(reply->type, ARC_REPLY_MAP);
+            assert_int_equal(reply->elements, 4);
+            assert_string_equal(reply->element[3]->str, "abc");
+            assert_non_null(reply->attribute);
+            arc_reader_free(r);
+        }
+        assert_int_equal(f.live, 0);
+        if (f.calls < n)
+            break;
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sweep_resp2),
+        cmocka_unit_test(sweep_resp3),
+        cmocka_unit_test(sweep_monitor),
+        cmocka_unit_test(sweep_reader),
+    };
+    return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
+}
