@@ -379,11 +379,10 @@ static enum step finish(arc_reader *r, arc_reply *node, arc_reply **out, size_t 
 {
     for (;;) {
         if (node->type == ARC_REPLY_ATTR) {
-            arc_reply **slot = pending_attr_slot(r);
-            /* Two attributes in a row: keep both, the older hanging on the
-             * newer, rather than dropping what the server said. */
-            node->attribute = *slot;
-            *slot = node;
+            /* The attribute waits for the value after it. Two in a row keep
+             * both: the older one was taken by the newer when that was
+             * created (value_node), rather than dropped. */
+            *pending_attr_slot(r) = node;
             return STEP_AGAIN;
         }
         frame *f = top(r);
