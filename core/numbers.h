@@ -1,0 +1,29 @@
+/* numbers.h (internal): parsing the numbers and literals of RESP lines. */
+#ifndef ARC_CORE_NUMBERS_H
+#define ARC_CORE_NUMBERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* No <ctype.h>: protocol bytes are ASCII whatever the locale says. */
+static inline bool arc__is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The whole of p[0, n) as a signed 64-bit decimal with an optional sign. */
+bool arc__parse_ll(const char *p, size_t n, long long *out);
+
+/* p[0, n) is one or more decimal digits. */
+bool arc__all_digits(const char *p, size_t n);
+
+/* p[0, n) equals the NUL-terminated literal. */
+bool arc__same_text(const char *p, size_t n, const char *lit);
+
+/* p[0, n) follows the RESP3 double grammar. */
+bool arc__valid_double(const char *p, size_t n);
+
+/* The value of a valid RESP3 double, whatever LC_NUMERIC says; n <= 100. */
+double arc__to_double(const char *p, size_t n);
+
+#endif

@@ -1,0 +1,87 @@
+/* reader_impl.h (internal): the reader's state, shared by reader.c (lines
+ * and the public API) and reader_tree.c (building values). */
+#ifndef ARC_CORE_READER_IMPL_H
+#define ARC_CORE_READER_IMPL_H
+
+#include "reader.h"
+
+enum phase {
+    PHASE_LINE,       /* expecting a type byte and its line */
+    PHASE_BODY,       /* copying a bulk body into `body_dst` */
+    PHASE_BODY_CRLF,  /* the body is complete; its CRLF must follow */
+    PHASE_STREAM,     /* inside $?: expecting a ;N chunk header */
+};
+
+enum body_kind {
+    BODY_STRING, /* $ */
+    BODY_ERROR,  /* ! */
+    BODY_VERB,   /* = */
+    BODY_CHUNK,  /* ; part of a streamed string */
+};
+
+#define STREAMED ((size_t)-1)
+
+typedef struct frame {
+    arc_reply *node;          /* the aggregate being filled */
+    size_t expect;            /* children announced, or STREAMED */
+    size_t cap;               /* slots allocated in node->element */
+    arc_reply *pending_attr;  /* attribute waiting for the next child */
+} frame;
+
+struct arc_reader {
+    arc_buffer in;
+    arc_arena arena;
+    arc_reader_limits limits;
+    arc_allocator alloc;
+
+    frame *stack; /* open aggregates, innermost last */
+    size_t depth;
+    size_t stack_cap;
+    arc_reply *root_attr; /* attribute waiting for the next top-level reply */
+
+    enum phase phase;
+    enum body_kind body_kind;
+    arc_reply *body_node; /* the node a body or a streamed string fills */
+    char *body_dst;
+    size_t body_need;
+    size_t body_have;
+    arc_buffer stream; /* the chunks of a $? string so far */
+
+    size_t scan;      /* bytes of the current line already searched for CR */
+    size_t offset;    /* stream offset of the input buffer's first byte */
+    bool handed_out;  /* the arena holds a reply the caller has seen */
+    bool failed;
+    char error[160];
+};
+
+/* Where a reply may be small or large: element arrays up to this many
+ * slots are allocated as announced; beyond it they grow as children arrive,
+ * so a header alone cannot make the client allocate its whole limit. */
+#define EAGER_SLOTS 1024u
+#define STACK_START 8u
+
+
+/* Outcome of one parsing step. */
+enum step { STEP_AGAIN, STEP_MORE, STEP_DONE, STEP_ERROR, STEP_NOMEM };
+
+
+/* reader.c */
+enum step arc__rd_fail(arc_reader *r, size_t at, const char *fmt, ...) ARC_PRINTF(3, 4);
+
+/* reader_tree.c */
+void arc__rd_consume(arc_reader *r, size_t n);
+frame *arc__rd_top(arc_reader *r);
+arc_reply **arc__rd_attr_slot(arc_reader *r);
+bool arc__rd_reserve_slot(arc_reader *r);
+enum step arc__rd_finish(arc_reader *r, arc_reply *node, arc_reply **out, size_t at);
+arc_reply *arc__rd_value_node(arc_reader *r, int type);
+arc_reply *arc__rd_string_node(arc_reader *r, int type, const char *p, size_t len);
+enum step arc__rd_step_body(arc_reader *r, arc_reply **out);
+enum step arc__rd_open_aggregate(arc_reader *r, int type, size_t count, size_t linelen,
+                                 arc_reply **out);
+enum step arc__rd_open_body(arc_reader *r, int type, enum body_kind kind, size_t len,
+                            size_t linelen);
+enum step arc__rd_stream_chunk(arc_reader *r, const char *text, size_t tlen, size_t linelen,
+                               arc_reply **out);
+
+#endif

@@ -1,0 +1,297 @@
+/* reader_tree.c: building reply values for the reader: nodes in the arena,
+ * open aggregates on the frame stack, bulk bodies streamed into their node. */
+#include "reader_impl.h"
+
+#include "alloc.h"
+#include "numbers.h"
+
+#include <string.h>
+
+void arc__rd_consume(arc_reader *r, size_t n)
+{
+    arc__buffer_consume(&r->in, n);
+    r->offset += n;
+}
+
+/* ---- building the tree ---- */
+
+static arc_reply *new_node(arc_reader *r, int type)
+{
+    arc_reply *n = arc__arena_alloc(&r->arena, sizeof *n);
+    if (n != NULL) {
+        memset(n, 0, sizeof *n);
+        n->type = type;
+    }
+    return n;
+}
+
+frame *arc__rd_top(arc_reader *r)
+{
+    return r->depth ? &r->stack[r->depth - 1] : NULL;
+}
+
+arc_reply **arc__rd_attr_slot(arc_reader *r)
+{
+    frame *f = arc__rd_top(r);
+    return f ? &f->pending_attr : &r->root_attr;
+}
+
+/* Makes sure the innermost aggregate has a free slot for one more child, so
+ * that attaching a finished child never allocates (and never fails). */
+bool arc__rd_reserve_slot(arc_reader *r)
+{
+    frame *f = arc__rd_top(r);
+    if (f == NULL || f->node->elements < f->cap)
+        return true;
+    size_t cap = f->cap ? f->cap * 2 : 16;
+    if (f->expect != STREAMED && cap > f->expect)
+        cap = f->expect;
+    arc_reply **slots = arc__arena_alloc(&r->arena, arc__mul_size(cap, sizeof *slots));
+    if (slots == NULL)
+        return false;
+    if (f->node->elements)
+        memcpy(slots, f->node->element, f->node->elements * sizeof *slots);
+    f->node->element = slots;
+    f->cap = cap;
+    return true;
+}
+
+static bool reserve_frame(arc_reader *r)
+{
+    if (r->depth < r->stack_cap)
+        return true;
+    size_t cap = r->stack_cap ? r->stack_cap * 2 : STACK_START;
+    if (cap > r->limits.max_depth)
+        cap = r->limits.max_depth;
+    frame *s = arc_mem_realloc(&r->alloc, r->stack, arc__mul_size(cap, sizeof *s));
+    if (s == NULL)
+        return false;
+    r->stack = s;
+    r->stack_cap = cap;
+    return true;
+}
+
+/* A push carries its kind in its first element (spec: "Push type"); anything
+ * else cannot be classified and would be read past its end later. */
+static bool push_shape_ok(const arc_reply *n)
+{
+    if (n->elements == 0)
+        return false;
+    int t = n->element[0]->type;
+    return t == ARC_REPLY_STRING || t == ARC_REPLY_STATUS;
+}
+
+/* A value is finished: hang it on its parent, closing every aggregate it
+ * completes. STEP_DONE when a whole top-level reply is ready in *out. */
+enum step arc__rd_finish(arc_reader *r, arc_reply *node, arc_reply **out, size_t at)
+{
+    for (;;) {
+        if (node->type == ARC_REPLY_ATTR) {
+            /* The attribute waits for the value after it. Two in a row keep
+             * both: the older one was taken by the newer when that was
+             * created (value_node), rather than dropped. */
+            *arc__rd_attr_slot(r) = node;
+            return STEP_AGAIN;
+        }
+        frame *f = arc__rd_top(r);
+        if (f == NULL) {
+            *out = node;
+            return STEP_DONE;
+        }
+        f->node->element[f->node->elements++] = node;
+        if (f->expect == STREAMED || f->node->elements < f->expect)
+            return STEP_AGAIN;
+        node = f->node;
+        r->depth--;
+        if (node->type == ARC_REPLY_PUSH && !push_shape_ok(node))
+            return arc__rd_fail(r, at, "push frame must start with a string naming its kind");
+    }
+}
+
+/* Creates a value node at the current level, taking the attribute that was
+ * sent for it. NULL when out of memory. */
+arc_reply *arc__rd_value_node(arc_reader *r, int type)
+{
+    if (!arc__rd_reserve_slot(r))
+        return NULL;
+    arc_reply *n = new_node(r, type);
+    if (n != NULL) {
+        arc_reply **slot = arc__rd_attr_slot(r);
+        n->attribute = *slot;
+        *slot = NULL;
+    }
+    return n;
+}
+
+arc_reply *arc__rd_string_node(arc_reader *r, int type, const char *p, size_t len)
+{
+    if (!arc__rd_reserve_slot(r))
+        return NULL;
+    char *s = arc__arena_alloc(&r->arena, len + 1);
+    if (s == NULL)
+        return NULL;
+    arc_reply *n = arc__rd_value_node(r, type);
+    if (n == NULL)
+        return NULL;
+    memcpy(s, p, len);
+    s[len] = '\0';
+    n->str = s;
+    n->len = len;
+    return n;
+}
+
+/* ---- one step: a line, a body or its CRLF ---- */
+
+static enum step body_done(arc_reader *r, arc_reply **out, size_t at)
+{
+    arc_reply *n = r->body_node;
+    switch (r->body_kind) {
+    case BODY_VERB:
+        /* Spec: "=15\r\ntxt:Some string\r\n": three bytes of format, a
+         * colon, then the text. */
+        if (n->len < 4 || n->str[3] != ':')
+            return arc__rd_fail(r, at, "verbatim string needs a 3-byte format and ':'");
+        memcpy(n->vtype, n->str, 3);
+        n->vtype[3] = '\0';
+        n->str += 4;
+        n->len -= 4;
+        break;
+    case BODY_CHUNK:
+        r->phase = PHASE_STREAM;
+        return STEP_AGAIN;
+    case BODY_STRING:
+    case BODY_ERROR:
+        break;
+    }
+    r->phase = PHASE_LINE;
+    r->body_node = NULL;
+    return arc__rd_finish(r, n, out, at);
+}
+
+enum step arc__rd_step_body(arc_reader *r, arc_reply **out)
+{
+    size_t avail = arc__buffer_len(&r->in);
+    if (r->phase == PHASE_BODY) {
+        size_t n = r->body_need - r->body_have;
+        if (n > avail)
+            n = avail;
+        if (n) {
+            memcpy(r->body_dst + r->body_have, arc__buffer_head(&r->in), n);
+            r->body_have += n;
+            arc__rd_consume(r, n);
+            avail -= n;
+        }
+        if (r->body_have < r->body_need)
+            return STEP_MORE;
+        r->phase = PHASE_BODY_CRLF;
+    }
+    if (avail < 2)
+        return STEP_MORE;
+    const char *p = arc__buffer_head(&r->in);
+    if (p[0] != '\r' || p[1] != '\n')
+        return arc__rd_fail(r, 0, "bulk data is not followed by CRLF");
+    arc__rd_consume(r, 2);
+    if (r->body_kind == BODY_CHUNK)
+        arc__buffer_commit(&r->stream, r->body_need);
+    return body_done(r, out, 0);
+}
+
+/* Opens an aggregate of `count` children (or STREAMED). */
+enum step arc__rd_open_aggregate(arc_reader *r, int type, size_t count, size_t linelen,
+                                arc_reply **out)
+{
+    if (!reserve_frame(r))
+        return STEP_NOMEM;
+    arc_reply *n = arc__rd_value_node(r, type);
+    if (n == NULL)
+        return STEP_NOMEM;
+    size_t cap = 0;
+    if (count != STREAMED && count > 0) {
+        cap = count <= EAGER_SLOTS ? count : EAGER_SLOTS;
+        n->element = arc__arena_alloc(&r->arena, cap * sizeof *n->element);
+        if (n->element == NULL) {
+            /* value_node took the pending attribute: put it back so that a
+             * retry after the memory failure finds it. */
+            *arc__rd_attr_slot(r) = n->attribute;
+            return STEP_NOMEM;
+        }
+    }
+    arc__rd_consume(r, linelen);
+    if (count == 0)
+        return arc__rd_finish(r, n, out, 0);
+    frame *f = &r->stack[r->depth++];
+    f->node = n;
+    f->expect = count;
+    f->cap = cap;
+    f->pending_attr = NULL;
+    return STEP_AGAIN;
+}
+
+/* Starts a bulk body of `len` bytes to be copied into a fresh node. */
+enum step arc__rd_open_body(arc_reader *r, int type, enum body_kind kind, size_t len,
+                           size_t linelen)
+{
+    if (!arc__rd_reserve_slot(r))
+        return STEP_NOMEM;
+    char *s = arc__arena_alloc(&r->arena, len + 1);
+    if (s == NULL)
+        return STEP_NOMEM;
+    arc_reply *n = arc__rd_value_node(r, type);
+    if (n == NULL)
+        return STEP_NOMEM;
+    s[len] = '\0';
+    n->str = s;
+    n->len = len;
+    r->body_node = n;
+    r->body_dst = s;
+    r->body_need = len;
+    r->body_have = 0;
+    r->body_kind = kind;
+    r->phase = PHASE_BODY;
+    arc__rd_consume(r, linelen);
+    return STEP_AGAIN;
+}
+
+/* A ;N line inside a streamed string. */
+enum step arc__rd_stream_chunk(arc_reader *r, const char *text, size_t tlen, size_t linelen,
+                              arc_reply **out)
+{
+    long long v;
+    if (!arc__parse_ll(text, tlen, &v) || v < 0 || text[0] == '+' || text[0] == '-')
+        return arc__rd_fail(r, 0, "invalid chunk length in streamed string");
+    size_t have = arc__buffer_len(&r->stream);
+    if ((unsigned long long)v > r->limits.max_bulk - have)
+        return arc__rd_fail(r, 0, "streamed string longer than max_bulk (%zu)", r->limits.max_bulk);
+    if (v == 0) {
+        arc_reply *n = r->body_node;
+        char *s = arc__arena_alloc(&r->arena, have + 1);
+        if (s == NULL)
+            return STEP_NOMEM;
+        if (have)
+            memcpy(s, arc__buffer_head(&r->stream), have);
+        s[have] = '\0';
+        n->str = s;
+        n->len = have;
+        arc__buffer_clear(&r->stream);
+        arc__buffer_shrink(&r->stream, 64 * 1024);
+        arc__rd_consume(r, linelen);
+        r->phase = PHASE_LINE;
+        r->body_node = NULL;
+        return arc__rd_finish(r, n, out, 0);
+    }
+    int rc = arc__buffer_reserve(&r->stream, (size_t)v);
+    if (rc == ARC_ERR_NOMEM)
+        return STEP_NOMEM;
+    if (rc != ARC_OK)
+        return arc__rd_fail(r, 0, "streamed string longer than max_bulk (%zu)", r->limits.max_bulk);
+    r->body_dst = arc__buffer_tail(&r->stream);
+    r->body_need = (size_t)v;
+    r->body_have = 0;
+    r->body_kind = BODY_CHUNK;
+    r->phase = PHASE_BODY;
+    arc__rd_consume(r, linelen);
+    return STEP_AGAIN;
+}
+
+/* Reads a length header's number: a count or a byte length, -1 allowed
+ * only where RESP2 uses it for nil. */
