@@ -209,28 +209,37 @@ static void to_head(arc_context *c, arc_reply *reply)
     }
 }
 
-void arc__dispatch(arc_context *c, arc_reply *reply)
+/* Delivers a pub/sub frame (RESP3 push or RESP2 array). False when the
+ * reply is not one, and the caller routes it elsewhere. */
+static bool pubsub_frame(arc_context *c, arc_reply *reply)
 {
     arc_frame f;
+    arc__pubsub_classify(reply, &f);
+    switch (f.cls) {
+    case ARC_FRAME_MESSAGE:
+        message(c, &f, reply);
+        return true;
+    case ARC_FRAME_SUBSCRIBE:
+    case ARC_FRAME_UNSUBSCRIBE:
+        confirmation(c, &f, reply);
+        return true;
+    case ARC_FRAME_BAD:
+        /* classify() checked element 0 is a string before naming the kind. */
+        arc__fail(c, ARC_ERR_PROTOCOL, 0, "protocol error: malformed '%.*s' %s",
+                  (int)(reply->element[0]->len > 32 ? 32 : reply->element[0]->len),
+                  reply->element[0]->str, reply->type == ARC_REPLY_PUSH ? "push" : "array");
+        return true;
+    default:
+        return false;
+    }
+}
+
+void arc__dispatch(arc_context *c, arc_reply *reply)
+{
     if (reply->type == ARC_REPLY_PUSH) {
-        arc__pubsub_classify(reply, &f);
-        switch (f.cls) {
-        case ARC_FRAME_MESSAGE:
-            message(c, &f, reply);
-            return;
-        case ARC_FRAME_SUBSCRIBE:
-        case ARC_FRAME_UNSUBSCRIBE:
-            confirmation(c, &f, reply);
-            return;
-        case ARC_FRAME_BAD:
-            arc__fail(c, ARC_ERR_PROTOCOL, 0, "protocol error: malformed '%.*s' push",
-                      (int)(reply->element[0]->len > 32 ? 32 : reply->element[0]->len),
-                      reply->element[0]->str);
-            return;
-        default:
+        if (!pubsub_frame(c, reply))
             to_push_callback(c, reply); /* e.g. client tracking invalidations */
-            return;
-        }
+        return;
     }
 
     arc_entry *head = arc__queue_head(&c->queue);
@@ -248,21 +257,8 @@ void arc__dispatch(arc_context *c, arc_reply *reply)
         (head == NULL || head->kind == ARC_ENTRY_SUB || head->kind == ARC_ENTRY_UNSUB ||
          head->kind == ARC_ENTRY_PING || head->kind == ARC_ENTRY_RESET ||
          head->kind == ARC_ENTRY_QUIT)) {
-        arc__pubsub_classify(reply, &f);
-        switch (f.cls) {
-        case ARC_FRAME_MESSAGE:
-            message(c, &f, reply);
+        if (pubsub_frame(c, reply))
             return;
-        case ARC_FRAME_SUBSCRIBE:
-        case ARC_FRAME_UNSUBSCRIBE:
-            confirmation(c, &f, reply);
-            return;
-        case ARC_FRAME_BAD:
-            arc__fail(c, ARC_ERR_PROTOCOL, 0, "protocol error: malformed pub/sub array");
-            return;
-        default:
-            break;
-        }
     }
     to_head(c, reply);
 }
