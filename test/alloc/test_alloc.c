@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "failing_alloc.h"
+
 #include <arc/adapters/poll.h>
 
 #include <errno.h>
@@ -22,33 +24,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* ---- the failing allocator ---- */
-
-typedef struct failing {
-    long calls;   /* allocations and growths so far */
-    long fail_at; /* this one returns NULL (0: none) */
-    long live;    /* blocks not yet freed */
-    long failed;  /* how many returned NULL */
-} failing;
-
-static void *failing_realloc(void *ud, void *p, size_t n)
-{
-    failing *f = ud;
-    if (n == 0) {
-        if (p != NULL)
-            f->live--;
-        free(p);
-        return NULL;
-    }
-    if (++f->calls == f->fail_at) {
-        f->failed++;
-        return NULL;
-    }
-    void *q = realloc(p, n);
-    if (q != NULL && p == NULL)
-        f->live++;
-    return q;
-}
 
 /* ---- the peer: reads commands, answers them ---- */
 
@@ -98,7 +73,7 @@ static void peer_answer(peer *p, const arc_reply *cmd)
     } else if (arg_is(cmd, 0, "SUBSCRIBE")) {
         for (size_t i = 1; i < cmd->elements && p->nsubs < 4; i++) {
             snprintf(p->subs[p->nsubs++], sizeof p->subs[0], "%s", cmd->element[i]->str);
-            char buf[128];
+            char buf[256];
             snprintf(buf, sizeof buf, "%s3\r\n$9\r\nsubscribe\r\n$%zu\r\n%s\r\n:%d\r\n",
                      r3 ? ">" : "*", strlen(p->subs[p->nsubs - 1]), p->subs[p->nsubs - 1],
                      p->nsubs);
@@ -114,7 +89,7 @@ static void peer_answer(peer *p, const arc_reply *cmd)
     } else if (arg_is(cmd, 0, "UNSUBSCRIBE")) {
         /* Without names: one confirmation per subscription, as Redis does. */
         while (p->nsubs > 0) {
-            char buf[128];
+            char buf[256];
             p->nsubs--;
             snprintf(buf, sizeof buf, "%s3\r\n$11\r\nunsubscribe\r\n$%zu\r\n%s\r\n:%d\r\n",
                      r3 ? ">" : "*", strlen(p->subs[p->nsubs]), p->subs[p->nsubs], p->nsubs);
@@ -224,7 +199,7 @@ static void on_push(arc_context *c, arc_reply *reply, void *data)
  * allocation was reached. */
 static bool run_once(int resp, bool monitor, long fail_at)
 {
-    failing f = {0, fail_at, 0, 0};
+    failing_alloc f = {0, fail_at, 0, 0};
     arc_allocator alloc = {failing_realloc, &f};
     run r;
     memset(&r, 0, sizeof r);
@@ -365,7 +340,7 @@ static void sweep_reader(void **state)
     static const char in[] = "|1\r\n+ttl\r\n:3\r\n%2\r\n+a\r\n*3\r\n:1\r\n$3\r\nxyz\r\n~1\r\n#t\r\n"
                              "+b\r\n$?\r\n;2\r\nab\r\n;1\r\nc\r\n;0\r\n";
     for (long n = 1;; n++) {
-        failing f = {0, n, 0, 0};
+        failing_alloc f = {0, n, 0, 0};
         arc_allocator alloc = {failing_realloc, &f};
         arc_reader *r = arc_reader_new(NULL, &alloc);
         if (r != NULL) {

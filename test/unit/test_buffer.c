@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "failing_alloc.h"
+
 #include "buffer.h"
 
 #include <stdlib.h>
@@ -85,31 +87,11 @@ static void consume_then_grow(void **state)
     assert_int_equal(arc__buffer_len(&b), 0);
 }
 
-typedef struct failing {
-    long calls, fail_at, live;
-} failing;
-
-static void *failing_realloc(void *ud, void *p, size_t n)
-{
-    failing *f = ud;
-    if (n == 0) {
-        if (p)
-            f->live--;
-        free(p);
-        return NULL;
-    }
-    if (++f->calls == f->fail_at)
-        return NULL;
-    void *q = realloc(p, n);
-    if (q && !p)
-        f->live++;
-    return q;
-}
 
 static void nomem_leaves_it(void **state)
 {
     (void)state;
-    failing f = {0, 0, 0};
+    failing_alloc f = {0, 0, 0, 0};
     arc_allocator a = {failing_realloc, &f};
     arc_buffer *b = arc_buffer_new(0, &a);
     assert_int_equal(arc_buffer_append(b, "hello", 5), ARC_OK);

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "failing_alloc.h"
+
 #include <arc/arc.h>
 
 #include <stdlib.h>
@@ -180,32 +182,12 @@ static void limit_leaves_buffer(void **state)
     arc_buffer_free(small);
 }
 
-typedef struct failing {
-    long calls, fail_at, live;
-} failing;
-
-static void *failing_realloc(void *ud, void *p, size_t n)
-{
-    failing *f = ud;
-    if (n == 0) {
-        if (p)
-            f->live--;
-        free(p);
-        return NULL;
-    }
-    if (++f->calls == f->fail_at)
-        return NULL;
-    void *q = realloc(p, n);
-    if (q && !p)
-        f->live++;
-    return q;
-}
 
 static void nomem_leaves_buffer(void **state)
 {
     (void)state;
     for (long fail = 1; fail < 10; fail++) {
-        failing f = {0, fail, 0};
+        failing_alloc f = {0, fail, 0, 0};
         arc_allocator a = {failing_realloc, &f};
         arc_buffer *b = arc_buffer_new(0, &a);
         if (b != NULL) {
