@@ -56,23 +56,56 @@ bool arc__same_text(const char *p, size_t n, const char *lit)
 /* The RESP3 double grammar (spec: "Double type"): inf, -inf, nan, or
  * [+-]digits[.digits][(e|E)[+-]digits]. Checked here so that strtod never
  * sees text it would read differently (hex floats, "infinity", spaces). */
+static bool ieq3(const char *p, const char *lower)
+{
+    for (int i = 0; i < 3; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lower[i])
+            return false;
+    }
+    return true;
+}
+
+static bool nan_payload(const char *p, size_t n)
+{
+    /* "(" n-char-sequence ")", as C's strtod reads it. */
+    if (n < 2 || p[0] != '(' || p[n - 1] != ')')
+        return false;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = p[i];
+        if (!arc__is_digit(c) && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c != '_')
+            return false;
+    }
+    return true;
+}
+
 bool arc__valid_double(const char *p, size_t n)
 {
     size_t i = 0;
     if (n > 0 && (p[0] == '-' || p[0] == '+'))
         i = 1;
-    if (arc__same_text(p + i, n - i, "inf") || arc__same_text(p + i, n - i, "nan"))
+    /* RESP3.md: inf, -inf and nan; servers before Redis 7.2 also wrote
+     * other spellings of NaN ("NAN", "nan(...)"), which clients accept. */
+    if (n - i == 3 && ieq3(p + i, "inf"))
         return true;
+    if (n - i >= 3 && ieq3(p + i, "nan"))
+        return n - i == 3 || nan_payload(p + i + 3, n - i - 3);
+    /* Digits, then optionally '.' and digits: neither side may be empty. */
     size_t digits = 0;
     while (i < n && arc__is_digit(p[i]))
         i++, digits++;
-    if (i < n && p[i] == '.') {
-        i++;
-        while (i < n && arc__is_digit(p[i]))
-            i++, digits++;
-    }
     if (digits == 0)
         return false;
+    if (i < n && p[i] == '.') {
+        i++;
+        size_t frac = 0;
+        while (i < n && arc__is_digit(p[i]))
+            i++, frac++;
+        if (frac == 0)
+            return false;
+    }
     if (i < n && (p[i] == 'e' || p[i] == 'E')) {
         i++;
         if (i < n && (p[i] == '-' || p[i] == '+'))

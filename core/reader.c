@@ -210,9 +210,14 @@ static enum step step_line(arc_reader *r, arc_reply **out)
     case '-':
     case '(':
         if (type == '(') {
-            size_t s = tlen > 0 && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+            /* RESP3.md "Big number": an optional '-', then digits; its
+             * length is a string's, so max_bulk bounds it. */
+            size_t s = tlen > 0 && text[0] == '-' ? 1 : 0;
             if (!arc__all_digits(text + s, tlen - s))
                 return arc__rd_fail(r, 0, "big number is not a decimal integer");
+            if (tlen > r->limits.max_bulk)
+                return arc__rd_fail(r, 0, "big number longer than max_bulk (%zu)",
+                                    r->limits.max_bulk);
         }
         n = arc__rd_string_node(r, type == '+' ? ARC_REPLY_STATUS
                             : type == '-' ? ARC_REPLY_ERROR
