@@ -138,7 +138,8 @@ bool arc__reader_failed(const arc_reader *r)
 }
 
 /* Drops `n` parsed bytes from the input and advances the stream offset that
- * error messages report. */static enum step header_length(arc_reader *r, char type, const char *text, size_t tlen,
+ * error messages report. */
+static enum step header_length(arc_reader *r, char type, const char *text, size_t tlen,
                                long long *v)
 {
     if (!arc__parse_ll(text, tlen, v) || text[0] == '+')
@@ -165,7 +166,7 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         r->scan = avail;
         if (avail >= r->limits.max_buffer)
             return arc__rd_fail(r, 0, "line longer than max_buffer (%zu) without CRLF",
-                        r->limits.max_buffer);
+                                r->limits.max_buffer);
         return STEP_MORE;
     }
     size_t crpos = (size_t)(cr - p);
@@ -194,12 +195,12 @@ static enum step step_line(arc_reader *r, arc_reply **out)
     if (type != '.' && type != ';' && f != NULL && f->expect == STREAMED &&
         f->node->elements >= r->limits.max_elements)
         return arc__rd_fail(r, 0, "streamed aggregate has more than max_elements (%zu)",
-                    r->limits.max_elements);
+                            r->limits.max_elements);
 
     if (r->phase == PHASE_STREAM) {
         if (type != ';')
             return arc__rd_fail(r, 0, "expected ';' chunk in streamed string, got 0x%02x",
-                        (unsigned char)type);
+                                (unsigned char)type);
         return arc__rd_stream_chunk(r, text, tlen, linelen, out);
     }
 
@@ -219,10 +220,11 @@ static enum step step_line(arc_reader *r, arc_reply **out)
                 return arc__rd_fail(r, 0, "big number longer than max_bulk (%zu)",
                                     r->limits.max_bulk);
         }
-        n = arc__rd_string_node(r, type == '+' ? ARC_REPLY_STATUS
-                            : type == '-' ? ARC_REPLY_ERROR
-                                          : ARC_REPLY_BIGNUM,
-                        text, tlen);
+        n = arc__rd_string_node(r,
+                                type == '+'   ? ARC_REPLY_STATUS
+                                : type == '-' ? ARC_REPLY_ERROR
+                                              : ARC_REPLY_BIGNUM,
+                                text, tlen);
         if (n == NULL)
             return STEP_NOMEM;
         break;
@@ -278,25 +280,25 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         }
         if ((unsigned long long)v > r->limits.max_bulk || (unsigned long long)v >= SIZE_MAX)
             return arc__rd_fail(r, 0, "string of %lld bytes is longer than max_bulk (%zu)", v,
-                        r->limits.max_bulk);
+                                r->limits.max_bulk);
         return arc__rd_open_body(r,
-                         type == '$' ? ARC_REPLY_STRING
-                         : type == '!' ? ARC_REPLY_ERROR
-                                       : ARC_REPLY_VERB,
-                         type == '$' ? BODY_STRING
-                         : type == '!' ? BODY_ERROR
-                                       : BODY_VERB,
-                         (size_t)v, linelen);
+                                 type == '$'   ? ARC_REPLY_STRING
+                                 : type == '!' ? ARC_REPLY_ERROR
+                                               : ARC_REPLY_VERB,
+                                 type == '$'   ? BODY_STRING
+                                 : type == '!' ? BODY_ERROR
+                                               : BODY_VERB,
+                                 (size_t)v, linelen);
     case '*':
     case '%':
     case '~':
     case '>':
     case '|': {
-        int atype = type == '*' ? ARC_REPLY_ARRAY
-                  : type == '%' ? ARC_REPLY_MAP
-                  : type == '~' ? ARC_REPLY_SET
-                  : type == '>' ? ARC_REPLY_PUSH
-                                : ARC_REPLY_ATTR;
+        int atype = type == '*'   ? ARC_REPLY_ARRAY
+                    : type == '%' ? ARC_REPLY_MAP
+                    : type == '~' ? ARC_REPLY_SET
+                    : type == '>' ? ARC_REPLY_PUSH
+                                  : ARC_REPLY_ATTR;
         if (arc__same_text(text, tlen, "?") && type != '>' && type != '|')
             return arc__rd_open_aggregate(r, atype, STREAMED, linelen, out);
         if (header_length(r, type, text, tlen, &v) == STEP_ERROR)
@@ -312,11 +314,11 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         if (type == '%' || type == '|') {
             if (count > r->limits.max_elements / 2)
                 return arc__rd_fail(r, 0, "map of %lld pairs has more than max_elements (%zu)", v,
-                            r->limits.max_elements);
+                                    r->limits.max_elements);
             count *= 2;
         } else if (count > r->limits.max_elements) {
-            return arc__rd_fail(r, 0, "aggregate of %lld elements has more than max_elements (%zu)", v,
-                        r->limits.max_elements);
+            return arc__rd_fail(r, 0, "aggregate of %lld elements has more than max_elements (%zu)",
+                                v, r->limits.max_elements);
         }
         return arc__rd_open_aggregate(r, atype, (size_t)count, linelen, out);
     }
@@ -332,10 +334,8 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         r->depth--;
         return arc__rd_finish(r, n, out, 0);
     }
-    case ';':
-        return arc__rd_fail(r, 0, "';' chunk outside a streamed string");
-    default:
-        return arc__rd_fail(r, 0, "unknown type byte 0x%02x", (unsigned char)type);
+    case ';': return arc__rd_fail(r, 0, "';' chunk outside a streamed string");
+    default: return arc__rd_fail(r, 0, "unknown type byte 0x%02x", (unsigned char)type);
     }
 
     /* A scalar from one line: consume the line and attach the value. */
@@ -356,21 +356,15 @@ int arc_reader_next(arc_reader *r, arc_reply **out)
         r->handed_out = false;
     }
     for (;;) {
-        enum step s = (r->phase == PHASE_LINE || r->phase == PHASE_STREAM) ? step_line(r, out)
-                                                                          : arc__rd_step_body(r, out);
+        enum step s = (r->phase == PHASE_LINE || r->phase == PHASE_STREAM)
+                          ? step_line(r, out)
+                          : arc__rd_step_body(r, out);
         switch (s) {
-        case STEP_AGAIN:
-            continue;
-        case STEP_MORE:
-            return ARC_OK;
-        case STEP_DONE:
-            r->handed_out = true;
-            return ARC_OK;
-        case STEP_NOMEM:
-            return ARC_ERR_NOMEM;
-        case STEP_ERROR:
-            *out = NULL;
-            return ARC_ERR_PROTOCOL;
+        case STEP_AGAIN: continue;
+        case STEP_MORE: return ARC_OK;
+        case STEP_DONE: r->handed_out = true; return ARC_OK;
+        case STEP_NOMEM: return ARC_ERR_NOMEM;
+        case STEP_ERROR: *out = NULL; return ARC_ERR_PROTOCOL;
         }
     }
 }

@@ -6,10 +6,10 @@
 #include "reader.h"
 
 enum phase {
-    PHASE_LINE,       /* expecting a type byte and its line */
-    PHASE_BODY,       /* copying a bulk body into `body_dst` */
-    PHASE_BODY_CRLF,  /* the body is complete; its CRLF must follow */
-    PHASE_STREAM,     /* inside $?: expecting a ;N chunk header */
+    PHASE_LINE,      /* expecting a type byte and its line */
+    PHASE_BODY,      /* copying a bulk body into `body_dst` */
+    PHASE_BODY_CRLF, /* the body is complete; its CRLF must follow */
+    PHASE_STREAM,    /* inside $?: expecting a ;N chunk header */
 };
 
 enum body_kind {
@@ -22,10 +22,10 @@ enum body_kind {
 #define STREAMED ((size_t)-1)
 
 typedef struct frame {
-    arc_reply *node;          /* the aggregate being filled */
-    size_t expect;            /* children announced, or STREAMED */
-    size_t cap;               /* slots allocated in node->element */
-    arc_reply *pending_attr;  /* attribute waiting for the next child */
+    arc_reply *node;         /* the aggregate being filled */
+    size_t expect;           /* children announced, or STREAMED */
+    size_t cap;              /* slots allocated in node->element */
+    arc_reply *pending_attr; /* attribute waiting for the next child */
 } frame;
 
 struct arc_reader {
@@ -47,9 +47,9 @@ struct arc_reader {
     size_t body_have;
     arc_buffer stream; /* the chunks of a $? string so far */
 
-    size_t scan;      /* bytes of the current line already searched for CR */
-    size_t offset;    /* stream offset of the input buffer's first byte */
-    bool handed_out;  /* the arena holds a reply the caller has seen */
+    size_t scan;     /* bytes of the current line already searched for CR */
+    size_t offset;   /* stream offset of the input buffer's first byte */
+    bool handed_out; /* the arena holds a reply the caller has seen */
     bool failed;
     char error[160];
 };
@@ -60,10 +60,8 @@ struct arc_reader {
 #define EAGER_SLOTS 1024u
 #define STACK_START 8u
 
-
 /* Outcome of one parsing step. */
 enum step { STEP_AGAIN, STEP_MORE, STEP_DONE, STEP_ERROR, STEP_NOMEM };
-
 
 /* reader.c */
 enum step arc__rd_fail(arc_reader *r, size_t at, const char *fmt, ...) ARC_PRINTF(3, 4);

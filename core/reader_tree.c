@@ -156,12 +156,9 @@ static enum step body_done(arc_reader *r, arc_reply **out, size_t at)
         n->str += 4;
         n->len -= 4;
         break;
-    case BODY_CHUNK:
-        r->phase = PHASE_STREAM;
-        return STEP_AGAIN;
+    case BODY_CHUNK: r->phase = PHASE_STREAM; return STEP_AGAIN;
     case BODY_STRING:
-    case BODY_ERROR:
-        break;
+    case BODY_ERROR: break;
     }
     r->phase = PHASE_LINE;
     r->body_node = NULL;
@@ -198,7 +195,7 @@ enum step arc__rd_step_body(arc_reader *r, arc_reply **out)
 
 /* Opens an aggregate of `count` children (or STREAMED). */
 enum step arc__rd_open_aggregate(arc_reader *r, int type, size_t count, size_t linelen,
-                                arc_reply **out)
+                                 arc_reply **out)
 {
     if (!reserve_frame(r))
         return STEP_NOMEM;
@@ -229,7 +226,7 @@ enum step arc__rd_open_aggregate(arc_reader *r, int type, size_t count, size_t l
 
 /* Starts a bulk body of `len` bytes to be copied into a fresh node. */
 enum step arc__rd_open_body(arc_reader *r, int type, enum body_kind kind, size_t len,
-                           size_t linelen)
+                            size_t linelen)
 {
     if (!arc__rd_reserve_slot(r))
         return STEP_NOMEM;
@@ -254,7 +251,7 @@ enum step arc__rd_open_body(arc_reader *r, int type, enum body_kind kind, size_t
 
 /* A ;N line inside a streamed string. */
 enum step arc__rd_stream_chunk(arc_reader *r, const char *text, size_t tlen, size_t linelen,
-                              arc_reply **out)
+                               arc_reply **out)
 {
     long long v;
     if (!arc__parse_ll(text, tlen, &v) || v < 0 || text[0] == '+' || text[0] == '-')
