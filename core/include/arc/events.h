@@ -40,9 +40,11 @@ ARC_API int arc_attach(arc_context *c, const arc_event_hooks *hooks);
 ARC_API int arc_fd(const arc_context *c);
 
 /* The loop reports readiness and timer expiry. Each may be called at any
- * moment, spuriously or re-entrantly, without harm. The context may be
- * freed by the call (a callback freed it, or a clean disconnect finished):
- * do not touch it afterwards unless you know it lives. */
+ * moment, spuriously, without harm; called from inside one of the
+ * context's own callbacks it returns at once (the loop's next report does
+ * the work). The context is freed by the call only when a callback called
+ * arc_free(); the cleanup hook has then run, so adapters check their own
+ * state rather than the context afterwards. */
 ARC_API void arc_handle_read(arc_context *c);
 ARC_API void arc_handle_write(arc_context *c);
 ARC_API void arc_handle_timeout(arc_context *c);
