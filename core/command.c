@@ -299,6 +299,10 @@ static int handshake_cmd(arc_context *c, int argc, const char *const *argv)
     if (rc != ARC_OK)
         return rc;
     arc_entry e = {.expect = 1, .kind = ARC_ENTRY_HANDSHAKE};
+    /* Handshakes also follow RESET, long after READY: the command timeout
+     * must count from now, not from the epoch. */
+    if (c->command_timeout_ms)
+        e.queued_ms = arc__now_ms();
     arc__queue_push(&c->queue, &e);
     c->handshake_left++;
     return ARC_OK;

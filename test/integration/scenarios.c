@@ -428,10 +428,14 @@ static void reset_keeps_session(void **state)
         arc_options o = itest_options(t);
         o.resp = resp;
         o.client_name = "keepme";
+        /* A command timeout shorter than the wait before RESET: the
+         * handshake RESET re-sends must be timed from when it is sent. */
+        o.command_timeout_ms = 300;
         arc_context *c = itest_connect(t, &o);
         itest_rec sub = {0}, reset = {0}, name = {0};
         assert_int_equal(arc_command(c, itest_rec_cb, &sub, "SUBSCRIBE a"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, sub.calls == 1);
+        itest_run_for(t, 500);
         assert_int_equal(arc_command(c, itest_rec_cb, &reset, "RESET"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, reset.calls == 1);
         assert_str(itest_last(&reset), ARC_REPLY_STATUS, "RESET");
