@@ -33,8 +33,13 @@ typedef enum arc_state {
 /* Called once per command with its reply (status ARC_OK, reply borrowed until
  * the callback returns), or with reply NULL and the reason the command got
  * none: the connection's failure status, or ARC_ERR_FREED after arc_free().
- * Subscription and MONITOR callbacks are called once per confirmation,
- * message or line, and a last time with NULL when the context ends. */
+ *
+ * A (P|S)SUBSCRIBE callback is called for each confirmation and message of
+ * each of its names; the unsubscribe confirmation of a name is its last
+ * call, and a name that ends without one gets a last call with NULL (status
+ * ARC_OK after RESET or a clean disconnect, else the failure). A MONITOR
+ * callback gets +OK, every line, then NULL. The callback given to an
+ * unsubscribe command is called once, with its last confirmation. */
 typedef void arc_reply_fn(arc_context *c, arc_reply *reply, int status, void *privdata);
 
 /* Connect callback: once, with ARC_OK when the handshake is done, or with
