@@ -76,6 +76,7 @@ static arc_context *create(const arc_options *opt)
     c->told_fd = -1;
     c->told_deadline = -1;
     c->connect_deadline = -1;
+    c->busy_since = -1;
     c->resp = 2;
     c->state = ARC_STATE_INIT;
     c->previous = ARC_STATE_INIT;

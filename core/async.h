@@ -60,7 +60,10 @@ struct arc_context {
     size_t next_addr;
     bool connecting;     /* a non-blocking connect is in flight on fd */
     int64_t connect_deadline; /* -1: none */
-    int64_t held_until;       /* HELD: when to try socket() again */
+    int64_t held_until;       /* HELD, or a full unix accept queue: when to
+                                 try the address again */
+    int64_t busy_since;       /* first "accept queue full" for this address;
+                                 -1 when not waiting on one */
 
     /* The connection. */
     int fd;

@@ -13,6 +13,10 @@
 
 /* How long a context without a free descriptor waits before trying again. */
 #define HOLD_RETRY_MS 50
+/* A unix server whose accept queue is full: try again this often, for at
+ * most the connect timeout or, without one, BUSY_MAX_MS. */
+#define BUSY_RETRY_MS 10
+#define BUSY_MAX_MS 2000
 /* One read() asks for this much; the reader's buffer grows to it once. */
 #define READ_CHUNK (64 * 1024)
 
@@ -48,6 +52,10 @@ int64_t arc__deadline(const arc_context *c)
     int64_t d = -1;
     switch (c->state) {
     case ARC_STATE_CONNECTING:
+        d = c->connect_deadline;
+        if (c->busy_since >= 0 && (d < 0 || c->held_until < d))
+            d = c->held_until;
+        break;
     case ARC_STATE_HANDSHAKE:
         d = c->connect_deadline;
         break;
@@ -185,8 +193,24 @@ static void try_next(arc_context *c)
             /* Even a connect that succeeded at once is confirmed by the
              * first writability, so on_connect always runs from the loop. */
             c->connecting = true;
+            c->busy_since = -1;
             return;
         }
+        if (rc == ARC_ERR_LIMIT) {
+            int64_t now = arc__now_ms();
+            if (c->busy_since < 0)
+                c->busy_since = now;
+            if (c->connect_timeout_ms || now - c->busy_since < BUSY_MAX_MS) {
+                /* Same address again shortly, on a new socket. */
+                c->fd = -1;
+                close(fd);
+                c->held_until = now + BUSY_RETRY_MS;
+                return;
+            }
+            rc = ARC_ERR_REFUSED;
+            errno = EAGAIN;
+        }
+        c->busy_since = -1;
         last = rc;
         err = errno;
         c->fd = -1;
@@ -394,7 +418,9 @@ void arc_handle_timeout(arc_context *c)
         arc__fail(c, ARC_ERR_TIMEOUT, ETIMEDOUT, "connect timed out after %ld ms%s",
                   c->connect_timeout_ms,
                   c->state == ARC_STATE_HANDSHAKE ? " (in the handshake)" : "");
-    } else if (c->state == ARC_STATE_HELD && now >= c->held_until) {
+    } else if ((c->state == ARC_STATE_HELD ||
+                (c->state == ARC_STATE_CONNECTING && c->busy_since >= 0 && c->fd < 0)) &&
+               now >= c->held_until) {
         try_next(c);
     } else {
         int64_t d = arc__deadline(c);

@@ -134,10 +134,10 @@ int arc__net_connect(int fd, const arc_addr *addr)
     while (rc < 0 && errno == EINTR);
     if (rc == 0)
         return ARC_OK;
-    /* A unix socket whose backlog is full says EAGAIN; the server exists
-     * but will not take us now, which is what "refused" tells a user. */
+    /* A unix socket whose accept queue is full says EAGAIN at once, where
+     * TCP would retry the SYN: the caller waits and tries again. */
     if (errno == EAGAIN)
-        return ARC_ERR_REFUSED;
+        return ARC_ERR_LIMIT;
     return connect_status(errno);
 }
 

@@ -30,7 +30,8 @@ int arc__net_unix_addr(const char *path, arc_addr *out);
 int arc__net_socket(int family, int *fd);
 
 /* Starts connecting. ARC_OK: connected at once; ARC_ERR_STATE: in progress
- * (wait for writability, then arc__net_connect_result); else the failure
+ * (wait for writability, then arc__net_connect_result); ARC_ERR_LIMIT: a
+ * unix socket's accept queue is full (try again shortly); else the failure
  * (ARC_ERR_REFUSED, ARC_ERR_IO) with errno set. */
 int arc__net_connect(int fd, const arc_addr *addr);
 

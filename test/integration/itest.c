@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 extern const struct CMUnitTest itest_scenarios[];
@@ -143,6 +144,13 @@ static int group_teardown(void **state)
 int itest_main(const itest_driver *drv)
 {
     driver = drv;
+    /* A thousand contexts need more descriptors than the usual 1024; the
+     * server started below inherits the raised limit too. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 8192) {
+        rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     struct CMUnitTest *tests = calloc(itest_scenario_count, sizeof *tests);
     if (tests == NULL)
         return 1;

@@ -1,8 +1,14 @@
 /* scenarios.c (tests): what arc must do against a real redis-server, written
  * once and run on every event loop. Each scenario names the DESIGN invariant
  * it pins where it pins one. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "itest.h"
+
+#include "fake_server.h"
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -767,6 +773,120 @@ static void connect_failures(void **state)
     arc_free(c);
 }
 
+/* The connect timeout fires against a server whose accept queue is full
+ * (the connect never completes), on every loop. */
+static void connect_timeout_blackhole(void **state)
+{
+    itest *t = *state;
+    fake_server *f = fake_start("BACKLOG_FULL\n");
+    assert_non_null(f);
+    itest_conn k = {0};
+    arc_options o = itest_options(t);
+    o.port = fake_port(f);
+    o.connect_timeout_ms = 200;
+    o.on_connect = itest_on_connect;
+    o.data = &k;
+    int64_t start = itest_now_ms();
+    arc_context *c = itest_connect(t, &o);
+    ITEST_RUN_UNTIL(t, 3000, k.connects == 1);
+    int64_t took = itest_now_ms() - start;
+    assert_int_equal(k.connect_status, ARC_ERR_TIMEOUT);
+    assert_true(took >= 190 && took < 1500);
+    arc_free(c);
+    fake_stop(f);
+}
+
+/* A refused first address, then the server: the loop follows the socket
+ * change (set_fd) to the second address. */
+static int redis_port_for_resolver;
+
+static int refused_then_redis(const char *node, const char *service,
+                              const struct addrinfo *hints, struct addrinfo **res)
+{
+    (void)node;
+    (void)service;
+    (void)hints;
+    struct addrinfo *head = NULL, **tail = &head;
+    const char *hosts[] = {"127.0.0.2", "127.0.0.1"};
+    for (int i = 0; i < 2; i++) {
+        struct addrinfo *ai = calloc(1, sizeof *ai + sizeof(struct sockaddr_in));
+        struct sockaddr_in *sin = (struct sockaddr_in *)(ai + 1);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)redis_port_for_resolver);
+        inet_pton(AF_INET, hosts[i], &sin->sin_addr);
+        ai->ai_family = AF_INET;
+        ai->ai_socktype = SOCK_STREAM;
+        ai->ai_addr = (struct sockaddr *)sin;
+        ai->ai_addrlen = sizeof *sin;
+        *tail = ai;
+        tail = &ai->ai_next;
+    }
+    *res = head;
+    return 0;
+}
+
+static void free_list(struct addrinfo *ai)
+{
+    while (ai != NULL) {
+        struct addrinfo *next = ai->ai_next;
+        free(ai);
+        ai = next;
+    }
+}
+
+static void socket_change_after_refusal(void **state)
+{
+    itest *t = *state;
+    redis_port_for_resolver = test_redis_port(t->redis);
+    arc__net_set_resolver(refused_then_redis, free_list);
+    arc_options o = itest_options(t);
+    o.host = "two-addresses.test";
+    arc_context *c = itest_connect(t, &o);
+    arc__net_set_resolver(NULL, NULL);
+    itest_rec ping = {0};
+    assert_int_equal(arc_command(c, itest_rec_cb, &ping, "PING"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
+    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    arc_free(c);
+    itest_rec_clear(&ping);
+}
+
+/* A thousand contexts in one loop, each with a command. */
+static void thousand_contexts(void **state)
+{
+    itest *t = *state;
+    enum { N = 1000 };
+    static arc_context *cs[N];
+    static itest_rec recs[N];
+    memset(recs, 0, sizeof recs);
+    arc_options o = itest_options(t);
+    o.host = NULL;
+    o.unix_path = test_redis_unix_path(t->redis);
+    for (int i = 0; i < N; i++) {
+        cs[i] = itest_connect(t, &o);
+        assert_int_equal(arc_command(cs[i], itest_rec_cb, &recs[i], "INCR thousand"), ARC_OK);
+    }
+    int done = 0;
+    int64_t end = itest_now_ms() + 30000;
+    while (done < N && itest_now_ms() < end) {
+        t->drv->run_once(t->loop, 10);
+        done = 0;
+        for (int i = 0; i < N; i++)
+            done += recs[i].calls;
+    }
+    assert_int_equal(done, N);
+    long long max = 0;
+    for (int i = 0; i < N; i++) {
+        const arc_reply *r = itest_last(&recs[i]);
+        assert_int_equal(r->type, ARC_REPLY_INTEGER);
+        if (r->integer > max)
+            max = r->integer;
+        arc_free(cs[i]);
+        itest_rec_clear(&recs[i]);
+    }
+    assert_int_equal(max, N);
+}
+
 const struct CMUnitTest itest_scenarios[] = {
     cmocka_unit_test(set_get),
     cmocka_unit_test(pipeline_10k),
@@ -787,5 +907,8 @@ const struct CMUnitTest itest_scenarios[] = {
     cmocka_unit_test(quit_is_clean),
     cmocka_unit_test(free_inside_callbacks),
     cmocka_unit_test(connect_failures),
+    cmocka_unit_test(connect_timeout_blackhole),
+    cmocka_unit_test(socket_change_after_refusal),
+    cmocka_unit_test(thousand_contexts),
 };
 const size_t itest_scenario_count = sizeof itest_scenarios / sizeof itest_scenarios[0];
