@@ -71,8 +71,10 @@ if [ $quick -eq 0 ]; then
     export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     CC=clang run asan "${common[@]}" -Db_sanitize=address,undefined -Db_lundef=false --
-    # The symbols check is a shell script: valgrind would test dash.
-    run valgrind:gcc "${common[@]}" -- --setup=valgrind --no-rebuild --no-suite symbols
+    # The symbols and consumer checks are shell scripts: valgrind would
+    # test the shell.
+    run valgrind:gcc "${common[@]}" -- --setup=valgrind --no-rebuild --no-suite symbols \
+        --no-suite consumer
 fi
 cd "$root"
 [ $total_fail -ne 0 ] && status=1

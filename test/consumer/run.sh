@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# run.sh (tests): arc as a user's project meets it. (1) installed into a
+# temporary prefix, found with pkg-config (arc-libevent); (2) as a meson
+# subproject, through dependency('arc-libuv'). Each builds consumer.c and
+# runs it against a throwaway redis-server on a unix socket. Output: TAP.
+#   usage: run.sh ARC_SOURCE_ROOT
+set -u
+src=$(cd "$1" && pwd)
+here=$src/test/consumer
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/arc-consumer-XXXXXX")
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+echo "1..2"
+unset CC CFLAGS LDFLAGS # the consumer is an ordinary build
+opts=(-Dtests=disabled -Dexamples=false -Dintegration_tests=disabled -Dbench=disabled
+      -Dfuzz=disabled)
+
+redis-server --port 0 --unixsocket "$tmp/redis.sock" --unixsocketperm 700 --save '' \
+    --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$tmp/redis.sock" ] && break; sleep 0.05; done
+
+# (1) meson install, then pkg-config.
+if meson setup "$tmp/build" "$src" --prefix "$tmp/prefix" "${opts[@]}" >"$tmp/1.log" 2>&1 &&
+   meson install -C "$tmp/build" >>"$tmp/1.log" 2>&1; then
+    pc=$(dirname "$(find "$tmp/prefix" -name arc-libevent.pc | head -n 1)")
+    libdir=$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir arc)
+    if PKG_CONFIG_PATH=$pc cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" \
+           $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs arc-libevent) \
+           -Wl,-rpath,"$libdir" -o "$tmp/consumer-pc" >>"$tmp/1.log" 2>&1 &&
+       "$tmp/consumer-pc" "$tmp/redis.sock" >>"$tmp/1.log" 2>&1; then
+        echo "ok 1 - installed: pkg-config arc-libevent"
+    else
+        sed 's/^/# /' "$tmp/1.log" | tail -n 30
+        echo "not ok 1 - installed: pkg-config arc-libevent"
+    fi
+else
+    sed 's/^/# /' "$tmp/1.log" | tail -n 30
+    echo "not ok 1 - installed: meson install failed"
+fi
+
+# (2) a meson subproject.
+proj=$tmp/proj
+mkdir -p "$proj/subprojects"
+ln -s "$src" "$proj/subprojects/arc"
+cp "$here/consumer.c" "$proj/"
+cat >"$proj/meson.build" <<MESON
+project('consumer', 'c', default_options: ['c_std=c11', 'warning_level=2', 'werror=true'])
+arc_libuv = dependency('arc-libuv', fallback: ['arc'],
+  default_options: ['tests=disabled', 'examples=false', 'integration_tests=disabled'])
+executable('consumer', 'consumer.c', c_args: ['-DUSE_LIBUV'], dependencies: arc_libuv)
+MESON
+if meson setup "$proj/build" "$proj" >"$tmp/2.log" 2>&1 && ninja -C "$proj/build" >>"$tmp/2.log" 2>&1 &&
+   "$proj/build/consumer" "$tmp/redis.sock" >>"$tmp/2.log" 2>&1; then
+    echo "ok 2 - subproject: dependency('arc-libuv')"
+else
+    sed 's/^/# /' "$tmp/2.log" | tail -n 30
+    echo "not ok 2 - subproject: dependency('arc-libuv')"
+fi
