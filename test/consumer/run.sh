@@ -14,7 +14,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-echo "1..2"
+echo "1..3"
 unset CC CFLAGS LDFLAGS # the consumer is an ordinary build
 opts=(-Dtests=disabled -Dexamples=false -Dintegration_tests=disabled -Dbench=disabled
       -Dfuzz=disabled)
@@ -43,6 +43,25 @@ else
     echo "not ok 1 - installed: meson install failed"
 fi
 
+# (3, run below the subproject) CMake's find_package(arc).
+cmake_check() {
+    local cm=$tmp/cmake
+    mkdir -p "$cm"
+    cp "$here/consumer.c" "$cm/"
+    cat >"$cm/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.13)
+project(consumer C)
+find_package(arc 0.1 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(EVENT REQUIRED IMPORTED_TARGET libevent_core)
+add_executable(consumer consumer.c)
+target_link_libraries(consumer PRIVATE arc::arc PkgConfig::EVENT)
+CMAKE
+    cmake -S "$cm" -B "$cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/3.log" 2>&1 &&
+        cmake --build "$cm/build" >>"$tmp/3.log" 2>&1 &&
+        "$cm/build/consumer" "$tmp/redis.sock" >>"$tmp/3.log" 2>&1
+}
+
 # (2) a meson subproject.
 proj=$tmp/proj
 mkdir -p "$proj/subprojects"
@@ -60,4 +79,11 @@ if meson setup "$proj/build" "$proj" >"$tmp/2.log" 2>&1 && ninja -C "$proj/build
 else
     sed 's/^/# /' "$tmp/2.log" | tail -n 30
     echo "not ok 2 - subproject: dependency('arc-libuv')"
+fi
+
+if command -v cmake >/dev/null && [ -d "$tmp/prefix" ] && cmake_check; then
+    echo "ok 3 - installed: CMake find_package(arc)"
+else
+    sed 's/^/# /' "$tmp/3.log" 2>/dev/null | tail -n 30
+    echo "not ok 3 - installed: CMake find_package(arc)"
 fi
