@@ -11,8 +11,8 @@
 
 #include <arc/arc.h>
 
+#include "fake_resolver.h"
 #include "fake_server.h"
-#include "net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -134,44 +134,6 @@ static void on_connect(arc_context *c, int status, void *data)
     k->connect_status = status;
 }
 
-/* ---- a resolver that gives several loopback addresses ---- */
-
-static int fake_port_for_resolver;
-static const char *fake_hosts[4];
-
-static int several(const char *node, const char *service, const struct addrinfo *hints,
-                   struct addrinfo **res)
-{
-    (void)node;
-    (void)service;
-    (void)hints;
-    struct addrinfo *head = NULL, **tail = &head;
-    for (int i = 0; fake_hosts[i] != NULL; i++) {
-        struct addrinfo *ai = calloc(1, sizeof *ai + sizeof(struct sockaddr_in));
-        struct sockaddr_in *sin = (struct sockaddr_in *)(ai + 1);
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)fake_port_for_resolver);
-        inet_pton(AF_INET, fake_hosts[i], &sin->sin_addr);
-        ai->ai_family = AF_INET;
-        ai->ai_socktype = SOCK_STREAM;
-        ai->ai_addr = (struct sockaddr *)sin;
-        ai->ai_addrlen = sizeof *sin;
-        *tail = ai;
-        tail = &ai->ai_next;
-    }
-    *res = head;
-    return 0;
-}
-
-static void free_several(struct addrinfo *ai)
-{
-    while (ai != NULL) {
-        struct addrinfo *next = ai->ai_next;
-        free(ai);
-        ai = next;
-    }
-}
-
 static const char pong_script[] = "ACCEPT\nEXPECT_COMMAND 1\nSEND +PONG\\r\\n\nDRAIN\n";
 
 /* Every address in order, each on a new socket announced with set_fd; the
@@ -181,12 +143,8 @@ static void tries_every_address(void **state)
     (void)state;
     fake_server *f = fake_start(pong_script);
     assert_non_null(f);
-    fake_port_for_resolver = fake_port(f);
-    fake_hosts[0] = "127.0.0.2";
-    fake_hosts[1] = "127.0.0.3";
-    fake_hosts[2] = "127.0.0.1";
-    fake_hosts[3] = NULL;
-    arc__net_set_resolver(several, free_several);
+    static const char *const hosts[] = {"127.0.0.2", "127.0.0.3", "127.0.0.1", NULL};
+    fake_resolver_on(hosts, fake_port(f));
     rec k = {0};
     arc_options o;
     memset(&o, 0, sizeof o);
@@ -196,7 +154,7 @@ static void tries_every_address(void **state)
     o.on_connect = on_connect;
     o.data = &k;
     arc_context *c = arc_connect(&o);
-    arc__net_set_resolver(NULL, NULL);
+    fake_resolver_off();
     watch w;
     attach(&w, c);
     rec ping = {0};
@@ -225,11 +183,8 @@ static void all_addresses_refuse(void **state)
     assert_non_null(f);
     int port = fake_port(f);
     assert_int_equal(fake_finish(f, 5000), 0); /* nobody listens there now */
-    fake_port_for_resolver = port;
-    fake_hosts[0] = "127.0.0.2";
-    fake_hosts[1] = "127.0.0.1";
-    fake_hosts[2] = NULL;
-    arc__net_set_resolver(several, free_several);
+    static const char *const hosts[] = {"127.0.0.2", "127.0.0.1", NULL};
+    fake_resolver_on(hosts, port);
     rec k = {0};
     arc_options o;
     memset(&o, 0, sizeof o);
@@ -238,7 +193,7 @@ static void all_addresses_refuse(void **state)
     o.on_connect = on_connect;
     o.data = &k;
     arc_context *c = arc_connect(&o);
-    arc__net_set_resolver(NULL, NULL);
+    fake_resolver_off();
     watch w;
     attach(&w, c);
     rec ping = {0};

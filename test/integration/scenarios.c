@@ -4,11 +4,8 @@
 #define _GNU_SOURCE
 #include "itest.h"
 
+#include "fake_resolver.h"
 #include "fake_server.h"
-#include "net.h"
-
-#include <arpa/inet.h>
-#include <netdb.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -798,51 +795,15 @@ static void connect_timeout_blackhole(void **state)
 
 /* A refused first address, then the server: the loop follows the socket
  * change (set_fd) to the second address. */
-static int redis_port_for_resolver;
-
-static int refused_then_redis(const char *node, const char *service,
-                              const struct addrinfo *hints, struct addrinfo **res)
-{
-    (void)node;
-    (void)service;
-    (void)hints;
-    struct addrinfo *head = NULL, **tail = &head;
-    const char *hosts[] = {"127.0.0.2", "127.0.0.1"};
-    for (int i = 0; i < 2; i++) {
-        struct addrinfo *ai = calloc(1, sizeof *ai + sizeof(struct sockaddr_in));
-        struct sockaddr_in *sin = (struct sockaddr_in *)(ai + 1);
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)redis_port_for_resolver);
-        inet_pton(AF_INET, hosts[i], &sin->sin_addr);
-        ai->ai_family = AF_INET;
-        ai->ai_socktype = SOCK_STREAM;
-        ai->ai_addr = (struct sockaddr *)sin;
-        ai->ai_addrlen = sizeof *sin;
-        *tail = ai;
-        tail = &ai->ai_next;
-    }
-    *res = head;
-    return 0;
-}
-
-static void free_list(struct addrinfo *ai)
-{
-    while (ai != NULL) {
-        struct addrinfo *next = ai->ai_next;
-        free(ai);
-        ai = next;
-    }
-}
-
 static void socket_change_after_refusal(void **state)
 {
     itest *t = *state;
-    redis_port_for_resolver = test_redis_port(t->redis);
-    arc__net_set_resolver(refused_then_redis, free_list);
+    static const char *const hosts[] = {"127.0.0.2", "127.0.0.1", NULL};
+    fake_resolver_on(hosts, test_redis_port(t->redis));
     arc_options o = itest_options(t);
     o.host = "two-addresses.test";
     arc_context *c = itest_connect(t, &o);
-    arc__net_set_resolver(NULL, NULL);
+    fake_resolver_off();
     itest_rec ping = {0};
     assert_int_equal(arc_command(c, itest_rec_cb, &ping, "PING"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
