@@ -9,7 +9,6 @@
  * (long bulk strings, large element arrays) get a block of their own so that
  * one huge reply does not leave a huge chunk pinned after reset. */
 #define CHUNK_SIZE (16u * 1024)
-#define LARGE (CHUNK_SIZE / 4)
 #define ALIGN 8u
 
 struct arc_arena_chunk {
@@ -53,7 +52,7 @@ void *arc__arena_alloc(arc_arena *a, size_t n)
     if (n > SIZE_MAX - ALIGN)
         return NULL;
     n = round_up(n ? n : 1);
-    if (n >= LARGE) {
+    if (n >= ARC_ARENA_LARGE) {
         arc_arena_chunk *big = chunk_new(a, n);
         if (big == NULL)
             return NULL;
@@ -76,6 +75,29 @@ void *arc__arena_alloc(arc_arena *a, size_t n)
     void *p = (char *)c->data + c->used;
     c->used += n;
     return p;
+}
+
+void *arc__arena_grow(arc_arena *a, void *p, size_t n)
+{
+    if (n > SIZE_MAX - ALIGN - sizeof(arc_arena_chunk))
+        return NULL;
+    n = round_up(n);
+    if (n < ARC_ARENA_LARGE)
+        return NULL;
+    /* Own blocks are few (one per long string or array of a reply), and a
+     * string grows a logarithmic number of times: a walk is cheap enough. */
+    for (arc_arena_chunk **link = &a->others; *link != NULL; link = &(*link)->next) {
+        arc_arena_chunk *c = *link;
+        if ((void *)c->data != p)
+            continue;
+        arc_arena_chunk *bigger = arc_mem_realloc(&a->alloc, c, sizeof(arc_arena_chunk) + n);
+        if (bigger == NULL)
+            return NULL;
+        bigger->size = bigger->used = n;
+        *link = bigger;
+        return bigger->data;
+    }
+    return NULL;
 }
 
 void arc__arena_reset(arc_arena *a)

@@ -45,6 +45,7 @@ struct arc_reader {
     char *body_dst;
     size_t body_need;
     size_t body_have;
+    size_t body_cap; /* bytes allocated at body_dst (the NUL included) */
     arc_buffer stream; /* the chunks of a $? string so far */
 
     size_t scan;     /* bytes of the current line already searched for CR */
@@ -59,6 +60,9 @@ struct arc_reader {
  * so a header alone cannot make the client allocate its whole limit. */
 #define EAGER_SLOTS 1024u
 #define STACK_START 8u
+/* Bulk strings up to this size are allocated as announced; longer ones grow
+ * (doubling) as their bytes arrive, for the same reason as EAGER_SLOTS. */
+#define EAGER_BODY (64u * 1024)
 
 /* Outcome of one parsing step. */
 enum step { STEP_AGAIN, STEP_MORE, STEP_DONE, STEP_ERROR, STEP_NOMEM };

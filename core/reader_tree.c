@@ -165,6 +165,24 @@ static enum step body_done(arc_reader *r, arc_reply **out, size_t at)
     return arc__rd_finish(r, n, out, at);
 }
 
+/* Makes room for at least `want` bytes of the current body (its NUL
+ * included), doubling so that a long string is copied O(1) times per byte. */
+static bool grow_body(arc_reader *r, size_t want)
+{
+    size_t cap = r->body_cap > SIZE_MAX / 2 ? SIZE_MAX : r->body_cap * 2;
+    if (cap < want)
+        cap = want;
+    if (cap > r->body_need + 1)
+        cap = r->body_need + 1;
+    char *s = arc__arena_grow(&r->arena, r->body_dst, cap);
+    if (s == NULL)
+        return false;
+    r->body_dst = s;
+    r->body_node->str = s;
+    r->body_cap = cap;
+    return true;
+}
+
 enum step arc__rd_step_body(arc_reader *r, arc_reply **out)
 {
     size_t avail = arc__buffer_len(&r->in);
@@ -172,6 +190,9 @@ enum step arc__rd_step_body(arc_reader *r, arc_reply **out)
         size_t n = r->body_need - r->body_have;
         if (n > avail)
             n = avail;
+        if (n && r->body_kind != BODY_CHUNK && r->body_have + n >= r->body_cap &&
+            !grow_body(r, r->body_have + n + 1))
+            return STEP_NOMEM;
         if (n) {
             memcpy(r->body_dst + r->body_have, arc__buffer_head(&r->in), n);
             r->body_have += n;
@@ -180,6 +201,8 @@ enum step arc__rd_step_body(arc_reader *r, arc_reply **out)
         }
         if (r->body_have < r->body_need)
             return STEP_MORE;
+        if (r->body_kind != BODY_CHUNK)
+            r->body_dst[r->body_need] = '\0';
         r->phase = PHASE_BODY_CRLF;
     }
     if (avail < 2)
@@ -230,19 +253,20 @@ enum step arc__rd_open_body(arc_reader *r, int type, enum body_kind kind, size_t
 {
     if (!arc__rd_reserve_slot(r))
         return STEP_NOMEM;
-    char *s = arc__arena_alloc(&r->arena, len + 1);
+    size_t cap = len < EAGER_BODY ? len + 1 : EAGER_BODY;
+    char *s = arc__arena_alloc(&r->arena, cap);
     if (s == NULL)
         return STEP_NOMEM;
     arc_reply *n = arc__rd_value_node(r, type);
     if (n == NULL)
         return STEP_NOMEM;
-    s[len] = '\0';
     n->str = s;
     n->len = len;
     r->body_node = n;
     r->body_dst = s;
     r->body_need = len;
     r->body_have = 0;
+    r->body_cap = cap;
     r->body_kind = kind;
     r->phase = PHASE_BODY;
     arc__rd_consume(r, linelen);
