@@ -25,6 +25,8 @@ typedef struct arc_glib_source {
     gpointer tag;   /* the unix fd being watched, or NULL */
     GIOCondition cond;
     int dead;       /* cleanup ran: the source is destroyed */
+    int dispatching; /* arc_glib_dispatch is on the stack */
+    int muted;       /* a nested main loop reached us: fd events held back */
 } arc_glib_source;
 
 static inline gboolean arc_glib_dispatch(GSource *source, GSourceFunc callback, gpointer data)
@@ -32,6 +34,15 @@ static inline gboolean arc_glib_dispatch(GSource *source, GSourceFunc callback, 
     (void)callback;
     (void)data;
     arc_glib_source *s = (arc_glib_source *)source;
+    if (s->dispatching) {
+        /* A callback runs a nested main loop: arc ignores re-entry, so stop
+         * the fd from waking that loop over and over until we return. */
+        if (s->tag != NULL && !s->muted)
+            g_source_modify_unix_fd(source, s->tag, (GIOCondition)0);
+        s->muted = 1;
+        return G_SOURCE_CONTINUE;
+    }
+    s->dispatching = 1;
     GIOCondition rev = s->tag ? g_source_query_unix_fd(source, s->tag) : (GIOCondition)0;
     gint64 ready = g_source_get_ready_time(source);
     /* GLib keeps dispatching while the ready time is past: the timer is a
@@ -46,6 +57,12 @@ static inline gboolean arc_glib_dispatch(GSource *source, GSourceFunc callback, 
         arc_handle_read(s->c);
     if (!s->dead && (rev & (G_IO_OUT | G_IO_HUP | G_IO_ERR)) && (s->cond & G_IO_OUT))
         arc_handle_write(s->c);
+    s->dispatching = 0;
+    if (s->muted) {
+        s->muted = 0;
+        if (!s->dead && s->tag != NULL)
+            g_source_modify_unix_fd(source, s->tag, s->cond);
+    }
     return G_SOURCE_CONTINUE;
 }
 
@@ -53,7 +70,7 @@ static GSourceFuncs arc_glib_funcs = {NULL, NULL, arc_glib_dispatch, NULL, NULL,
 
 static inline void arc_glib_update(arc_glib_source *s)
 {
-    if (s->tag != NULL)
+    if (s->tag != NULL && !s->muted)
         g_source_modify_unix_fd(&s->source, s->tag, s->cond);
 }
 
@@ -130,7 +147,15 @@ static inline int arc_glib_attach(arc_context *c, GMainContext *ctx)
     s->tag = NULL;
     s->cond = (GIOCondition)0;
     s->dead = 0;
+    s->dispatching = 0;
+    s->muted = 0;
     g_source_set_name(source, "arc");
+    /* GLib blocks a source that cannot recurse while it dispatches, which
+     * takes its fd out of the poll set and puts it back afterwards, waking
+     * the context each time: two extra syscalls per dispatch. The source
+     * recurses instead and holds its fd back itself, only when a callback
+     * really runs a nested main loop (see `muted`). */
+    g_source_set_can_recurse(source, TRUE);
     g_source_attach(source, ctx);
     arc_event_hooks hooks = {s,
                              arc_glib_add_read,
