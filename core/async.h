@@ -133,6 +133,9 @@ void arc__start_connect(arc_context *c);
 void arc__close_socket(arc_context *c);
 /* Tells the loop about fd, interest and timer changes (only changes). */
 void arc__sync_loop(arc_context *c);
+/* Output past this is sent from arc_command itself (see arc__write_through). */
+#define ARC__WRITE_THROUGH (64u * 1024)
+void arc__write_through(arc_context *c);
 int64_t arc__deadline(const arc_context *c);
 
 #endif

@@ -248,6 +248,8 @@ static int issue(arc_context *c, arc_reply_fn *fn, void *privdata, const encodin
     rc = queue_encoded(c, fn, privdata, mark);
     if (rc != ARC_OK)
         return rc;
+    if (arc__buffer_len(&c->out) >= ARC__WRITE_THROUGH)
+        arc__write_through(c);
     arc__enter(c);
     arc__leave(c); /* announces write interest */
     return ARC_OK;

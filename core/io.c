@@ -286,8 +286,9 @@ static bool alive(const arc_context *c)
     return !c->free_requested && !arc__ended(c);
 }
 
-/* Sends what may be sent until the socket is full. */
-static void flush_output(arc_context *c)
+/* Sends until the output is empty or the socket is full. Returns 0, or the
+ * errno of a send that failed for good. */
+static int send_output(arc_context *c)
 {
     size_t n;
     while ((n = writable(c)) > 0) {
@@ -295,10 +296,7 @@ static void flush_output(arc_context *c)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                arc__fail(c, errno == EPIPE || errno == ECONNRESET ? ARC_ERR_EOF : ARC_ERR_IO,
-                          errno, "write failed: %s", strerror(errno));
-            break;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
         }
         arc__buffer_consume(&c->out, (size_t)w);
         if (c->holding)
@@ -306,8 +304,28 @@ static void flush_output(arc_context *c)
         if ((size_t)w < n)
             break; /* the socket is full; wait for writability */
     }
+    return 0;
+}
+
+static void flush_output(arc_context *c)
+{
+    int err = send_output(c);
+    if (err != 0)
+        arc__fail(c, err == EPIPE || err == ECONNRESET ? ARC_ERR_EOF : ARC_ERR_IO, err,
+                  "write failed: %s", strerror(err));
     if (alive(c) && arc__buffer_len(&c->out) == 0)
         arc__buffer_shrink(&c->out, 64 * 1024);
+}
+
+/* Sends what the socket takes now, for a caller that queues commands faster
+ * than the loop runs: the output stays near the socket's buffer instead of
+ * growing to hold every command (a million queued SETs would be 45 MB).
+ * A failure is not reported here but left for the loop's next read or
+ * write to meet, so that no callback ever runs inside arc_command. */
+void arc__write_through(arc_context *c)
+{
+    if (connected_state(c) && !c->free_requested)
+        (void)send_output(c);
 }
 
 void arc_handle_read(arc_context *c)

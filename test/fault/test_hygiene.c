@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -175,6 +176,44 @@ static void output_is_bounded(void **state)
     close(sv[1]);
 }
 
+/* Commands queued faster than the loop runs go out as they are queued once
+ * 64 KiB wait, so the client does not hold what the socket would take: a
+ * reader on the other end sees all but the last 64 KiB without the loop
+ * ever running. */
+static void queued_output_is_written_through(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    arc_context *c = arc_connect_fd(sv[0], &o);
+    assert_non_null(c);
+    arc_poll_loop *loop = arc_poll_loop_new();
+    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    for (int i = 0; i < 100 && arc_context_state(c) != ARC_STATE_READY; i++)
+        arc_poll_loop_run_once(loop, 10);
+    assert_int_equal(arc_context_state(c), ARC_STATE_READY);
+    const char *argv[] = {"SET", "key", "0123456789abcdef"};
+    const size_t cmdlen = strlen("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$16\r\n0123456789abcdef\r\n");
+    const int n = 100000;
+    size_t got = 0;
+    char sink[65536];
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(arc_command_argv(c, NULL, NULL, 3, argv, NULL), ARC_OK);
+        ssize_t r;
+        while ((r = read(sv[1], sink, sizeof sink)) > 0)
+            got += (size_t)r;
+    }
+    assert_true(got + 64 * 1024 >= (size_t)n * cmdlen);
+    assert_int_equal(arc_context_pending(c), n);
+    assert_int_equal(arc_context_state(c), ARC_STATE_READY);
+    arc_free(c);
+    arc_poll_loop_free(loop);
+    close(sv[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +221,7 @@ int main(void)
         cmocka_unit_test(sockets_close_on_exec),
         cmocka_unit_test(failed_connects_leak_nothing),
         cmocka_unit_test(output_is_bounded),
+        cmocka_unit_test(queued_output_is_written_through),
     };
     return cmocka_run_group_tests_name("hygiene", tests, NULL, NULL);
 }
