@@ -345,6 +345,14 @@ static int mode_run(char **argv)
     return 0;
 }
 
+static int hiredis_up;
+
+static void hiredis_connected(const redisAsyncContext *c, int status)
+{
+    (void)c;
+    hiredis_up = status == REDIS_OK;
+}
+
 static int mode_rss(char **argv)
 {
     static run R;
@@ -361,6 +369,15 @@ static int mode_rss(char **argv)
     if (count < 1 || setup(&R, argv[1], atoi(argv[2]), (size_t)1 << 30) != 0) {
         fprintf(stderr, "setup failed\n");
         return 1;
+    }
+    /* Connected first, so that both clients can send as they queue. */
+    if (R.impl == ARC) {
+        for (int i = 0; i < 100 && arc_context_state(R.ac) != ARC_STATE_READY; i++)
+            arc_poll_loop_run_once(R.poll, 100);
+    } else {
+        redisAsyncSetConnectCallback(R.hc, hiredis_connected);
+        for (int i = 0; i < 100 && !hiredis_up; i++)
+            hiredis_poll_once(&R);
     }
     long base = status_kib("VmRSS");
     for (long i = 0; i < count; i++)

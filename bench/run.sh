@@ -1,32 +1,114 @@
 #!/usr/bin/env bash
-# bench/run.sh: builds the benchmarks (meson -Dbench=enabled, release) and
-# runs arc and hiredis interleaved, REPS times (default 5), then prints the
-# median ns/op of each and the ratio arc/hiredis. CSV of every run in
-# $OUT (default bench-results.csv).
+# bench/run.sh: arc and hiredis side by side, in one run, on this machine.
+# Builds the benchmarks (meson -Dbench=enabled, release), starts its own
+# redis-server and null server on free loopback ports, runs every
+# measurement REPS times (default 5) interleaved arc, hiredis, arc, ..., and
+# prints medians, ratios and the targets of bench/README.md.
+#   bench/run.sh            everything
+#   bench/run.sh codec      only the reader and encoder
+#   bench/run.sh async      only the async client, syscalls, heap and RSS
+# Results go to $OUT (default bench-results/): codec.csv, async.csv,
+# syscalls.csv, rss.csv, summary.txt, and async-redis.svg / async-null.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 reps=${REPS:-5}
-out=${OUT:-bench-results.csv}
+out=${OUT:-bench-results}
+what=${1:-all}
+mkdir -p "$out"
+
 bash tools/deps.sh
-dpkg-query -W -f='${Status}' libhiredis-dev 2>/dev/null | grep -q 'install ok installed' ||
-    { [ "$(id -u)" -eq 0 ] && apt-get install -y -qq libhiredis-dev >/dev/null; }
+need=()
+for p in libhiredis-dev gnuplot-nox strace; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || { echo "bench: as root: apt-get install -y ${need[*]}" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
 b=build-bench
 [ -f "$b/build.ninja" ] || meson setup "$b" -Dbench=enabled -Dbuildtype=release -Dtests=disabled >/dev/null
-ninja -C "$b" bench/bench_codec >/dev/null
-: >"$out"
-for i in $(seq "$reps"); do
-    "$b/bench/bench_codec" | sed "s/^/$i,/" >>"$out"
-done
-python3 - "$out" <<'PY'
-import csv, statistics, sys
-rows = {}
-for rep, what, shape, impl, ns in csv.reader(open(sys.argv[1])):
-    rows.setdefault((what, shape), {}).setdefault(impl, []).append(float(ns))
-print(f"{'what':8} {'shape':10} {'arc ns':>9} {'hiredis ns':>11} {'arc/hiredis':>12}")
-for (what, shape), impls in rows.items():
-    a = statistics.median(impls["arc"])
-    h = statistics.median(impls["hiredis"]) if "hiredis" in impls else None
-    ratio = f"{a / h:.2f}" if h else "-"
-    hs = f"{h:.1f}" if h else "-"
-    print(f"{what:8} {shape:10} {a:9.1f} {hs:>11} {ratio:>12}")
-PY
+ninja -C "$b" >/dev/null
+
+if [ "$what" = all ] || [ "$what" = codec ]; then
+    : >"$out/codec.csv"
+    for i in $(seq "$reps"); do
+        "$b/bench/bench_codec" | sed "s/^/$i,/" >>"$out/codec.csv"
+    done
+fi
+
+pids=()
+tmp=$(mktemp -d)
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ "$what" = all ] || [ "$what" = async ]; then
+    rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$tmp" --logfile "$tmp/redis.log" &
+    pids+=($!)
+    "$b/bench/nullserver" >"$tmp/null.port" &
+    pids+=($!)
+    for _ in $(seq 100); do
+        redis-cli -p "$rport" ping >/dev/null 2>&1 && [ -s "$tmp/null.port" ] && break
+        sleep 0.1
+    done
+    nport=$(awk '{print $2}' "$tmp/null.port")
+    ba=$b/bench/bench_async
+    loops=(poll libevent libev libuv glib)
+    count_for() { case $1 in 1) echo 20000 ;; 16) echo 100000 ;; *) echo 300000 ;; esac; }
+
+    echo "rep,server,loop,impl,depth,ops_per_s,cpu_us_per_op,heap_calls_per_op" >"$out/async.csv"
+    for i in $(seq "$reps"); do
+        for depth in 1 16 256 4096; do
+            n=$(count_for "$depth")
+            for server in redis null; do
+                port=$rport
+                [ "$server" = null ] && port=$nport
+                echo "$i,$server,-,raw,$depth,$("$ba" raw 127.0.0.1 "$port" "$depth" "$n")" >>"$out/async.csv"
+                for loop in "${loops[@]}"; do
+                    for impl in arc hiredis; do
+                        r=$("$ba" run "$impl" "$loop" 127.0.0.1 "$port" "$depth" "$n")
+                        echo "$i,$server,$loop,$impl,$depth,$r" >>"$out/async.csv"
+                    done
+                done
+            done
+        done
+        echo "async: repetition $i of $reps done" >&2
+    done
+
+    # Syscalls per round trip at depth 1: the difference between N and 2N
+    # commands, so that connecting and exiting cancel out.
+    echo "loop,impl,syscalls_per_round_trip" >"$out/syscalls.csv"
+    count_syscalls() {
+        strace -f -c -o "$tmp/strace" "$ba" run "$1" "$2" 127.0.0.1 "$rport" 1 "$3" >/dev/null
+        awk '/ total$/ {print $(NF-2)}' "$tmp/strace"
+    }
+    for loop in "${loops[@]}"; do
+        for impl in arc hiredis; do
+            s1=$(count_syscalls "$impl" "$loop" 2000)
+            s2=$(count_syscalls "$impl" "$loop" 4000)
+            # each run makes its count plus a tenth of it as warm-up
+            echo "$loop,$impl,$(python3 -c "print(round(($s2 - $s1) / 2200, 2))")" >>"$out/syscalls.csv"
+        done
+    done
+
+    echo "rep,impl,peak_rss_kib" >"$out/rss.csv"
+    for i in $(seq 3); do
+        for impl in arc hiredis; do
+            echo "$i,$impl,$("$ba" rss "$impl" 127.0.0.1 "$nport" 1000000)" >>"$out/rss.csv"
+        done
+    done
+fi
+
+python3 bench/summary.py "$out" "$what" | tee "$out/summary.txt"
+if [ -f "$out/async.csv" ] && { [ "$what" = all ] || [ "$what" = async ]; }; then
+    for server in redis null; do
+        gnuplot -e "csvdir='$out'; server='$server'" bench/async.gp >"$out/async-$server.svg"
+    done
+    echo "plots: $out/async-redis.svg $out/async-null.svg"
+fi

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Medians, ratios and targets of a bench/run.sh run.
+
+usage: summary.py OUTDIR [all|codec|async]
+Reads OUTDIR/codec.csv, async.csv, syscalls.csv and rss.csv (those that the
+run made), prints the tables, and writes OUTDIR/async-<server>-medians.csv
+for bench/async.gp."""
+import csv
+import os
+import statistics
+import sys
+
+out, what = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "all")
+LOOPS = ["poll", "libevent", "libev", "libuv", "glib"]
+DEPTHS = [1, 16, 256, 4096]
+verdicts = []
+
+
+def target(name, value, limit, lower_is_better=True):
+    ok = value <= limit if lower_is_better else value >= limit
+    sign = "<=" if lower_is_better else ">="
+    verdicts.append(f"{'met' if ok else 'NOT met':8} {name}: {value:.2f} (target {sign} {limit})")
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+if what in ("all", "codec") and os.path.exists(f"{out}/codec.csv"):
+    rows = {}
+    for rep, kind, shape, impl, ns in csv.reader(open(f"{out}/codec.csv")):
+        rows.setdefault((kind, shape), {}).setdefault(impl, []).append(float(ns))
+    print("== reader and encoder: ns per reply / command, medians")
+    print(f"{'what':8} {'shape':10} {'arc':>9} {'hiredis':>9} {'arc/hiredis':>12}")
+    for (kind, shape), impls in rows.items():
+        a = med(impls["arc"])
+        if "hiredis" in impls:
+            h = med(impls["hiredis"])
+            print(f"{kind:8} {shape:10} {a:9.1f} {h:9.1f} {a / h:12.2f}")
+            target(f"{kind} {shape} arc/hiredis", a / h, 0.5)
+        else:
+            print(f"{kind:8} {shape:10} {a:9.1f} {'-':>9} {'-':>12}")
+    print()
+
+if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
+    ops, cpu, heap = {}, {}, {}
+    for r in csv.DictReader(open(f"{out}/async.csv")):
+        k = (r["server"], r["loop"], r["impl"], int(r["depth"]))
+        ops.setdefault(k, []).append(float(r["ops_per_s"]))
+        cpu.setdefault(k, []).append(float(r["cpu_us_per_op"]))
+        heap.setdefault(k, []).append(float(r["heap_calls_per_op"]))
+    for server in ("redis", "null"):
+        title = "redis-server" if server == "redis" else "null server (+OK to everything)"
+        print(f"== async, one connection, SET 16 B, against {title}: medians")
+        print(f"{'loop':9} {'depth':>5} {'arc ops/s':>11} {'hiredis':>11} {'raw':>11} "
+              f"{'arc/hi':>7} {'arc/raw':>8} {'arc us/op':>9} {'hi us/op':>9} {'cpu a/h':>8}")
+        medians = {d: {} for d in DEPTHS}
+        for d in DEPTHS:
+            raw = med(ops.get((server, "-", "raw", d), []))
+            medians[d]["raw"] = raw
+            for loop in LOOPS:
+                a = med(ops.get((server, loop, "arc", d), []))
+                h = med(ops.get((server, loop, "hiredis", d), []))
+                ca = med(cpu.get((server, loop, "arc", d), []))
+                ch = med(cpu.get((server, loop, "hiredis", d), []))
+                medians[d][f"arc_{loop}"] = a
+                medians[d][f"hiredis_{loop}"] = h
+                print(f"{loop:9} {d:5} {a:11.0f} {h:11.0f} {raw:11.0f} {a / h:7.2f} "
+                      f"{a / raw:8.2f} {ca:9.3f} {ch:9.3f} {ca / ch:8.2f}")
+                if server == "null" and d == 256:
+                    target(f"client CPU per op, null server, depth 256, {loop}: arc/hiredis",
+                           ca / ch, 0.5)
+                if server == "redis" and d == 256:
+                    target(f"ops/s against redis-server, depth 256, {loop}: arc/raw floor",
+                           a / raw, 0.95, lower_is_better=False)
+        cols = ["raw"] + [f"{i}_{l}" for l in LOOPS for i in ("arc", "hiredis")]
+        with open(f"{out}/async-{server}-medians.csv", "w") as f:
+            f.write("depth," + ",".join(cols) + "\n")
+            for d in DEPTHS:
+                f.write(f"{d}," + ",".join(f"{medians[d][c]:.0f}" for c in cols) + "\n")
+        print()
+    print("== heap calls per command in steady state (null server, depth 256, medians)")
+    for loop in LOOPS:
+        a = med(heap.get(("null", loop, "arc", 256), []))
+        h = med(heap.get(("null", loop, "hiredis", 256), []))
+        print(f"{loop:9} arc {a:5.2f}   hiredis {h:5.2f}")
+        target(f"heap calls per command, {loop}, arc", a, 0)
+    print()
+
+if what in ("all", "async") and os.path.exists(f"{out}/syscalls.csv"):
+    print("== syscalls per round trip, depth 1, redis-server (strace -c, 2N minus N)")
+    sc = {(r["loop"], r["impl"]): float(r["syscalls_per_round_trip"])
+          for r in csv.DictReader(open(f"{out}/syscalls.csv"))}
+    for loop in LOOPS:
+        print(f"{loop:9} arc {sc[(loop, 'arc')]:5.2f}   hiredis {sc[(loop, 'hiredis')]:5.2f}")
+        target(f"syscalls per round trip, {loop}, arc", sc[(loop, "arc")], 3)
+    print()
+
+if what in ("all", "async") and os.path.exists(f"{out}/rss.csv"):
+    rss = {}
+    for r in csv.DictReader(open(f"{out}/rss.csv")):
+        rss.setdefault(r["impl"], []).append(float(r["peak_rss_kib"]))
+    a, h = med(rss["arc"]), med(rss["hiredis"])
+    print("== peak RSS over baseline with 1M SET commands in flight (poll, null server)")
+    print(f"arc {a / 1024:.1f} MiB   hiredis {h / 1024:.1f} MiB   arc/hiredis {a / h:.2f}")
+    target("peak RSS with 1M in flight: arc/hiredis", a / h, 0.5)
+    print()
+
+print("== targets")
+for v in verdicts:
+    print(v)
