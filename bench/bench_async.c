@@ -247,7 +247,7 @@ static int setup(run *R, const char *host, int port, size_t max_output)
             return -1;
         int rc = ARC_OK;
         switch (R->kind) {
-        case POLL: rc = arc_poll_attach(R->poll, R->ac); break;
+        case POLL: rc = arc_poll_attach(R->ac, R->poll); break;
         case LIBEVENT: rc = arc_libevent_attach(R->ac, R->evbase); break;
         case LIBEV: rc = arc_libev_attach(R->ac, R->ev); break;
         case LIBUV: rc = arc_libuv_attach(R->ac, &R->uv); break;

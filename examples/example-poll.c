@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 
     arc_poll_loop *loop = arc_poll_loop_new();
     arc_context *c = arc_connect(&opt);
-    if (loop == NULL || c == NULL || arc_poll_attach(loop, c) != ARC_OK) {
+    if (loop == NULL || c == NULL || arc_poll_attach(c, loop) != ARC_OK) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }

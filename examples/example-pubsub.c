@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     arc_context *subscriber = arc_connect(&opt);
     publisher = arc_connect(&opt);
     if (loop == NULL || subscriber == NULL || publisher == NULL ||
-        arc_poll_attach(loop, subscriber) != ARC_OK || arc_poll_attach(loop, publisher) != ARC_OK) {
+        arc_poll_attach(subscriber, loop) != ARC_OK || arc_poll_attach(publisher, loop) != ARC_OK) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }

@@ -236,7 +236,7 @@ static bool run_once(int resp, bool monitor, long fail_at)
         /* Refused at creation: the socket is still ours, nothing else ran. */
         assert_true(f.failed > 0);
         close(sv[0]);
-    } else if (arc_poll_attach(loop, c) != ARC_OK) {
+    } else if (arc_poll_attach(c, loop) != ARC_OK) {
         assert_true(f.failed > 0);
         arc_free(c);
         c = NULL;

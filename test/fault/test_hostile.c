@@ -174,7 +174,7 @@ static void context_case(const hostile *h)
     assert_non_null(c);
     arc_poll_loop *loop = arc_poll_loop_new();
     assert_non_null(loop);
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
     assert_int_equal(arc_command(c, on_reply, &o, "GET k"), ARC_OK);
 
     size_t off = 0;
@@ -312,7 +312,7 @@ static void bulk_of_2_gib_trickled(void **state)
     arc_context *c = arc_connect_fd(sv[0], &opt);
     assert_non_null(c);
     arc_poll_loop *loop = arc_poll_loop_new();
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
     assert_int_equal(arc_command(c, on_reply, &o, "GET big"), ARC_OK);
     size_t off = 0;
     while (off < hl + sent) {

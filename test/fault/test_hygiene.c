@@ -59,7 +59,7 @@ static void no_sigpipe(void **state)
     memset(&o, 0, sizeof o);
     arc_context *c = arc_connect_fd(sv[0], &o);
     arc_poll_loop *loop = arc_poll_loop_new();
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
     arc_poll_loop_run_once(loop, 10);
     close(sv[1]);
     rec r = {0, 0};
@@ -130,7 +130,7 @@ static void failed_connects_leak_nothing(void **state)
         o.host = "127.0.0.1";
         o.port = ntohs(sin.sin_port);
         arc_context *c = arc_connect(&o);
-        assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+        assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
         while (arc_context_state(c) != ARC_STATE_FAILED)
             arc_poll_loop_run_once(loop, 10);
         refused += arc_context_failure(c) == ARC_ERR_REFUSED;
@@ -153,7 +153,7 @@ static void output_is_bounded(void **state)
     o.max_output = 1 << 20;
     arc_context *c = arc_connect_fd(sv[0], &o);
     arc_poll_loop *loop = arc_poll_loop_new();
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
     static char value[64 * 1024];
     memset(value, 'x', sizeof value);
     int accepted = 0, limited = 0;
@@ -191,7 +191,7 @@ static void queued_output_is_written_through(void **state)
     arc_context *c = arc_connect_fd(sv[0], &o);
     assert_non_null(c);
     arc_poll_loop *loop = arc_poll_loop_new();
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
     for (int i = 0; i < 100 && arc_context_state(c) != ARC_STATE_READY; i++)
         arc_poll_loop_run_once(loop, 10);
     assert_int_equal(arc_context_state(c), ARC_STATE_READY);

@@ -16,7 +16,7 @@ static void loop_free(void *loop)
 
 static int attach(void *loop, arc_context *c)
 {
-    return arc_poll_attach(loop, c);
+    return arc_poll_attach(c, loop);
 }
 
 static void run_once(void *loop, long max_wait_ms)

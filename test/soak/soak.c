@@ -135,7 +135,7 @@ static void loop_run_once(soak_loop *l, long max_wait_ms)
 
 static int loop_attach(soak_loop *l, arc_context *c)
 {
-    return arc_poll_attach(l->poll, c);
+    return arc_poll_attach(c, l->poll);
 }
 
 /* 0, or -1 when a context was still attached. */

@@ -58,7 +58,7 @@ static void eintr_is_not_an_error(void **state)
     arc_poll_loop *loop = arc_poll_loop_new();
     int peer;
     arc_context *c = pair_context(&peer, 0);
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm; /* no SA_RESTART: poll() returns EINTR */
@@ -83,8 +83,8 @@ static void free_another_in_the_same_pass(void **state)
     arc_poll_loop *loop = arc_poll_loop_new();
     int p1, p2;
     arc_context *a = pair_context(&p1, 0), *b = pair_context(&p2, 0);
-    assert_int_equal(arc_poll_attach(loop, a), ARC_OK);
-    assert_int_equal(arc_poll_attach(loop, b), ARC_OK);
+    assert_int_equal(arc_poll_attach(a, loop), ARC_OK);
+    assert_int_equal(arc_poll_attach(b, loop), ARC_OK);
     rec ra = {0, 0, NULL}, rb = {0, 0, NULL};
     assert_int_equal(arc_command(a, on_reply, &ra, "PING"), ARC_OK);
     assert_int_equal(arc_command(b, on_reply, &rb, "PING"), ARC_OK);
@@ -113,7 +113,7 @@ static void timer_fires_and_run_returns(void **state)
     arc_poll_loop *loop = arc_poll_loop_new();
     int peer;
     arc_context *c = pair_context(&peer, 100);
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
     rec r = {0, 0, NULL};
     assert_int_equal(arc_command(c, on_reply, &r, "GET x"), ARC_OK);
     int64_t start = arc_now_ms();
@@ -135,10 +135,10 @@ static void attach_rules(void **state)
     arc_poll_loop *loop = arc_poll_loop_new();
     int peer;
     arc_context *c = pair_context(&peer, 0);
-    assert_int_equal(arc_poll_attach(NULL, c), ARC_ERR_INVALID);
-    assert_int_equal(arc_poll_attach(loop, NULL), ARC_ERR_INVALID);
-    assert_int_equal(arc_poll_attach(loop, c), ARC_OK);
-    assert_int_equal(arc_poll_attach(loop, c), ARC_ERR_STATE); /* once */
+    assert_int_equal(arc_poll_attach(c, NULL), ARC_ERR_INVALID);
+    assert_int_equal(arc_poll_attach(NULL, loop), ARC_ERR_INVALID);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
+    assert_int_equal(arc_poll_attach(c, loop), ARC_ERR_STATE); /* once */
     assert_int_equal(arc_poll_loop_count(loop), 1);
     arc_poll_loop_free(loop);
     close(peer);

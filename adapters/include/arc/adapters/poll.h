@@ -3,7 +3,7 @@
  *
  *   arc_poll_loop *loop = arc_poll_loop_new();
  *   arc_context *c = arc_connect(&opt);
- *   arc_poll_attach(loop, c);
+ *   arc_poll_attach(c, loop);
  *   ... arc_command(c, ...) ...
  *   arc_poll_loop_run(loop);          returns when nothing is left to do
  *   arc_free(c);
@@ -120,10 +120,11 @@ static inline void arc_poll_reap(arc_poll_loop *loop)
     }
 }
 
-/* Drives `c` from this loop. Returns ARC_OK, ARC_ERR_NOMEM, or what
- * arc_attach() returns (ARC_ERR_STATE: already attached or ended). The
- * entry's memory comes from the context's allocator. */
-static inline int arc_poll_attach(arc_poll_loop *loop, arc_context *c)
+/* Drives `c` from `loop` (the context first, as in every adapter). Returns
+ * ARC_OK, ARC_ERR_NOMEM, or what arc_attach() returns (ARC_ERR_STATE:
+ * already attached or ended). The entry's memory comes from the context's
+ * allocator. */
+static inline int arc_poll_attach(arc_context *c, arc_poll_loop *loop)
 {
     if (loop == NULL || c == NULL)
         return ARC_ERR_INVALID;
