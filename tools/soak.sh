@@ -20,9 +20,12 @@ else
     out=$(meson setup "$dir" "${opts[@]}" 2>&1) || { echo "$out"; exit 1; }
 fi
 
+# The list is read whole first: grep -q leaving a pipe early would make
+# ninja die of SIGPIPE, and pipefail would count that as "not found".
+all_targets=$(ninja -C "$dir" -t targets all 2>/dev/null)
 loops=()
 for loop in poll libuv; do
-    if ninja -C "$dir" -t targets all 2>/dev/null | grep -q "^test/soak/soak_$loop:"; then
+    if grep -q "^test/soak/soak_$loop:" <<<"$all_targets"; then
         loops+=("$loop")
     fi
 done
