@@ -14,6 +14,20 @@
 
 #include "failing_alloc.h"
 
+/* libev before libevent: libevent's EV_READ / EV_WRITE macros would change
+ * the libev adapter's masks. */
+#ifdef ARC_SWEEP_LIBEV
+#include <arc/adapters/libev.h>
+#endif
+#ifdef ARC_SWEEP_LIBEVENT
+#include <arc/adapters/libevent.h>
+#endif
+#ifdef ARC_SWEEP_LIBUV
+#include <arc/adapters/libuv.h>
+#endif
+#ifdef ARC_SWEEP_GLIB
+#include <arc/adapters/glib.h>
+#endif
 #include <arc/adapters/poll.h>
 
 #include <errno.h>
@@ -120,6 +134,88 @@ static void peer_pump(peer *p)
     }
 }
 
+/* ---- the event loops: the adapters' own allocations are swept too ---- */
+
+typedef struct sweep_loop {
+    const char *name;
+    void *(*make)(void);
+    int (*attach)(arc_context *c, void *loop);
+    void (*run_once)(void *loop); /* one pass, waiting 1 ms at most */
+    void (*destroy)(void *loop);  /* every context is freed by then */
+} sweep_loop;
+
+static void *poll_make(void) { return arc_poll_loop_new(); }
+static int poll_attach(arc_context *c, void *l) { return arc_poll_attach(c, l); }
+static void poll_run(void *l) { arc_poll_loop_run_once(l, 1); }
+static void poll_destroy(void *l) { arc_poll_loop_free(l); }
+static const sweep_loop poll_loop = {"poll", poll_make, poll_attach, poll_run, poll_destroy};
+
+#ifdef ARC_SWEEP_LIBEVENT
+static void *libevent_make(void) { return event_base_new(); }
+static int libevent_attach(arc_context *c, void *l) { return arc_libevent_attach(c, l); }
+static void libevent_run(void *l)
+{
+    struct timeval tv = {0, 1000};
+    event_base_loopexit(l, &tv);
+    event_base_loop(l, EVLOOP_ONCE);
+}
+static void libevent_destroy(void *l) { event_base_free(l); }
+static const sweep_loop libevent_loop = {"libevent", libevent_make, libevent_attach,
+                                         libevent_run, libevent_destroy};
+#endif
+
+#ifdef ARC_SWEEP_LIBEV
+static void *libev_make(void) { return ev_loop_new(EVFLAG_AUTO); }
+static int libev_attach(arc_context *c, void *l) { return arc_libev_attach(c, l); }
+static void libev_run(void *l) { ev_run(l, EVRUN_NOWAIT); usleep(1000); }
+static void libev_destroy(void *l) { ev_loop_destroy(l); }
+static const sweep_loop libev_loop = {"libev", libev_make, libev_attach, libev_run,
+                                      libev_destroy};
+#endif
+
+#ifdef ARC_SWEEP_LIBUV
+static void *libuv_make(void)
+{
+    uv_loop_t *l = malloc(sizeof *l);
+    if (l != NULL && uv_loop_init(l) != 0) {
+        free(l);
+        l = NULL;
+    }
+    return l;
+}
+static int libuv_attach(arc_context *c, void *l) { return arc_libuv_attach(c, l); }
+static void libuv_run(void *l) { uv_run(l, UV_RUN_NOWAIT); usleep(1000); }
+/* The adapter frees its state from its handles' close callbacks: they run
+ * here, before the leak check. */
+static void libuv_destroy(void *l)
+{
+    uv_run(l, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(l), 0);
+    free(l);
+}
+static const sweep_loop libuv_loop = {"libuv", libuv_make, libuv_attach, libuv_run,
+                                      libuv_destroy};
+#endif
+
+#ifdef ARC_SWEEP_GLIB
+/* GLib allocates its sources itself (g_source_new): only arc's side of
+ * this adapter goes through the failing allocator. */
+static void *glib_make(void) { return g_main_context_new(); }
+static int glib_attach(arc_context *c, void *l) { return arc_glib_attach(c, l); }
+static void glib_run(void *l)
+{
+    g_main_context_iteration(l, FALSE);
+    usleep(1000);
+}
+static void glib_destroy(void *l)
+{
+    while (g_main_context_iteration(l, FALSE))
+        ;
+    g_main_context_unref(l);
+}
+static const sweep_loop glib_loop = {"glib", glib_make, glib_attach, glib_run, glib_destroy};
+#endif
+
 /* ---- the scenario ---- */
 
 #define NCMD 8
@@ -197,7 +293,7 @@ static void on_push(arc_context *c, arc_reply *reply, void *data)
 
 /* One run with allocation `fail_at` failing. Returns true when that
  * allocation was reached. */
-static bool run_once(int resp, bool monitor, long fail_at)
+static bool run_once(const sweep_loop *lp, int resp, bool monitor, long fail_at)
 {
     failing_alloc f = {0, fail_at, 0, 0};
     arc_allocator alloc = {failing_realloc, &f};
@@ -229,14 +325,14 @@ static bool run_once(int resp, bool monitor, long fail_at)
     o.on_push = on_push;
     o.data = &r;
     o.command_timeout_ms = 5000;
-    arc_poll_loop *loop = arc_poll_loop_new();
+    void *loop = lp->make();
     assert_non_null(loop);
     arc_context *c = arc_connect_fd(sv[0], &o);
     if (c == NULL) {
         /* Refused at creation: the socket is still ours, nothing else ran. */
         assert_true(f.failed > 0);
         close(sv[0]);
-    } else if (arc_poll_attach(c, loop) != ARC_OK) {
+    } else if (lp->attach(c, loop) != ARC_OK) {
         assert_true(f.failed > 0);
         arc_free(c);
         c = NULL;
@@ -256,7 +352,7 @@ static bool run_once(int resp, bool monitor, long fail_at)
         bool monitoring =
             monitor && arc_command(c, mon_cb, &r, "MONITOR") == ARC_OK;
         for (int k = 0; k < 300 && arc_context_state(c) != ARC_STATE_FAILED; k++) {
-            arc_poll_loop_run_once(loop, 1);
+            lp->run_once(loop);
             peer_pump(&p);
             if (k == 100)
                 arc_disconnect(c);
@@ -295,7 +391,7 @@ static bool run_once(int resp, bool monitor, long fail_at)
             else if (!r.accepted[k] && r.calls[k] != 0)
                 fail_msg("refused command %d was called (fail_at %ld)", k, fail_at);
     }
-    arc_poll_loop_free(loop);
+    lp->destroy(loop);
     arc_reader_free(p.reader);
     close(sv[1]);
     if (f.live != 0)
@@ -303,34 +399,67 @@ static bool run_once(int resp, bool monitor, long fail_at)
     return f.calls >= fail_at;
 }
 
-static void sweep(int resp, bool monitor)
+static void sweep(const sweep_loop *lp, int resp, bool monitor)
 {
     long n = 1;
-    while (run_once(resp, monitor, n))
+    while (run_once(lp, resp, monitor, n))
         n++;
     /* The last run reached no failure: the whole scenario passed. */
     assert_true(n > 10);
-    print_message("swept %ld allocation points (RESP%d%s)\n", n - 1, resp,
-                  monitor ? ", monitor" : "");
+    printf("# %s: swept %ld allocation points (RESP%d%s)\n", lp->name, n - 1, resp,
+           monitor ? ", monitor" : "");
 }
 
 static void sweep_resp2(void **state)
 {
     (void)state;
-    sweep(2, false);
+    sweep(&poll_loop, 2, false);
 }
 
 static void sweep_resp3(void **state)
 {
     (void)state;
-    sweep(3, false);
+    sweep(&poll_loop, 3, false);
 }
 
 static void sweep_monitor(void **state)
 {
     (void)state;
-    sweep(3, true);
+    sweep(&poll_loop, 3, true);
 }
+
+#ifdef ARC_SWEEP_LIBEVENT
+static void sweep_libevent(void **state)
+{
+    (void)state;
+    sweep(&libevent_loop, 2, false);
+    sweep(&libevent_loop, 3, true);
+}
+#endif
+#ifdef ARC_SWEEP_LIBEV
+static void sweep_libev(void **state)
+{
+    (void)state;
+    sweep(&libev_loop, 2, false);
+    sweep(&libev_loop, 3, true);
+}
+#endif
+#ifdef ARC_SWEEP_LIBUV
+static void sweep_libuv(void **state)
+{
+    (void)state;
+    sweep(&libuv_loop, 2, false);
+    sweep(&libuv_loop, 3, true);
+}
+#endif
+#ifdef ARC_SWEEP_GLIB
+static void sweep_glib(void **state)
+{
+    (void)state;
+    sweep(&glib_loop, 2, false);
+    sweep(&glib_loop, 3, true);
+}
+#endif
 
 /* The pure parts under the same sweep: a reader on a nested RESP3 reply,
  * and the encoder. */
@@ -368,6 +497,113 @@ static void sweep_reader(void **state)
     }
 }
 
+/* A bulk string long enough to grow as it arrives (arc__arena_grow), fed in
+ * 4 KiB pieces: a failed growth is retried by the next call, no byte lost. */
+static void sweep_reader_long_bulk(void **state)
+{
+    (void)state;
+    enum { LEN = 300000 };
+    static char in[LEN + 32];
+    int hl = snprintf(in, sizeof in, "$%d\r\n", LEN);
+    memset(in + hl, 'b', LEN);
+    memcpy(in + hl + LEN, "\r\n", 2);
+    size_t total = (size_t)hl + LEN + 2;
+    long n;
+    for (n = 1;; n++) {
+        failing_alloc f = {0, n, 0, 0};
+        arc_allocator alloc = {failing_realloc, &f};
+        arc_reader *r = arc_reader_new(NULL, &alloc);
+        arc_reply *reply = NULL;
+        for (size_t off = 0; r != NULL && off < total; off += 4096) {
+            size_t k = total - off < 4096 ? total - off : 4096;
+            int rc = arc_reader_feed(r, in + off, k);
+            if (rc == ARC_ERR_NOMEM)
+                rc = arc_reader_feed(r, in + off, k);
+            assert_int_equal(rc, ARC_OK);
+            rc = arc_reader_next(r, &reply);
+            if (rc == ARC_ERR_NOMEM)
+                rc = arc_reader_next(r, &reply);
+            assert_int_equal(rc, ARC_OK);
+        }
+        if (r != NULL) {
+            assert_non_null(reply);
+            assert_int_equal(reply->type, ARC_REPLY_STRING);
+            assert_int_equal(reply->len, LEN);
+            assert_int_equal(reply->str[0], 'b');
+            assert_int_equal(reply->str[LEN - 1], 'b');
+            assert_int_equal(reply->str[LEN], '\0');
+            arc_reader_free(r);
+        }
+        assert_int_equal(f.live, 0);
+        if (f.calls < n)
+            break;
+    }
+    printf("# reader, 300 KB bulk: swept %ld allocation points\n", n - 1);
+}
+
+/* The encoder: every failure is ARC_ERR_NOMEM with the buffer unchanged. */
+static void sweep_encoder(void **state)
+{
+    (void)state;
+    static char big[100000];
+    memset(big, 'v', sizeof big);
+    const char *argv[] = {"SET", "key", big};
+    const size_t lens[] = {3, 3, sizeof big};
+    long n;
+    for (n = 1;; n++) {
+        failing_alloc f = {0, n, 0, 0};
+        arc_allocator alloc = {failing_realloc, &f};
+        arc_buffer *b = arc_buffer_new(0, &alloc);
+        if (b != NULL) {
+            int rc = arc_format(b, "SET %s %b %d", "k", "v", (size_t)1, 42);
+            assert_true(rc == ARC_OK || rc == ARC_ERR_NOMEM);
+            size_t before = arc_buffer_len(b);
+            if (rc == ARC_ERR_NOMEM)
+                assert_int_equal(before, 0);
+            rc = arc_format_argv(b, 3, argv, lens);
+            assert_true(rc == ARC_OK || rc == ARC_ERR_NOMEM);
+            if (rc == ARC_ERR_NOMEM)
+                assert_int_equal(arc_buffer_len(b), before);
+            else
+                assert_true(arc_buffer_len(b) > before + sizeof big);
+            arc_buffer_free(b);
+        }
+        assert_int_equal(f.live, 0);
+        if (f.calls < n)
+            break;
+    }
+    printf("# encoder: swept %ld allocation points\n", n - 1);
+}
+
+/* arc_reply_dup: one block or NULL, never half a copy. */
+static void sweep_reply_dup(void **state)
+{
+    (void)state;
+    static const char in[] = "*2\r\n$3\r\nabc\r\n%1\r\n+k\r\n:7\r\n";
+    arc_reader *r = arc_reader_new(NULL, NULL);
+    assert_int_equal(arc_reader_feed(r, in, sizeof in - 1), ARC_OK);
+    arc_reply *reply;
+    assert_int_equal(arc_reader_next(r, &reply), ARC_OK);
+    assert_non_null(reply);
+    long n;
+    for (n = 1;; n++) {
+        failing_alloc f = {0, n, 0, 0};
+        arc_allocator alloc = {failing_realloc, &f};
+        arc_reply *copy = arc_reply_dup(reply, &alloc);
+        if (copy != NULL) {
+            assert_int_equal(copy->elements, 2);
+            assert_string_equal(copy->element[0]->str, "abc");
+            assert_int_equal(copy->element[1]->element[1]->integer, 7);
+            arc_reply_free(copy);
+        }
+        assert_int_equal(f.live, 0);
+        if (f.calls < n)
+            break;
+    }
+    arc_reader_free(r);
+    printf("# reply dup: swept %ld allocation points\n", n - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +611,21 @@ int main(void)
         cmocka_unit_test(sweep_resp3),
         cmocka_unit_test(sweep_monitor),
         cmocka_unit_test(sweep_reader),
+        cmocka_unit_test(sweep_reader_long_bulk),
+        cmocka_unit_test(sweep_encoder),
+        cmocka_unit_test(sweep_reply_dup),
+#ifdef ARC_SWEEP_LIBEVENT
+        cmocka_unit_test(sweep_libevent),
+#endif
+#ifdef ARC_SWEEP_LIBEV
+        cmocka_unit_test(sweep_libev),
+#endif
+#ifdef ARC_SWEEP_LIBUV
+        cmocka_unit_test(sweep_libuv),
+#endif
+#ifdef ARC_SWEEP_GLIB
+        cmocka_unit_test(sweep_glib),
+#endif
     };
     return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
 }
