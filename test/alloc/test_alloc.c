@@ -604,6 +604,73 @@ static void sweep_reply_dup(void **state)
     printf("# reply dup: swept %ld allocation points\n", n - 1);
 }
 
+/* DESIGN invariant 7: once warm, commands and replies cost no allocation.
+ * 20,000 SETs, GETs and PINGs with up to 100 in flight, after 2,000 of
+ * warm-up, through a context on the poll loop, with the allocator counting. */
+static int steady_replies;
+static bool steady_over; /* arc_free answers what is in flight with FREED */
+
+static void steady_cb(arc_context *c, arc_reply *reply, int status, void *privdata)
+{
+    (void)privdata;
+    if (steady_over) {
+        assert_int_equal(status, ARC_ERR_FREED);
+        return;
+    }
+    assert_int_equal(status, ARC_OK);
+    assert_non_null(reply);
+    steady_replies++;
+    static const char *const argv[] = {"SET", "key", "0123456789abcdef"};
+    int which = steady_replies % 3;
+    int rc = which == 0   ? arc_command_argv(c, steady_cb, NULL, 3, argv, NULL)
+             : which == 1 ? arc_command(c, steady_cb, NULL, "GET %s", "key")
+                          : arc_command(c, steady_cb, NULL, "PING");
+    assert_int_equal(rc, ARC_OK);
+}
+
+static void steady_state_allocates_nothing(void **state)
+{
+    (void)state;
+    failing_alloc f = {0, 0, 0, 0};
+    arc_allocator alloc = {failing_realloc, &f};
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    peer p;
+    memset(&p, 0, sizeof p);
+    p.fd = sv[1];
+    p.reader = arc_reader_new(NULL, NULL);
+    p.resp = 2;
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.allocator = &alloc;
+    arc_context *c = arc_connect_fd(sv[0], &o);
+    assert_non_null(c);
+    arc_poll_loop *loop = arc_poll_loop_new();
+    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
+    steady_replies = 0;
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(arc_command(c, steady_cb, NULL, "PING"), ARC_OK);
+    long warm = 0;
+    while (steady_replies < 22000) {
+        arc_poll_loop_run_once(loop, 10);
+        peer_pump(&p);
+        if (warm == 0 && steady_replies >= 2000)
+            warm = f.calls;
+    }
+    printf("# %ld allocations for the first 2000 replies, %ld for the next %d\n", warm,
+           f.calls - warm, steady_replies - 2000);
+    assert_int_equal(f.calls, warm);
+    assert_int_equal(arc_context_state(c), ARC_STATE_READY);
+    steady_over = true;
+    arc_free(c);
+    steady_over = false;
+    arc_poll_loop_free(loop);
+    arc_reader_free(p.reader);
+    close(sv[1]);
+    assert_int_equal(f.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +681,7 @@ int main(void)
         cmocka_unit_test(sweep_reader_long_bulk),
         cmocka_unit_test(sweep_encoder),
         cmocka_unit_test(sweep_reply_dup),
+        cmocka_unit_test(steady_state_allocates_nothing),
 #ifdef ARC_SWEEP_LIBEVENT
         cmocka_unit_test(sweep_libevent),
 #endif
