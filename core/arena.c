@@ -9,18 +9,7 @@
  * (long bulk strings, large element arrays) get a block of their own so that
  * one huge reply does not leave a huge chunk pinned after reset. */
 #define CHUNK_SIZE (16u * 1024)
-#define ALIGN 8u
-
-struct arc_arena_chunk {
-    arc_arena_chunk *next;
-    size_t size;
-    size_t used;
-    union {
-        long long ll;
-        double d;
-        void *p;
-    } data[];
-};
+#define ALIGN ARC_ARENA_ALIGN
 
 static size_t round_up(size_t n)
 {
@@ -47,7 +36,7 @@ static arc_arena_chunk *chunk_new(arc_arena *a, size_t size)
     return c;
 }
 
-void *arc__arena_alloc(arc_arena *a, size_t n)
+void *arc__arena_alloc_slow(arc_arena *a, size_t n)
 {
     if (n > SIZE_MAX - ALIGN)
         return NULL;
@@ -100,7 +89,7 @@ void *arc__arena_grow(arc_arena *a, void *p, size_t n)
     return NULL;
 }
 
-void arc__arena_reset(arc_arena *a)
+void arc__arena_free_others(arc_arena *a)
 {
     arc_arena_chunk *c = a->others;
     while (c != NULL) {
@@ -109,8 +98,6 @@ void arc__arena_reset(arc_arena *a)
         c = next;
     }
     a->others = NULL;
-    if (a->current != NULL)
-        a->current->used = 0;
 }
 
 void arc__arena_release(arc_arena *a)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Parses a whole line as a signed 64-bit decimal. */
-bool arc__parse_ll(const char *p, size_t n, long long *out)
+bool arc__parse_ll_checked(const char *p, size_t n, long long *out)
 {
     size_t i = 0;
     bool neg = false;

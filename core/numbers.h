@@ -11,8 +11,26 @@ static inline bool arc__is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* The whole of p[0, n) as a signed 64-bit decimal with an optional sign. */
-bool arc__parse_ll(const char *p, size_t n, long long *out);
+/* arc__parse_ll() for what its fast path leaves: a sign, 19 digits or more. */
+bool arc__parse_ll_checked(const char *p, size_t n, long long *out);
+
+/* The whole of p[0, n) as a signed 64-bit decimal with an optional sign.
+ * Up to 18 digits cannot overflow, so lengths and counts (nearly all
+ * numbers a server sends) skip the per-digit overflow check. */
+static inline bool arc__parse_ll(const char *p, size_t n, long long *out)
+{
+    if (n - 1 < 18 && arc__is_digit(p[0])) {
+        unsigned long long v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!arc__is_digit(p[i]))
+                return false;
+            v = v * 10 + (unsigned)(p[i] - '0');
+        }
+        *out = (long long)v;
+        return true;
+    }
+    return arc__parse_ll_checked(p, n, out);
+}
 
 /* p[0, n) is one or more decimal digits. */
 bool arc__all_digits(const char *p, size_t n);

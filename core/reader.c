@@ -139,8 +139,13 @@ bool arc__reader_failed(const arc_reader *r)
 
 /* Drops `n` parsed bytes from the input and advances the stream offset that
  * error messages report. */
-static enum step header_length(arc_reader *r, char type, const char *text, size_t tlen,
-                               long long *v)
+/* Inlined by force: every bulk and aggregate header comes through here, and
+ * left to itself the compiler keeps it out of line. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline enum step header_length(arc_reader *r, char type, const char *text, size_t tlen,
+                                      long long *v)
 {
     if (!arc__parse_ll(text, tlen, v) || text[0] == '+')
         return arc__rd_fail(r, 0, "invalid length in '%c' header", type);
@@ -160,8 +165,16 @@ static enum step step_line(arc_reader *r, arc_reply **out)
      * trickling in is not rescanned from its start each time. */
     const char *cr = NULL;
     size_t from = r->scan;
-    if (from < avail)
-        cr = memchr(p + from, '\r', avail - from);
+    /* Most lines are a few bytes ("+OK", "$16", ":1000"): a plain loop
+     * finds their CR before a call to memchr would have started. */
+    size_t near = avail - from < 16 ? avail : from + 16;
+    for (size_t i = from; i < near; i++)
+        if (p[i] == '\r') {
+            cr = p + i;
+            break;
+        }
+    if (cr == NULL && near < avail)
+        cr = memchr(p + near, '\r', avail - near);
     if (cr == NULL) {
         r->scan = avail;
         if (avail >= r->limits.max_buffer)
@@ -260,7 +273,7 @@ static enum step step_line(arc_reader *r, arc_reply **out)
     case '$':
     case '!':
     case '=':
-        if (type == '$' && arc__same_text(text, tlen, "?")) {
+        if (type == '$' && tlen == 1 && text[0] == '?') {
             if (!arc__rd_reserve_slot(r))
                 return STEP_NOMEM;
             if ((n = arc__rd_value_node(r, ARC_REPLY_STRING)) == NULL)
@@ -281,6 +294,17 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         if ((unsigned long long)v > r->limits.max_bulk || (unsigned long long)v >= SIZE_MAX)
             return arc__rd_fail(r, 0, "string of %lld bytes is longer than max_bulk (%zu)", v,
                                 r->limits.max_bulk);
+        /* The usual case: a short string whose body and CRLF have already
+         * arrived is made in one step, node and bytes in one arena block. */
+        if (type == '$' && (size_t)v < EAGER_BODY && avail - linelen >= (size_t)v + 2) {
+            const char *body = p + linelen;
+            if (body[v] != '\r' || body[v + 1] != '\n')
+                return arc__rd_fail(r, linelen + (size_t)v, "bulk data is not followed by CRLF");
+            if ((n = arc__rd_string_node(r, ARC_REPLY_STRING, body, (size_t)v)) == NULL)
+                return STEP_NOMEM;
+            arc__rd_consume(r, linelen + (size_t)v + 2);
+            return arc__rd_finish(r, n, out, 0);
+        }
         return arc__rd_open_body(r,
                                  type == '$'   ? ARC_REPLY_STRING
                                  : type == '!' ? ARC_REPLY_ERROR
@@ -299,7 +323,7 @@ static enum step step_line(arc_reader *r, arc_reply **out)
                     : type == '~' ? ARC_REPLY_SET
                     : type == '>' ? ARC_REPLY_PUSH
                                   : ARC_REPLY_ATTR;
-        if (arc__same_text(text, tlen, "?") && type != '>' && type != '|')
+        if (tlen == 1 && text[0] == '?' && type != '>' && type != '|')
             return arc__rd_open_aggregate(r, atype, STREAMED, linelen, out);
         if (header_length(r, type, text, tlen, &v) == STEP_ERROR)
             return STEP_ERROR;

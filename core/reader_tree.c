@@ -7,42 +7,12 @@
 
 #include <string.h>
 
-void arc__rd_consume(arc_reader *r, size_t n)
-{
-    arc__buffer_consume(&r->in, n);
-    r->offset += n;
-}
-
 /* ---- building the tree ---- */
 
-static arc_reply *new_node(arc_reader *r, int type)
+/* The innermost aggregate is full: double its slots (up to what it
+ * announced). */
+bool arc__rd_grow_slots(arc_reader *r, frame *f)
 {
-    arc_reply *n = arc__arena_alloc(&r->arena, sizeof *n);
-    if (n != NULL) {
-        memset(n, 0, sizeof *n);
-        n->type = type;
-    }
-    return n;
-}
-
-frame *arc__rd_top(arc_reader *r)
-{
-    return r->depth ? &r->stack[r->depth - 1] : NULL;
-}
-
-arc_reply **arc__rd_attr_slot(arc_reader *r)
-{
-    frame *f = arc__rd_top(r);
-    return f ? &f->pending_attr : &r->root_attr;
-}
-
-/* Makes sure the innermost aggregate has a free slot for one more child, so
- * that attaching a finished child never allocates (and never fails). */
-bool arc__rd_reserve_slot(arc_reader *r)
-{
-    frame *f = arc__rd_top(r);
-    if (f == NULL || f->node->elements < f->cap)
-        return true;
     size_t cap = f->cap ? f->cap * 2 : 16;
     if (f->expect != STREAMED && cap > f->expect)
         cap = f->expect;
@@ -81,9 +51,8 @@ static bool push_shape_ok(const arc_reply *n)
     return t == ARC_REPLY_STRING || t == ARC_REPLY_STATUS;
 }
 
-/* A value is finished: hang it on its parent, closing every aggregate it
- * completes. STEP_DONE when a whole top-level reply is ready in *out. */
-enum step arc__rd_finish(arc_reader *r, arc_reply *node, arc_reply **out, size_t at)
+/* arc__rd_finish() below the top level, or for an attribute. */
+enum step arc__rd_finish_nested(arc_reader *r, arc_reply *node, arc_reply **out, size_t at)
 {
     for (;;) {
         if (node->type == ARC_REPLY_ATTR) {
@@ -106,38 +75,6 @@ enum step arc__rd_finish(arc_reader *r, arc_reply *node, arc_reply **out, size_t
         if (node->type == ARC_REPLY_PUSH && !push_shape_ok(node))
             return arc__rd_fail(r, at, "push frame must start with a string naming its kind");
     }
-}
-
-/* Creates a value node at the current level, taking the attribute that was
- * sent for it. NULL when out of memory. */
-arc_reply *arc__rd_value_node(arc_reader *r, int type)
-{
-    if (!arc__rd_reserve_slot(r))
-        return NULL;
-    arc_reply *n = new_node(r, type);
-    if (n != NULL) {
-        arc_reply **slot = arc__rd_attr_slot(r);
-        n->attribute = *slot;
-        *slot = NULL;
-    }
-    return n;
-}
-
-arc_reply *arc__rd_string_node(arc_reader *r, int type, const char *p, size_t len)
-{
-    if (!arc__rd_reserve_slot(r))
-        return NULL;
-    char *s = arc__arena_alloc(&r->arena, len + 1);
-    if (s == NULL)
-        return NULL;
-    arc_reply *n = arc__rd_value_node(r, type);
-    if (n == NULL)
-        return NULL;
-    memcpy(s, p, len);
-    s[len] = '\0';
-    n->str = s;
-    n->len = len;
-    return n;
 }
 
 /* ---- one step: a line, a body or its CRLF ---- */
