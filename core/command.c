@@ -48,29 +48,34 @@ static bool cmd_next(cmd_iter *it, const char **arg, size_t *len)
     return true;
 }
 
+#define SPECIAL(name, kind, sub) {name, sizeof name - 1, kind, sub}
 static const struct {
     const char *name;
+    uint8_t len;
     uint8_t kind;
     uint8_t sub;
 } special[] = {
-    {"subscribe", ARC_ENTRY_SUB, ARC_SUB_CHANNEL},
-    {"psubscribe", ARC_ENTRY_SUB, ARC_SUB_PATTERN},
-    {"ssubscribe", ARC_ENTRY_SUB, ARC_SUB_SHARD},
-    {"unsubscribe", ARC_ENTRY_UNSUB, ARC_SUB_CHANNEL},
-    {"punsubscribe", ARC_ENTRY_UNSUB, ARC_SUB_PATTERN},
-    {"sunsubscribe", ARC_ENTRY_UNSUB, ARC_SUB_SHARD},
-    {"monitor", ARC_ENTRY_MONITOR, 0},
-    {"reset", ARC_ENTRY_RESET, 0},
-    {"quit", ARC_ENTRY_QUIT, 0},
-    {"ping", ARC_ENTRY_PING, 0},
+    SPECIAL("subscribe", ARC_ENTRY_SUB, ARC_SUB_CHANNEL),
+    SPECIAL("psubscribe", ARC_ENTRY_SUB, ARC_SUB_PATTERN),
+    SPECIAL("ssubscribe", ARC_ENTRY_SUB, ARC_SUB_SHARD),
+    SPECIAL("unsubscribe", ARC_ENTRY_UNSUB, ARC_SUB_CHANNEL),
+    SPECIAL("punsubscribe", ARC_ENTRY_UNSUB, ARC_SUB_PATTERN),
+    SPECIAL("sunsubscribe", ARC_ENTRY_UNSUB, ARC_SUB_SHARD),
+    SPECIAL("monitor", ARC_ENTRY_MONITOR, 0),
+    SPECIAL("reset", ARC_ENTRY_RESET, 0),
+    SPECIAL("quit", ARC_ENTRY_QUIT, 0),
+    SPECIAL("ping", ARC_ENTRY_PING, 0),
 };
+#undef SPECIAL
 
+/* Every command passes here; the length test keeps the common ones (GET,
+ * SET, HSET, ...) from a case-folding compare with each special name. */
 static void classify(const char *name, size_t len, arc_entry *e)
 {
     e->kind = ARC_ENTRY_REPLY;
     e->sub = 0;
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
-        if (arc__ascii_ieq(name, len, special[i].name)) {
+        if (len == special[i].len && arc__ascii_ieq(name, len, special[i].name)) {
             e->kind = special[i].kind;
             e->sub = special[i].sub;
             return;

@@ -12,6 +12,11 @@
 
 static size_t digits(uint64_t v)
 {
+    /* Argument counts and lengths are nearly always under 1000. */
+    if (v < 10)
+        return 1;
+    if (v < 100)
+        return 2;
     size_t n = 1;
     while (v >= 10) {
         v /= 10;
