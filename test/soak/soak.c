@@ -245,11 +245,13 @@ static void tap(bool ok, const char *name)
     fflush(stdout);
 }
 
-static void tap_skip(const char *name, const char *why)
+/* RSS means nothing under AddressSanitizer or valgrind: both keep freed
+ * memory in quarantine, so it grows by design. There the RSS checks are not
+ * run at all (the plan has two lines fewer) and leaks are left to the tools,
+ * which fail the run on one. */
+static bool rss_measured(void)
 {
-    tap_count++;
-    printf("ok %d - %s # SKIP %s\n", tap_count, name, why);
-    fflush(stdout);
+    return !SOAK_ASAN && getenv("ARC_UNDER_VALGRIND") == NULL;
 }
 
 /* The RSS rule. The first sample interval pays one-time costs: the reader's
@@ -263,14 +265,13 @@ static void tap_skip(const char *name, const char *why)
  * or of a context per cycle (kilobytes x 1000) is far beyond it. Smaller
  * leaks per cycle are valgrind's and LeakSanitizer's to find (the same
  * test runs under both). */
-static void check_rss(const char *name, const series *s, bool skip, const char *why)
+static void check_rss(const char *name, const series *s)
 {
-    if (skip) {
-        tap_skip(name, why);
+    if (!rss_measured())
         return;
-    }
     if (s->n == 0) {
-        tap_skip(name, "no samples");
+        printf("# %s: no samples were taken\n", name);
+        tap(false, name);
         return;
     }
     const sample *base = s->n >= 3 ? &s->v[1] : &s->v[0];
@@ -287,7 +288,8 @@ static void check_rss(const char *name, const series *s, bool skip, const char *
 static void check_fds(const char *name, const series *s)
 {
     if (s->n == 0) {
-        tap_skip(name, "no samples");
+        printf("# %s: no samples were taken\n", name);
+        tap(false, name);
         return;
     }
     const sample *first = &s->v[0], *last = series_last(s);
@@ -535,8 +537,7 @@ static void phase_commands(soak_loop *loop, test_redis *srv, const soak_args *a)
         printf("# commands: %llu bad replies\n", p.bad);
     tap(p.bad == 0 && p.connect_status == ARC_OK, "commands: every reply as expected");
 
-    const char *why = SOAK_ASAN ? "AddressSanitizer keeps freed memory" : "under valgrind";
-    check_rss("commands: RSS flat", &samples, SOAK_ASAN || getenv("ARC_UNDER_VALGRIND"), why);
+    check_rss("commands: RSS flat", &samples);
     check_fds("commands: descriptors flat", &samples);
     free(samples.v);
     free(p.ring);
@@ -834,8 +835,7 @@ static void phase_cycles(soak_loop *loop, test_redis *srv, const soak_args *a)
     tap(totals.bad == 0 && totals.kills_missed == 0 && totals.disconnect_wrong == 0,
         "cycles: on_connect and on_disconnect once each, every reply as expected");
 
-    const char *why = SOAK_ASAN ? "AddressSanitizer keeps freed memory" : "under valgrind";
-    check_rss("cycles: RSS flat", &samples, SOAK_ASAN || getenv("ARC_UNDER_VALGRIND"), why);
+    check_rss("cycles: RSS flat", &samples);
     check_fds("cycles: descriptors flat", &samples);
     free(samples.v);
 }
@@ -914,7 +914,9 @@ int main(int argc, char **argv)
     soak_args a;
     if (parse_args(argc, argv, &a) != 0)
         return 2;
-    printf("1..8\n");
+    printf("1..%d\n", rss_measured() ? 8 : 6);
+    if (!rss_measured())
+        printf("# RSS is not checked under AddressSanitizer or valgrind (see rss_measured)\n");
     printf("# soak loop=%s commands=%llu cycles=%llu sample=%llu depth=%llu "
            "cycle_sample=%llu%s%s\n", SOAK_LOOP_NAME, a.commands, a.cycles, a.sample, a.depth,
            a.cycle_sample, SOAK_ASAN ? " asan" : "",
