@@ -155,6 +155,30 @@ static void on_disconnect(arc_context *c, int status, void *data)
     o->disconnect_status = status;
 }
 
+/* A context on a poll loop over a socketpair whose other end (*server,
+ * non-blocking) plays the server, with one GET pending. */
+static arc_context *context_with_get(const arc_reader_limits *limits, const arc_allocator *alloc,
+                                     outcome *o, int *server, arc_poll_loop **loop)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+    arc_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.limits = *limits;
+    opt.allocator = alloc;
+    opt.on_disconnect = on_disconnect;
+    opt.data = o;
+    arc_context *c = arc_connect_fd(sv[0], &opt);
+    assert_non_null(c);
+    *loop = arc_poll_loop_new();
+    assert_non_null(*loop);
+    assert_int_equal(arc_poll_attach(c, *loop), ARC_OK);
+    assert_int_equal(arc_command(c, on_reply, o, "GET k"), ARC_OK);
+    *server = sv[1];
+    return c;
+}
+
 /* Sends `h` as the answer to one GET, as fast as the client reads it. */
 static void context_case(const hostile *h)
 {
@@ -162,20 +186,8 @@ static void context_case(const hostile *h)
     arc_allocator alloc = {peak_realloc, &pa};
     outcome o = {0};
     int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
-    arc_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.limits = h->limits;
-    opt.allocator = &alloc;
-    opt.on_disconnect = on_disconnect;
-    opt.data = &o;
-    arc_context *c = arc_connect_fd(sv[0], &opt);
-    assert_non_null(c);
-    arc_poll_loop *loop = arc_poll_loop_new();
-    assert_non_null(loop);
-    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
-    assert_int_equal(arc_command(c, on_reply, &o, "GET k"), ARC_OK);
+    arc_poll_loop *loop;
+    arc_context *c = context_with_get(&h->limits, &alloc, &o, &sv[1], &loop);
 
     size_t off = 0;
     for (int idle = 0; o.calls == 0 && idle < 2000;) {
@@ -303,17 +315,8 @@ static void bulk_of_2_gib_trickled(void **state)
     pa.peak = pa.live = 0;
     outcome o = {0};
     int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
-    arc_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.limits = limits;
-    opt.allocator = &alloc;
-    arc_context *c = arc_connect_fd(sv[0], &opt);
-    assert_non_null(c);
-    arc_poll_loop *loop = arc_poll_loop_new();
-    assert_int_equal(arc_poll_attach(c, loop), ARC_OK);
-    assert_int_equal(arc_command(c, on_reply, &o, "GET big"), ARC_OK);
+    arc_poll_loop *loop;
+    arc_context *c = context_with_get(&limits, &alloc, &o, &sv[1], &loop);
     size_t off = 0;
     while (off < hl + sent) {
         size_t n = hl + sent - off < 4 * KiB ? hl + sent - off : 4 * KiB;
