@@ -35,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -293,7 +295,7 @@ static void on_push(arc_context *c, arc_reply *reply, void *data)
 
 /* One run with allocation `fail_at` failing. Returns true when that
  * allocation was reached. */
-static bool run_once(const sweep_loop *lp, int resp, bool monitor, long fail_at)
+static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, long fail_at)
 {
     failing_alloc f = {0, fail_at, 0, 0};
     arc_allocator alloc = {failing_realloc, &f};
@@ -303,15 +305,32 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, long fail_at)
     for (int i = 0; i < NCMD; i++)
         slots[i] = (slot){&r, i};
 
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    /* Over TCP the context resolves and connects itself (its address list
+     * and connect path are swept too) and the peer accepts; otherwise the
+     * context adopts one end of a socketpair. */
+    int sv[2] = {-1, -1};
+    int listener = -1, port = 0;
     peer p;
     memset(&p, 0, sizeof p);
-    p.fd = sv[1];
     p.reader = arc_reader_new(NULL, NULL);
     p.resp = 2;
     assert_non_null(p.reader);
-    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    if (tcp) {
+        listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t al = sizeof a;
+        assert_true(listener >= 0);
+        assert_int_equal(bind(listener, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(listen(listener, 4), 0);
+        assert_int_equal(getsockname(listener, (struct sockaddr *)&a, &al), 0);
+        port = ntohs(a.sin_port);
+        p.fd = -1;
+    } else {
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        p.fd = sv[1];
+        fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    }
 
     arc_options o;
     memset(&o, 0, sizeof o);
@@ -325,13 +344,19 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, long fail_at)
     o.on_push = on_push;
     o.data = &r;
     o.command_timeout_ms = 5000;
+    if (tcp) {
+        o.host = "127.0.0.1";
+        o.port = port;
+        o.connect_timeout_ms = 5000;
+    }
     void *loop = lp->make();
     assert_non_null(loop);
-    arc_context *c = arc_connect_fd(sv[0], &o);
+    arc_context *c = tcp ? arc_connect(&o) : arc_connect_fd(sv[0], &o);
     if (c == NULL) {
         /* Refused at creation: the socket is still ours, nothing else ran. */
         assert_true(f.failed > 0);
-        close(sv[0]);
+        if (!tcp)
+            close(sv[0]);
     } else if (lp->attach(c, loop) != ARC_OK) {
         assert_true(f.failed > 0);
         arc_free(c);
@@ -353,7 +378,10 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, long fail_at)
             monitor && arc_command(c, mon_cb, &r, "MONITOR") == ARC_OK;
         for (int k = 0; k < 300 && arc_context_state(c) != ARC_STATE_FAILED; k++) {
             lp->run_once(loop);
-            peer_pump(&p);
+            if (p.fd < 0 && listener >= 0)
+                p.fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (p.fd >= 0)
+                peer_pump(&p);
             if (k == 100)
                 arc_disconnect(c);
             if (arc_context_state(c) == ARC_STATE_CLOSED)
@@ -393,21 +421,37 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, long fail_at)
     }
     lp->destroy(loop);
     arc_reader_free(p.reader);
-    close(sv[1]);
+    if (p.fd >= 0)
+        close(p.fd);
+    if (listener >= 0)
+        close(listener);
     if (f.live != 0)
         fail_msg("%ld blocks leaked with allocation %ld failing", f.live, fail_at);
     return f.calls >= fail_at;
 }
 
-static void sweep(const sweep_loop *lp, int resp, bool monitor)
+static void sweep_over(const sweep_loop *lp, int resp, bool monitor, bool tcp)
 {
     long n = 1;
-    while (run_once(lp, resp, monitor, n))
+    while (run_once(lp, resp, monitor, tcp, n))
         n++;
     /* The last run reached no failure: the whole scenario passed. */
     assert_true(n > 10);
-    printf("# %s: swept %ld allocation points (RESP%d%s)\n", lp->name, n - 1, resp,
-           monitor ? ", monitor" : "");
+    printf("# %s: swept %ld allocation points (RESP%d%s%s)\n", lp->name, n - 1, resp,
+           monitor ? ", monitor" : "", tcp ? ", TCP connect" : "");
+}
+
+static void sweep(const sweep_loop *lp, int resp, bool monitor)
+{
+    sweep_over(lp, resp, monitor, false);
+}
+
+/* Resolving and connecting: arc_connect to a listener of the test's own. */
+static void sweep_tcp_connect(void **state)
+{
+    (void)state;
+    sweep_over(&poll_loop, 2, false, true);
+    sweep_over(&poll_loop, 3, true, true);
 }
 
 static void sweep_resp2(void **state)
@@ -677,6 +721,7 @@ int main(void)
         cmocka_unit_test(sweep_resp2),
         cmocka_unit_test(sweep_resp3),
         cmocka_unit_test(sweep_monitor),
+        cmocka_unit_test(sweep_tcp_connect),
         cmocka_unit_test(sweep_reader),
         cmocka_unit_test(sweep_reader_long_bulk),
         cmocka_unit_test(sweep_encoder),
