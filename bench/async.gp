@@ -2,9 +2,11 @@
 # floor, from summary.py's medians. gnuplot -e "csvdir='DIR'; server='redis'"
 set terminal svg size 900,560 dynamic font "sans,11"
 set datafile separator ","
+set termoption noenhanced
 set key outside right top
 set logscale x 2
 set logscale y 10
+set xrange [0.7:6000]
 set xtics (1, 16, 256, 4096)
 set xlabel "commands in flight (depth)"
 set ylabel "SET commands per second"

@@ -63,8 +63,8 @@ if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
                 h = med(ops.get((server, loop, "hiredis", d), []))
                 ca = med(cpu.get((server, loop, "arc", d), []))
                 ch = med(cpu.get((server, loop, "hiredis", d), []))
-                medians[d][f"arc_{loop}"] = a
-                medians[d][f"hiredis_{loop}"] = h
+                medians[d][f"arc {loop}"] = a
+                medians[d][f"hiredis {loop}"] = h
                 print(f"{loop:9} {d:5} {a:11.0f} {h:11.0f} {raw:11.0f} {a / h:7.2f} "
                       f"{a / raw:8.2f} {ca:9.3f} {ch:9.3f} {ca / ch:8.2f}")
                 if server == "null" and d == 256:
@@ -73,7 +73,7 @@ if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
                 if server == "redis" and d == 256:
                     target(f"ops/s against redis-server, depth 256, {loop}: arc/raw floor",
                            a / raw, 0.95, lower_is_better=False)
-        cols = ["raw"] + [f"{i}_{l}" for l in LOOPS for i in ("arc", "hiredis")]
+        cols = ["raw"] + [f"{i} {l}" for l in LOOPS for i in ("arc", "hiredis")]
         with open(f"{out}/async-{server}-medians.csv", "w") as f:
             f.write("depth," + ",".join(cols) + "\n")
             for d in DEPTHS:
