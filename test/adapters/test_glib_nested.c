@@ -65,10 +65,72 @@ static void nested_loop_in_a_callback(void **state)
     close(sv[1]);
 }
 
+/* The same with the pending command's timeout expiring while the nested
+ * loop runs: the nested loop is not woken over and over by the expired
+ * timer, and the timeout still fires once the callback returns. */
+typedef struct timed {
+    GMainContext *ctx;
+    int first, second, second_status;
+    int nested_dispatches;
+} timed;
+
+static void on_second(arc_context *c, arc_reply *r, int status, void *pd)
+{
+    (void)c;
+    (void)r;
+    timed *t = pd;
+    t->second++;
+    t->second_status = status;
+}
+
+static void on_first(arc_context *c, arc_reply *r, int status, void *pd)
+{
+    (void)c;
+    (void)r;
+    timed *t = pd;
+    assert_int_equal(status, ARC_OK);
+    t->first++;
+    /* 100 ms of nested iterations, well past the 20 ms timeout. */
+    gint64 end = g_get_monotonic_time() + 100 * 1000;
+    while (g_get_monotonic_time() < end) {
+        t->nested_dispatches += g_main_context_iteration(t->ctx, FALSE);
+        g_usleep(1000);
+    }
+}
+
+static void nested_loop_while_a_timeout_expires(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    timed t = {.ctx = g_main_context_new()};
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.command_timeout_ms = 20;
+    arc_context *c = arc_connect_fd(sv[0], &o);
+    assert_non_null(c);
+    assert_int_equal(arc_glib_attach(c, t.ctx), ARC_OK);
+    assert_int_equal(arc_command(c, on_first, &t, "GET a"), ARC_OK);
+    assert_int_equal(arc_command(c, on_second, &t, "GET b"), ARC_OK);
+    assert_int_equal(write(sv[1], "+one\r\n", 6), 6);
+    for (int i = 0; i < 1000 && t.second == 0; i++)
+        g_main_context_iteration(t.ctx, TRUE);
+    assert_int_equal(t.first, 1);
+    assert_int_equal(t.second, 1);
+    assert_int_equal(t.second_status, ARC_ERR_TIMEOUT);
+    assert_true(t.nested_dispatches <= 2); /* one for the fd, one for the timer */
+    arc_free(c);
+    while (g_main_context_iteration(t.ctx, FALSE))
+        ;
+    g_main_context_unref(t.ctx);
+    close(sv[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(nested_loop_in_a_callback),
+        cmocka_unit_test(nested_loop_while_a_timeout_expires),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

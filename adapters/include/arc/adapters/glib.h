@@ -27,6 +27,7 @@ typedef struct arc_glib_source {
     int dead;       /* cleanup ran: the source is destroyed */
     int dispatching; /* arc_glib_dispatch is on the stack */
     int muted;       /* a nested main loop reached us: fd events held back */
+    int timer_due;   /* the timer expired inside a nested main loop */
 } arc_glib_source;
 
 static inline gboolean arc_glib_dispatch(GSource *source, GSourceFunc callback, gpointer data)
@@ -36,10 +37,16 @@ static inline gboolean arc_glib_dispatch(GSource *source, GSourceFunc callback, 
     arc_glib_source *s = (arc_glib_source *)source;
     if (s->dispatching) {
         /* A callback runs a nested main loop: arc ignores re-entry, so stop
-         * the fd from waking that loop over and over until we return. */
+         * the fd and an expired timer from waking that loop over and over;
+         * the outer dispatch restores the one and runs the other. */
         if (s->tag != NULL && !s->muted)
             g_source_modify_unix_fd(source, s->tag, (GIOCondition)0);
         s->muted = 1;
+        gint64 due = g_source_get_ready_time(source);
+        if (due >= 0 && g_source_get_time(source) >= due) {
+            g_source_set_ready_time(source, -1);
+            s->timer_due = 1;
+        }
         return G_SOURCE_CONTINUE;
     }
     s->dispatching = 1;
@@ -57,6 +64,10 @@ static inline gboolean arc_glib_dispatch(GSource *source, GSourceFunc callback, 
         arc_handle_read(s->c);
     if (!s->dead && (rev & (G_IO_OUT | G_IO_HUP | G_IO_ERR)) && (s->cond & G_IO_OUT))
         arc_handle_write(s->c);
+    while (s->timer_due && !s->dead) {
+        s->timer_due = 0;
+        arc_handle_timeout(s->c);
+    }
     s->dispatching = 0;
     if (s->muted) {
         s->muted = 0;
@@ -149,6 +160,7 @@ static inline int arc_glib_attach(arc_context *c, GMainContext *ctx)
     s->dead = 0;
     s->dispatching = 0;
     s->muted = 0;
+    s->timer_due = 0;
     g_source_set_name(source, "arc");
     /* GLib blocks a source that cannot recurse while it dispatches, which
      * takes its fd out of the poll set and puts it back afterwards, waking
