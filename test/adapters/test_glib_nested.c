@@ -37,17 +37,28 @@ static void on_reply(arc_context *c, arc_reply *r, int status, void *pd)
     }
 }
 
+/* A context on `ctx` over a socketpair; *peer is the server's end. */
+static arc_context *glib_pair(GMainContext *ctx, long command_timeout_ms, int *peer)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.command_timeout_ms = command_timeout_ms;
+    arc_context *c = arc_connect_fd(sv[0], &o);
+    assert_non_null(c);
+    assert_int_equal(arc_glib_attach(c, ctx), ARC_OK);
+    *peer = sv[1];
+    return c;
+}
+
 static void nested_loop_in_a_callback(void **state)
 {
     (void)state;
     int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    nest n = {.ctx = g_main_context_new(), .peer = sv[1]};
-    arc_options o;
-    memset(&o, 0, sizeof o);
-    arc_context *c = arc_connect_fd(sv[0], &o);
-    assert_non_null(c);
-    assert_int_equal(arc_glib_attach(c, n.ctx), ARC_OK);
+    nest n = {.ctx = g_main_context_new()};
+    arc_context *c = glib_pair(n.ctx, 0, &sv[1]);
+    n.peer = sv[1];
     assert_int_equal(arc_command(c, on_reply, &n, "GET a"), ARC_OK);
     assert_int_equal(arc_command(c, on_reply, &n, "GET b"), ARC_OK);
     assert_int_equal(write(sv[1], "+one\r\n", 6), 6);
@@ -102,14 +113,8 @@ static void nested_loop_while_a_timeout_expires(void **state)
 {
     (void)state;
     int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     timed t = {.ctx = g_main_context_new()};
-    arc_options o;
-    memset(&o, 0, sizeof o);
-    o.command_timeout_ms = 20;
-    arc_context *c = arc_connect_fd(sv[0], &o);
-    assert_non_null(c);
-    assert_int_equal(arc_glib_attach(c, t.ctx), ARC_OK);
+    arc_context *c = glib_pair(t.ctx, 20, &sv[1]);
     assert_int_equal(arc_command(c, on_first, &t, "GET a"), ARC_OK);
     assert_int_equal(arc_command(c, on_second, &t, "GET b"), ARC_OK);
     assert_int_equal(write(sv[1], "+one\r\n", 6), 6);
