@@ -9,12 +9,6 @@
  * (long bulk strings, large element arrays) get a block of their own so that
  * one huge reply does not leave a huge chunk pinned after reset. */
 #define CHUNK_SIZE (16u * 1024)
-#define ALIGN ARC_ARENA_ALIGN
-
-static size_t round_up(size_t n)
-{
-    return (n + (ALIGN - 1)) & ~(size_t)(ALIGN - 1);
-}
 
 void arc__arena_init(arc_arena *a, const arc_allocator *alloc)
 {
@@ -38,9 +32,9 @@ static arc_arena_chunk *chunk_new(arc_arena *a, size_t size)
 
 void *arc__arena_alloc_slow(arc_arena *a, size_t n)
 {
-    if (n > SIZE_MAX - ALIGN)
+    if (n > SIZE_MAX - ARC_ARENA_ALIGN)
         return NULL;
-    n = round_up(n ? n : 1);
+    n = arc__arena_round(n ? n : 1);
     if (n >= ARC_ARENA_LARGE) {
         arc_arena_chunk *big = chunk_new(a, n);
         if (big == NULL)
@@ -68,9 +62,9 @@ void *arc__arena_alloc_slow(arc_arena *a, size_t n)
 
 void *arc__arena_grow(arc_arena *a, void *p, size_t n)
 {
-    if (n > SIZE_MAX - ALIGN - sizeof(arc_arena_chunk))
+    if (n > SIZE_MAX - ARC_ARENA_ALIGN - sizeof(arc_arena_chunk))
         return NULL;
-    n = round_up(n);
+    n = arc__arena_round(n);
     if (n < ARC_ARENA_LARGE)
         return NULL;
     /* Own blocks are few (one per long string or array of a reply), and a

@@ -34,6 +34,12 @@ typedef struct arc_arena {
 
 void arc__arena_init(arc_arena *a, const arc_allocator *alloc);
 
+/* n rounded up to the alignment every block gets. */
+static inline size_t arc__arena_round(size_t n)
+{
+    return (n + (ARC_ARENA_ALIGN - 1)) & ~(size_t)(ARC_ARENA_ALIGN - 1);
+}
+
 /* Everything arc__arena_alloc() does not do inline: a new chunk, an own
  * block, an overflowing size. */
 void *arc__arena_alloc_slow(arc_arena *a, size_t n);
@@ -45,7 +51,7 @@ static inline void *arc__arena_alloc(arc_arena *a, size_t n)
 {
     arc_arena_chunk *c = a->current;
     if (c != NULL && n - 1 < ARC_ARENA_LARGE - ARC_ARENA_ALIGN) {
-        size_t r = (n + (ARC_ARENA_ALIGN - 1)) & ~(size_t)(ARC_ARENA_ALIGN - 1);
+        size_t r = arc__arena_round(n);
         if (c->size - c->used >= r) {
             void *p = (char *)c->data + c->used;
             c->used += r;

@@ -47,12 +47,6 @@ bool arc__all_digits(const char *p, size_t n)
     return true;
 }
 
-bool arc__same_text(const char *p, size_t n, const char *lit)
-{
-    size_t m = strlen(lit);
-    return n == m && memcmp(p, lit, m) == 0;
-}
-
 /* The RESP3 double grammar (spec: "Double type"): inf, -inf, nan, or
  * [+-]digits[.digits][(e|E)[+-]digits]. Checked here so that strtod never
  * sees text it would read differently (hex floats, "infinity", spaces). */

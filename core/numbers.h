@@ -35,9 +35,6 @@ static inline bool arc__parse_ll(const char *p, size_t n, long long *out)
 /* p[0, n) is one or more decimal digits. */
 bool arc__all_digits(const char *p, size_t n);
 
-/* p[0, n) equals the NUL-terminated literal. */
-bool arc__same_text(const char *p, size_t n, const char *lit);
-
 /* p[0, n) follows the RESP3 double grammar. */
 bool arc__valid_double(const char *p, size_t n);
 

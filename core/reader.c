@@ -137,8 +137,6 @@ bool arc__reader_failed(const arc_reader *r)
     return r->failed;
 }
 
-/* Drops `n` parsed bytes from the input and advances the stream offset that
- * error messages report. */
 /* Inlined by force: every bulk and aggregate header comes through here, and
  * left to itself the compiler keeps it out of line. */
 #if defined(__GNUC__)
