@@ -39,13 +39,21 @@ typedef struct watch {
     int timer_calls;
 } watch;
 
-static void w_add_read(void *d) { ((watch *)d)->rd = true; }
+static int w_add_read(void *d)
+{
+    ((watch *)d)->rd = true;
+    return ARC_OK;
+}
 static void w_del_read(void *d) { ((watch *)d)->rd = false; }
-static void w_add_write(void *d) { ((watch *)d)->wr = true; }
+static int w_add_write(void *d)
+{
+    ((watch *)d)->wr = true;
+    return ARC_OK;
+}
 static void w_del_write(void *d) { ((watch *)d)->wr = false; }
 static void w_cleanup(void *d) { ((watch *)d)->dead = true; }
 
-static void w_set_fd(void *d, int fd)
+static int w_set_fd(void *d, int fd)
 {
     watch *w = d;
     /* Rule 3: interest was dropped before the socket changed. */
@@ -54,13 +62,15 @@ static void w_set_fd(void *d, int fd)
     w->fd = fd;
     if (w->nfds < 16)
         w->fds_seen[w->nfds++] = fd;
+    return ARC_OK;
 }
 
-static void w_timer(void *d, long ms)
+static int w_timer(void *d, long ms)
 {
     watch *w = d;
     w->timer_calls++;
     w->deadline = ms < 0 ? -1 : arc_now_ms() + ms;
+    return ARC_OK;
 }
 
 static void attach(watch *w, arc_context *c)

@@ -11,7 +11,8 @@
  * timer as the source's own ready time (g_source_set_ready_time, on GLib's
  * monotonic clock), so traffic never postpones a timeout. The GSource is
  * allocated by GLib (g_source_new is the only way to make one); nothing
- * else is allocated. Header-only: every function is static inline. */
+ * else is allocated. GLib's calls cannot fail (it aborts when it runs out
+ * of memory), so every hook returns ARC_OK. Header-only: every function is static inline. */
 #ifndef ARC_ADAPTERS_GLIB_H
 #define ARC_ADAPTERS_GLIB_H
 
@@ -85,11 +86,12 @@ static inline void arc_glib_update(arc_glib_source *s)
         g_source_modify_unix_fd(&s->source, s->tag, s->cond);
 }
 
-static inline void arc_glib_add_read(void *data)
+static inline int arc_glib_add_read(void *data)
 {
     arc_glib_source *s = (arc_glib_source *)data;
     s->cond = (GIOCondition)(s->cond | G_IO_IN | G_IO_HUP | G_IO_ERR);
     arc_glib_update(s);
+    return ARC_OK;
 }
 
 static inline void arc_glib_del_read(void *data)
@@ -101,11 +103,12 @@ static inline void arc_glib_del_read(void *data)
     arc_glib_update(s);
 }
 
-static inline void arc_glib_add_write(void *data)
+static inline int arc_glib_add_write(void *data)
 {
     arc_glib_source *s = (arc_glib_source *)data;
     s->cond = (GIOCondition)(s->cond | G_IO_OUT | G_IO_HUP | G_IO_ERR);
     arc_glib_update(s);
+    return ARC_OK;
 }
 
 static inline void arc_glib_del_write(void *data)
@@ -117,7 +120,7 @@ static inline void arc_glib_del_write(void *data)
     arc_glib_update(s);
 }
 
-static inline void arc_glib_set_fd(void *data, int fd)
+static inline int arc_glib_set_fd(void *data, int fd)
 {
     arc_glib_source *s = (arc_glib_source *)data;
     if (s->tag != NULL)
@@ -126,12 +129,14 @@ static inline void arc_glib_set_fd(void *data, int fd)
     s->cond = (GIOCondition)0;
     if (fd >= 0)
         s->tag = g_source_add_unix_fd(&s->source, fd, s->cond);
+    return ARC_OK;
 }
 
-static inline void arc_glib_schedule_timer(void *data, long ms)
+static inline int arc_glib_schedule_timer(void *data, long ms)
 {
     arc_glib_source *s = (arc_glib_source *)data;
     g_source_set_ready_time(&s->source, ms < 0 ? -1 : g_get_monotonic_time() + (gint64)ms * 1000);
+    return ARC_OK;
 }
 
 static inline void arc_glib_cleanup(void *data)

@@ -9,7 +9,8 @@
  *
  * An ev_io for reading, one for writing, and an ev_timer of its own, so
  * traffic never postpones a timeout. State memory comes from the context's
- * allocator. Header-only: every function is static inline. */
+ * allocator. libev's own calls cannot fail (it aborts when it runs out of
+ * memory), so every hook returns ARC_OK. Header-only: every function is static inline. */
 #ifndef ARC_ADAPTERS_LIBEV_H
 #define ARC_ADAPTERS_LIBEV_H
 
@@ -68,11 +69,12 @@ static inline void arc_libev_on_timer(struct ev_loop *loop, ev_timer *w, int rev
     arc_libev_leave(s);
 }
 
-static inline void arc_libev_add_read(void *data)
+static inline int arc_libev_add_read(void *data)
 {
     arc_libev_state *s = (arc_libev_state *)data;
     if (s->fd >= 0)
         ev_io_start(s->loop, &s->rio);
+    return ARC_OK;
 }
 
 static inline void arc_libev_del_read(void *data)
@@ -81,11 +83,12 @@ static inline void arc_libev_del_read(void *data)
     ev_io_stop(s->loop, &s->rio);
 }
 
-static inline void arc_libev_add_write(void *data)
+static inline int arc_libev_add_write(void *data)
 {
     arc_libev_state *s = (arc_libev_state *)data;
     if (s->fd >= 0)
         ev_io_start(s->loop, &s->wio);
+    return ARC_OK;
 }
 
 static inline void arc_libev_del_write(void *data)
@@ -95,7 +98,7 @@ static inline void arc_libev_del_write(void *data)
 }
 
 /* A new socket: the (stopped) watchers are re-pointed at it. */
-static inline void arc_libev_set_fd(void *data, int fd)
+static inline int arc_libev_set_fd(void *data, int fd)
 {
     arc_libev_state *s = (arc_libev_state *)data;
     ev_io_stop(s->loop, &s->rio);
@@ -105,9 +108,10 @@ static inline void arc_libev_set_fd(void *data, int fd)
         ev_io_set(&s->rio, fd, EV_READ);
         ev_io_set(&s->wio, fd, EV_WRITE);
     }
+    return ARC_OK;
 }
 
-static inline void arc_libev_schedule_timer(void *data, long ms)
+static inline int arc_libev_schedule_timer(void *data, long ms)
 {
     arc_libev_state *s = (arc_libev_state *)data;
     ev_timer_stop(s->loop, &s->timer);
@@ -118,6 +122,7 @@ static inline void arc_libev_schedule_timer(void *data, long ms)
         ev_timer_set(&s->timer, (ev_tstamp)ms / 1000.0, 0.0);
         ev_timer_start(s->loop, &s->timer);
     }
+    return ARC_OK;
 }
 
 static inline void arc_libev_cleanup(void *data)

@@ -82,13 +82,17 @@ static inline void arc_libevent_on_timer(evutil_socket_t fd, short what, void *a
     arc_libevent_leave(s);
 }
 
-static inline void arc_libevent_add_read(void *data)
+/* event_add fails only when the backend refuses the descriptor or runs out
+ * of memory: either way the context learns it (ARC_ERR_IO) and fails. */
+static inline int arc_libevent_add_read(void *data)
 {
     arc_libevent_state *s = (arc_libevent_state *)data;
     if (!s->reading && s->fd >= 0) {
-        event_add(s->rev, NULL);
+        if (event_add(s->rev, NULL) != 0)
+            return ARC_ERR_IO;
         s->reading = 1;
     }
+    return ARC_OK;
 }
 
 static inline void arc_libevent_del_read(void *data)
@@ -100,13 +104,15 @@ static inline void arc_libevent_del_read(void *data)
     }
 }
 
-static inline void arc_libevent_add_write(void *data)
+static inline int arc_libevent_add_write(void *data)
 {
     arc_libevent_state *s = (arc_libevent_state *)data;
     if (!s->writing && s->fd >= 0) {
-        event_add(s->wev, NULL);
+        if (event_add(s->wev, NULL) != 0)
+            return ARC_ERR_IO;
         s->writing = 1;
     }
+    return ARC_OK;
 }
 
 static inline void arc_libevent_del_write(void *data)
@@ -120,28 +126,31 @@ static inline void arc_libevent_del_write(void *data)
 
 /* A new socket: the I/O events are re-assigned to it. arc dropped interest
  * before, so neither event is pending here. */
-static inline void arc_libevent_set_fd(void *data, int fd)
+static inline int arc_libevent_set_fd(void *data, int fd)
 {
     arc_libevent_state *s = (arc_libevent_state *)data;
     arc_libevent_del_read(s);
     arc_libevent_del_write(s);
+    s->fd = -1;
+    if (fd < 0)
+        return ARC_OK;
+    if (event_assign(s->rev, s->base, fd, EV_READ | EV_PERSIST, arc_libevent_on_read, s) != 0 ||
+        event_assign(s->wev, s->base, fd, EV_WRITE | EV_PERSIST, arc_libevent_on_write, s) != 0)
+        return ARC_ERR_IO;
     s->fd = fd;
-    if (fd >= 0) {
-        event_assign(s->rev, s->base, fd, EV_READ | EV_PERSIST, arc_libevent_on_read, s);
-        event_assign(s->wev, s->base, fd, EV_WRITE | EV_PERSIST, arc_libevent_on_write, s);
-    }
+    return ARC_OK;
 }
 
-static inline void arc_libevent_schedule_timer(void *data, long ms)
+static inline int arc_libevent_schedule_timer(void *data, long ms)
 {
     arc_libevent_state *s = (arc_libevent_state *)data;
     evtimer_del(s->tev);
-    if (ms >= 0) {
-        struct timeval tv;
-        tv.tv_sec = ms / 1000;
-        tv.tv_usec = (ms % 1000) * 1000;
-        evtimer_add(s->tev, &tv);
-    }
+    if (ms < 0)
+        return ARC_OK;
+    struct timeval tv;
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    return evtimer_add(s->tev, &tv) == 0 ? ARC_OK : ARC_ERR_IO;
 }
 
 static inline void arc_libevent_cleanup(void *data)

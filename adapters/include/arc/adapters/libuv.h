@@ -77,42 +77,47 @@ static inline void arc_libuv_on_timer(uv_timer_t *h)
         arc_handle_timeout(s->c);
 }
 
-static inline void arc_libuv_update(arc_libuv_state *s)
+/* Starts or stops the handle for the events wanted. ARC_ERR_IO when libuv
+ * refuses to start it. */
+static inline int arc_libuv_update(arc_libuv_state *s)
 {
     if (s->poll == NULL)
-        return;
-    if (s->events)
-        uv_poll_start(s->poll, s->events, arc_libuv_on_poll);
-    else
+        return ARC_OK;
+    if (s->events == 0) {
         uv_poll_stop(s->poll);
+        return ARC_OK;
+    }
+    if (uv_poll_start(s->poll, s->events, arc_libuv_on_poll) != 0)
+        return ARC_ERR_IO;
+    return ARC_OK;
 }
 
-static inline void arc_libuv_add_read(void *data)
+static inline int arc_libuv_add_read(void *data)
 {
     arc_libuv_state *s = (arc_libuv_state *)data;
     s->events |= UV_READABLE;
-    arc_libuv_update(s);
+    return arc_libuv_update(s);
 }
 
 static inline void arc_libuv_del_read(void *data)
 {
     arc_libuv_state *s = (arc_libuv_state *)data;
     s->events &= ~UV_READABLE;
-    arc_libuv_update(s);
+    (void)arc_libuv_update(s);
 }
 
-static inline void arc_libuv_add_write(void *data)
+static inline int arc_libuv_add_write(void *data)
 {
     arc_libuv_state *s = (arc_libuv_state *)data;
     s->events |= UV_WRITABLE;
-    arc_libuv_update(s);
+    return arc_libuv_update(s);
 }
 
 static inline void arc_libuv_del_write(void *data)
 {
     arc_libuv_state *s = (arc_libuv_state *)data;
     s->events &= ~UV_WRITABLE;
-    arc_libuv_update(s);
+    (void)arc_libuv_update(s);
 }
 
 static inline void arc_libuv_close_poll(arc_libuv_state *s)
@@ -126,36 +131,40 @@ static inline void arc_libuv_close_poll(arc_libuv_state *s)
 }
 
 /* A new socket: the old uv_poll_t closes (arc has not closed the descriptor
- * yet), a new one watches the new socket. */
-static inline void arc_libuv_set_fd(void *data, int fd)
+ * yet), a new one watches the new socket. Without memory for the handle
+ * (ARC_ERR_NOMEM) or when libuv refuses the descriptor (ARC_ERR_IO) the
+ * context fails rather than wait on a socket nobody watches. */
+static inline int arc_libuv_set_fd(void *data, int fd)
 {
     arc_libuv_state *s = (arc_libuv_state *)data;
     arc_libuv_close_poll(s);
     s->events = 0;
     if (fd < 0)
-        return;
+        return ARC_OK;
     uv_poll_t *p = (uv_poll_t *)arc_mem_alloc(&s->alloc, sizeof *p);
-    /* Without memory or a handle the socket goes unwatched: the context's
-     * own timers (connect and command timeouts) still end it. */
     if (p == NULL)
-        return;
+        return ARC_ERR_NOMEM;
     if (uv_poll_init_socket(s->loop, p, fd) != 0) {
+        /* A failed init leaves no handle in the loop: plain memory. */
         arc_mem_free(&s->alloc, p);
-        return;
+        return ARC_ERR_IO;
     }
     p->data = s;
     s->poll = p;
+    return ARC_OK;
 }
 
-static inline void arc_libuv_schedule_timer(void *data, long ms)
+static inline int arc_libuv_schedule_timer(void *data, long ms)
 {
     arc_libuv_state *s = (arc_libuv_state *)data;
     uv_timer_stop(&s->timer);
-    if (ms >= 0) {
-        /* libuv times from the loop's cached clock; refresh it first. */
-        uv_update_time(s->loop);
-        uv_timer_start(&s->timer, arc_libuv_on_timer, (uint64_t)ms, 0);
-    }
+    if (ms < 0)
+        return ARC_OK;
+    /* libuv times from the loop's cached clock; refresh it first. */
+    uv_update_time(s->loop);
+    if (uv_timer_start(&s->timer, arc_libuv_on_timer, (uint64_t)ms, 0) != 0)
+        return ARC_ERR_IO;
+    return ARC_OK;
 }
 
 static inline void arc_libuv_cleanup(void *data)

@@ -50,11 +50,38 @@ static inline int64_t arc_poll_now_ms(void)
     return arc_now_ms();
 }
 
+/* Makes room for `n` pollfd slots. The arrays keep their contents: a
+ * callback may attach a context (and so grow them) while a pass walks them.
+ * Returns 0, or -1 when out of memory (the old arrays stay valid). */
+static inline int arc_poll_grow(arc_poll_loop *loop, size_t n)
+{
+    if (n <= loop->cap)
+        return 0;
+    size_t cap = loop->cap ? loop->cap : 16;
+    while (cap < n) {
+        if (cap > SIZE_MAX / 2 / sizeof(struct pollfd))
+            return -1;
+        cap *= 2;
+    }
+    struct pollfd *fds = (struct pollfd *)arc_mem_realloc(NULL, loop->fds, cap * sizeof *fds);
+    if (fds == NULL)
+        return -1;
+    loop->fds = fds;
+    arc_poll_entry **owners =
+        (arc_poll_entry **)arc_mem_realloc(NULL, loop->owners, cap * sizeof *owners);
+    if (owners == NULL)
+        return -1; /* fds is larger than cap says: harmless */
+    loop->owners = owners;
+    loop->cap = cap;
+    return 0;
+}
+
 /* ---- the hooks: they only record what the context asks for ---- */
 
-static inline void arc_poll_add_read(void *data)
+static inline int arc_poll_add_read(void *data)
 {
     ((arc_poll_entry *)data)->want_read = 1;
+    return ARC_OK;
 }
 
 static inline void arc_poll_del_read(void *data)
@@ -62,9 +89,10 @@ static inline void arc_poll_del_read(void *data)
     ((arc_poll_entry *)data)->want_read = 0;
 }
 
-static inline void arc_poll_add_write(void *data)
+static inline int arc_poll_add_write(void *data)
 {
     ((arc_poll_entry *)data)->want_write = 1;
+    return ARC_OK;
 }
 
 static inline void arc_poll_del_write(void *data)
@@ -72,15 +100,23 @@ static inline void arc_poll_del_write(void *data)
     ((arc_poll_entry *)data)->want_write = 0;
 }
 
-static inline void arc_poll_set_fd(void *data, int fd)
+/* A context with a socket needs a pollfd slot. The arrays grow here, where
+ * the context can still be told that there is no memory for it; a pass
+ * that starts then never lacks room. */
+static inline int arc_poll_set_fd(void *data, int fd)
 {
-    ((arc_poll_entry *)data)->fd = fd;
+    arc_poll_entry *e = (arc_poll_entry *)data;
+    e->fd = fd;
+    if (fd >= 0 && arc_poll_grow(e->loop, e->loop->count) < 0)
+        return ARC_ERR_NOMEM;
+    return ARC_OK;
 }
 
-static inline void arc_poll_schedule_timer(void *data, long ms)
+static inline int arc_poll_schedule_timer(void *data, long ms)
 {
     arc_poll_entry *e = (arc_poll_entry *)data;
     e->deadline = ms < 0 ? -1 : arc_poll_now_ms() + ms;
+    return ARC_OK;
 }
 
 static inline void arc_poll_cleanup(void *data)
@@ -166,36 +202,15 @@ static inline size_t arc_poll_loop_count(const arc_poll_loop *loop)
     return loop ? loop->count : 0;
 }
 
-static inline int arc_poll_grow(arc_poll_loop *loop, size_t n)
-{
-    if (n <= loop->cap)
-        return 0;
-    size_t cap = loop->cap ? loop->cap : 16;
-    while (cap < n)
-        cap *= 2;
-    struct pollfd *fds = (struct pollfd *)arc_mem_alloc(NULL, cap * sizeof *fds);
-    arc_poll_entry **owners = (arc_poll_entry **)arc_mem_alloc(NULL, cap * sizeof *owners);
-    if (fds == NULL || owners == NULL) {
-        arc_mem_free(NULL, fds);
-        arc_mem_free(NULL, owners);
-        return -1;
-    }
-    arc_mem_free(NULL, loop->fds);
-    arc_mem_free(NULL, loop->owners);
-    loop->fds = fds;
-    loop->owners = owners;
-    loop->cap = cap;
-    return 0;
-}
-
 /* One poll() and the calls it calls for: timers that are due, then
  * readability, then writability. Waits at most `max_wait_ms` (< 0: until
  * something happens). Returns the number of contexts still attached, or -1
- * with errno set when poll() or memory fails; an interrupted poll (EINTR) is
- * not a failure. With nothing to watch and no timer it returns at once. */
+ * with errno set when poll() fails; an interrupted poll (EINTR) is not a
+ * failure. With nothing to watch and no timer it returns at once. */
 static inline int arc_poll_loop_run_once(arc_poll_loop *loop, long max_wait_ms)
 {
     arc_poll_reap(loop);
+    /* set_fd made room for every socket already; this only guards it. */
     if (arc_poll_grow(loop, loop->count) < 0) {
         errno = ENOMEM;
         return -1;
