@@ -1,9 +1,12 @@
 /* consumer.c (tests): a program outside arc that uses it the way a user
- * would, through one adapter: PING over a unix socket.
+ * would, through one adapter (libevent; libuv with -DUSE_LIBUV; the poll
+ * loop with -DUSE_POLL): PING over a unix socket.
  *   usage: consumer UNIX_SOCKET_PATH   (exit 0 on PONG) */
 #if defined(USE_LIBUV)
 #define _POSIX_C_SOURCE 200809L
 #include <arc/adapters/libuv.h>
+#elif defined(USE_POLL)
+#include <arc/adapters/poll.h>
 #else
 #include <arc/adapters/libevent.h>
 #endif
@@ -21,6 +24,13 @@ static void on_pong(arc_context *c, arc_reply *r, int status, void *privdata)
     arc_disconnect(c);
 }
 
+/* Queues the PING; when that fails no callback will come, so disconnect. */
+static void ping(arc_context *c)
+{
+    if (arc_command(c, on_pong, NULL, "PING") != ARC_OK)
+        arc_disconnect(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -31,22 +41,34 @@ int main(int argc, char **argv)
     arc_context *c = arc_connect(&opt);
 #if defined(USE_LIBUV)
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    if (c == NULL || arc_libuv_attach(c, &loop) != ARC_OK)
+    if (uv_loop_init(&loop) != 0) {
+        arc_free(c);
         return 1;
-    arc_command(c, on_pong, NULL, "PING");
-    uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    if (c != NULL && arc_libuv_attach(c, &loop) == ARC_OK) {
+        ping(c);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
     arc_free(c);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_run(&loop, UV_RUN_DEFAULT); /* the adapter's close callbacks */
     uv_loop_close(&loop);
+#elif defined(USE_POLL)
+    arc_poll_loop *loop = arc_poll_loop_new();
+    if (loop != NULL && c != NULL && arc_poll_attach(c, loop) == ARC_OK) {
+        ping(c);
+        arc_poll_loop_run(loop);
+    }
+    arc_free(c);
+    arc_poll_loop_free(loop);
 #else
     struct event_base *base = event_base_new();
-    if (c == NULL || arc_libevent_attach(c, base) != ARC_OK)
-        return 1;
-    arc_command(c, on_pong, NULL, "PING");
-    event_base_dispatch(base);
+    if (base != NULL && c != NULL && arc_libevent_attach(c, base) == ARC_OK) {
+        ping(c);
+        event_base_dispatch(base);
+    }
     arc_free(c);
-    event_base_free(base);
+    if (base != NULL)
+        event_base_free(base);
 #endif
     printf("%s\n", ok ? "PONG" : "no PONG");
     return ok ? 0 : 1;

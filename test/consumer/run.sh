@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# run.sh (tests): arc as a user's project meets it. (1) installed into a
-# temporary prefix, found with pkg-config (arc-libevent); (2) as a meson
-# subproject, through dependency('arc-libuv'). Each builds consumer.c and
-# runs it against a throwaway redis-server on a unix socket. Output: TAP.
+# run.sh (tests): arc as a user's project meets it. Installed into a
+# temporary prefix and found with pkg-config or CMake's find_package; and
+# as a meson subproject of a parent built with werror=true. The programs
+# run against a throwaway redis-server on a unix socket. The names agree
+# everywhere: arc and arc-<adapter> (pkg-config, meson), arc::arc and
+# arc::<adapter> (CMake), one per adapter built. Output: TAP.
 #   usage: run.sh ARC_SOURCE_ROOT
 set -u
 src=$(cd "$1" && pwd)
@@ -14,76 +16,203 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-echo "1..3"
+echo "1..10"
 unset CC CFLAGS LDFLAGS # the consumer is an ordinary build
-opts=(-Dtests=disabled -Dexamples=false -Dintegration_tests=disabled -Dbench=disabled
+opts=(-Dtests=disabled -Dexamples=disabled -Dintegration_tests=disabled -Dbench=disabled
       -Dfuzz=disabled)
+
+n=0
+# check NAME LOG COMMAND...: one TAP line; on failure the end of LOG too.
+check() {
+    local name=$1 log=$2
+    shift 2
+    n=$((n + 1))
+    if "$@" >>"$log" 2>&1; then
+        echo "ok $n - $name"
+    else
+        sed 's/^/# /' "$log" | tail -n 30
+        echo "not ok $n - $name"
+    fi
+}
 
 redis-server --port 0 --unixsocket "$tmp/redis.sock" --unixsocketperm 700 --save '' \
     --appendonly no --dir "$tmp" --logfile "$tmp/redis.log" &
 pid=$!
 for _ in $(seq 100); do [ -S "$tmp/redis.sock" ] && break; sleep 0.05; done
 
-# (1) meson install, then pkg-config.
-if meson setup "$tmp/build" "$src" --prefix "$tmp/prefix" "${opts[@]}" >"$tmp/1.log" 2>&1 &&
-   meson install -C "$tmp/build" >>"$tmp/1.log" 2>&1; then
-    pc=$(dirname "$(find "$tmp/prefix" -name arc-libevent.pc | head -n 1)")
-    libdir=$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir arc)
-    if PKG_CONFIG_PATH=$pc cc -std=c11 -Wall -Wextra -Werror "$here/consumer.c" \
-           $(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs arc-libevent) \
-           -Wl,-rpath,"$libdir" -o "$tmp/consumer-pc" >>"$tmp/1.log" 2>&1 &&
-       "$tmp/consumer-pc" "$tmp/redis.sock" >>"$tmp/1.log" 2>&1; then
-        echo "ok 1 - installed: pkg-config arc-libevent"
-    else
-        sed 's/^/# /' "$tmp/1.log" | tail -n 30
-        echo "not ok 1 - installed: pkg-config arc-libevent"
-    fi
-else
-    sed 's/^/# /' "$tmp/1.log" | tail -n 30
-    echo "not ok 1 - installed: meson install failed"
-fi
+# ---- installed: meson install into a prefix, then pkg-config ----
+prefix=$tmp/prefix
+installed() {
+    meson setup "$tmp/build" "$src" --prefix "$prefix" "${opts[@]}" &&
+        meson install -C "$tmp/build"
+}
+installed >"$tmp/install.log" 2>&1
+pcdir=$(dirname "$(find "$prefix" -name arc.pc 2>/dev/null | head -n 1)")
+# The adapters built: one installed header each.
+adapters=()
+for h in "$prefix"/include/arc/adapters/*.h; do
+    [ -f "$h" ] && adapters+=("$(basename "$h" .h)")
+done
 
-# (3, run below the subproject) CMake's find_package(arc).
-cmake_check() {
-    local cm=$tmp/cmake
-    mkdir -p "$cm"
-    cp "$here/consumer.c" "$cm/"
-    cat >"$cm/CMakeLists.txt" <<CMAKE
+# pc_build NAME MODULE [CFLAGS...]: consumer.c through `pkg-config MODULE`,
+# linked with an rpath to the prefix (README "Building": custom prefixes).
+pc_build() {
+    local name=$1 module=$2
+    shift 2
+    cat "$tmp/install.log"
+    local libdir flags
+    libdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir arc) &&
+        flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs "$module") &&
+        cc -std=c11 -Wall -Wextra -Werror "$@" "$here/consumer.c" $flags \
+            -Wl,-rpath,"$libdir" -o "$tmp/$name" &&
+        "$tmp/$name" "$tmp/redis.sock"
+}
+check "installed: pkg-config arc-libevent" "$tmp/1.log" pc_build consumer-libevent arc-libevent
+check "installed: pkg-config arc-poll" "$tmp/2.log" pc_build consumer-poll arc-poll -DUSE_POLL
+
+# Every adapter has its header, arc-<adapter>.pc and nothing else does;
+# poll is always among them.
+pc_names() {
+    [ ${#adapters[@]} -gt 0 ] && [ -f "$prefix/include/arc/adapters/poll.h" ] || return 1
+    local want have
+    want=$(printf 'arc\n'; printf 'arc-%s\n' "${adapters[@]}")
+    have=$(cd "$pcdir" && ls ./*.pc | sed 's|^\./||; s|\.pc$||')
+    echo "adapters built: ${adapters[*]}"
+    diff <(sort <<<"$want") <(sort <<<"$have") || return 1
+    for m in $want; do
+        PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs "$m" || return 1
+    done
+}
+check "installed: one arc-<adapter>.pc per adapter built, each resolves" "$tmp/3.log" pc_names
+
+# ---- installed: CMake's find_package(arc) ----
+cm=$tmp/cmake
+mkdir -p "$cm/ok" "$cm/nosuch"
+cp "$here/consumer.c" "$cm/ok/"
+cat >"$cm/ok/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.13)
 project(consumer C)
-find_package(arc 0.1 REQUIRED)
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(EVENT REQUIRED IMPORTED_TARGET libevent_core)
+find_package(arc 0.1 REQUIRED COMPONENTS ${adapters[*]})
+foreach(t arc arc_static ${adapters[*]})
+  if(NOT TARGET arc::\${t})
+    message(FATAL_ERROR "find_package(arc) gave no arc::\${t}")
+  endif()
+endforeach()
 add_executable(consumer consumer.c)
-target_link_libraries(consumer PRIVATE arc::arc PkgConfig::EVENT)
+target_link_libraries(consumer PRIVATE arc::libevent)
+add_executable(consumer-static consumer.c)
+target_compile_definitions(consumer-static PRIVATE USE_POLL)
+target_link_libraries(consumer-static PRIVATE arc::arc_static)
 CMAKE
-    cmake -S "$cm" -B "$cm/build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/3.log" 2>&1 &&
-        cmake --build "$cm/build" >>"$tmp/3.log" 2>&1 &&
-        "$cm/build/consumer" "$tmp/redis.sock" >>"$tmp/3.log" 2>&1
+cmake_ok() {
+    cmake -S "$cm/ok" -B "$cm/ok/build" -DCMAKE_PREFIX_PATH="$prefix" &&
+        cmake --build "$cm/ok/build" &&
+        "$cm/ok/build/consumer" "$tmp/redis.sock" &&
+        "$cm/ok/build/consumer-static" "$tmp/redis.sock" &&
+        ! readelf -d "$cm/ok/build/consumer-static" | grep -q 'NEEDED.*libarc'
 }
+check "installed: CMake COMPONENTS (every adapter), arc::libevent, arc::arc_static" \
+    "$tmp/4.log" cmake_ok
 
-# (2) a meson subproject.
+cat >"$cm/nosuch/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.13)
+project(consumer C)
+find_package(arc 0.1 REQUIRED COMPONENTS libuv nosuch)
+CMAKE
+cmake_nosuch() {
+    cmake -S "$cm/nosuch" -B "$cm/nosuch/build" -DCMAKE_PREFIX_PATH="$prefix" \
+        >"$cm/nosuch.log" 2>&1
+    local rc=$?
+    cat "$cm/nosuch.log"
+    [ $rc -ne 0 ] && grep -q "no adapter 'nosuch'" "$cm/nosuch.log"
+}
+check "installed: CMake COMPONENTS nosuch fails, saying so" "$tmp/5.log" cmake_nosuch
+
+# ---- a meson subproject, the parent with werror=true ----
 proj=$tmp/proj
 mkdir -p "$proj/subprojects"
 ln -s "$src" "$proj/subprojects/arc"
 cp "$here/consumer.c" "$proj/"
+names=
+[ ${#adapters[@]} -gt 0 ] && names=$(printf "'%s', " "${adapters[@]}")
 cat >"$proj/meson.build" <<MESON
 project('consumer', 'c', default_options: ['c_std=c11', 'warning_level=2', 'werror=true'])
-arc_libuv = dependency('arc-libuv', fallback: ['arc'],
-  default_options: ['tests=disabled', 'examples=false', 'integration_tests=disabled'])
+# The same names as pkg-config's: arc, arc-poll, arc-<loop> ...
+foreach name : ['arc'] + [${names%, }]
+  d = dependency(name == 'arc' ? 'arc' : 'arc-' + name, fallback: ['arc'])
+endforeach
+arc_libuv = dependency('arc-libuv', fallback: ['arc'])
 executable('consumer', 'consumer.c', c_args: ['-DUSE_LIBUV'], dependencies: arc_libuv)
 MESON
-if meson setup "$proj/build" "$proj" >"$tmp/2.log" 2>&1 && ninja -C "$proj/build" >>"$tmp/2.log" 2>&1 &&
-   "$proj/build/consumer" "$tmp/redis.sock" >>"$tmp/2.log" 2>&1; then
-    echo "ok 2 - subproject: dependency('arc-libuv')"
-else
-    sed 's/^/# /' "$tmp/2.log" | tail -n 30
-    echo "not ok 2 - subproject: dependency('arc-libuv')"
-fi
+# forcefallback: the subproject, even where arc is installed on the machine.
+sub_build() {
+    meson setup "$proj/build" "$proj" --wrap-mode=forcefallback -Dwerror=true &&
+        ninja -C "$proj/build" &&
+        "$proj/build/consumer" "$tmp/redis.sock"
+}
+check "subproject (werror=true): dependency('arc-libuv') and every arc-<adapter>" \
+    "$tmp/6.log" sub_build
 
-if command -v cmake >/dev/null && [ -d "$tmp/prefix" ] && cmake_check; then
-    echo "ok 3 - installed: CMake find_package(arc)"
-else
-    sed 's/^/# /' "$tmp/3.log" 2>/dev/null | tail -n 30
-    echo "not ok 3 - installed: CMake find_package(arc)"
-fi
+# arc_targets BUILD_DIR: the names of the targets the arc subproject defines.
+arc_targets() {
+    meson introspect --targets "$1" | python3 -c '
+import json, sys
+for t in json.load(sys.stdin):
+    if t.get("subproject") == "arc":
+        print(t["name"], t["type"], t["defined_in"])'
+}
+# Nothing but the library (shared and static) comes from arc by default.
+sub_lean() {
+    arc_targets "$proj/build" >"$tmp/targets" || return 1
+    cat "$tmp/targets"
+    [ -s "$tmp/targets" ] && ! grep -qv '^arc ' "$tmp/targets"
+}
+check "subproject: only libarc is built (no tests, examples or fuzz)" "$tmp/7.log" sub_lean
+
+# A part asked for by name is built: tests and examples (configured only).
+sub_asked() {
+    meson setup "$proj/asked" "$proj" --wrap-mode=forcefallback -Darc:tests=enabled \
+        -Darc:examples=enabled -Darc:integration_tests=disabled &&
+        arc_targets "$proj/asked" >"$tmp/targets-asked" &&
+        grep -q '^test_status ' "$tmp/targets-asked" &&
+        grep -q '^example-poll ' "$tmp/targets-asked"
+}
+check "subproject: -Darc:tests=enabled -Darc:examples=enabled builds them" "$tmp/8.log" sub_asked
+
+# ---- the names, once more, from the CMake side: arc::poll for arc-poll ----
+mkdir -p "$cm/poll"
+cp "$here/consumer.c" "$cm/poll/"
+cat >"$cm/poll/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.13)
+project(consumer C)
+find_package(arc REQUIRED COMPONENTS poll)
+add_executable(consumer consumer.c)
+target_compile_definitions(consumer PRIVATE USE_POLL)
+target_link_libraries(consumer PRIVATE arc::poll)
+CMAKE
+cmake_poll() {
+    cmake -S "$cm/poll" -B "$cm/poll/build" -DCMAKE_PREFIX_PATH="$prefix" &&
+        cmake --build "$cm/poll/build" &&
+        "$cm/poll/build/consumer" "$tmp/redis.sock"
+}
+check "installed: CMake arc::poll (no version asked)" "$tmp/9.log" cmake_poll
+
+# A component arc has but this installation lacks fails too: an install
+# with libuv disabled.
+cmake_unbuilt() {
+    meson setup "$tmp/build-nouv" "$src" --prefix "$tmp/prefix-nouv" "${opts[@]}" \
+        -Dlibuv=disabled && meson install -C "$tmp/build-nouv" || return 1
+    mkdir -p "$cm/unbuilt"
+    cat >"$cm/unbuilt/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.13)
+project(consumer C)
+find_package(arc REQUIRED COMPONENTS libuv)
+CMAKE
+    cmake -S "$cm/unbuilt" -B "$cm/unbuilt/build" -DCMAKE_PREFIX_PATH="$tmp/prefix-nouv" \
+        >"$cm/unbuilt.log" 2>&1
+    local rc=$?
+    cat "$cm/unbuilt.log"
+    [ $rc -ne 0 ] && grep -q "libuv adapter was not built" "$cm/unbuilt.log"
+}
+check "installed without libuv: CMake COMPONENTS libuv fails, saying so" "$tmp/10.log" \
+    cmake_unbuilt
