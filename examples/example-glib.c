@@ -40,13 +40,21 @@ int main(int argc, char **argv)
     opt.port = argc > 2 ? atoi(argv[2]) : 6379;
     opt.connect_timeout_ms = 2000;
     opt.on_state = on_state;
-    main_loop = g_main_loop_new(NULL, FALSE);
+    main_loop = g_main_loop_new(NULL, FALSE); /* aborts if out of memory */
     arc_context *c = arc_connect(&opt);
-    if (c == NULL || arc_glib_attach(c, NULL) != ARC_OK)
-        return 1;
-    arc_command(c, NULL, NULL, "SET arc:example %s", "hello from glib");
-    arc_command(c, on_get, NULL, "GET arc:example");
-    g_main_loop_run(main_loop);
+    int status = c == NULL ? ARC_ERR_NOMEM : arc_glib_attach(c, NULL);
+    if (status != ARC_OK) {
+        fprintf(stderr, "setup failed: %s\n", arc_strerror(status));
+        failed = 1;
+    } else {
+        arc_command(c, NULL, NULL, "SET arc:example %s", "hello from glib");
+        /* A command that is refused gets no callback: disconnect here. */
+        if (arc_command(c, on_get, NULL, "GET arc:example") != ARC_OK)
+            arc_disconnect(c);
+        g_main_loop_run(main_loop); /* until on_state quits it */
+    }
+    /* Every way out frees what was made: the context first (NULL is
+     * ignored), then the main loop. */
     arc_free(c);
     g_main_loop_unref(main_loop);
     return failed;

@@ -37,16 +37,25 @@ int main(int argc, char **argv)
     opt.on_disconnect = on_disconnect;
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     arc_context *c = arc_connect(&opt);
-    if (loop == NULL || c == NULL || arc_libev_attach(c, loop) != ARC_OK)
-        return 1;
-    arc_command(c, NULL, NULL, "SET arc:example %s", "hello from libev");
-    arc_command(c, on_get, NULL, "GET arc:example");
-    ev_run(loop, 0); /* returns once no watcher is active */
-    if (arc_context_failure(c) != ARC_OK) {
-        fprintf(stderr, "failed: %s\n", arc_context_error(c));
+    int status = loop == NULL || c == NULL ? ARC_ERR_NOMEM : arc_libev_attach(c, loop);
+    if (status != ARC_OK) {
+        fprintf(stderr, "setup failed: %s\n", loop == NULL ? "no ev_loop" : arc_strerror(status));
         failed = 1;
+    } else {
+        arc_command(c, NULL, NULL, "SET arc:example %s", "hello from libev");
+        /* A command that is refused gets no callback: disconnect here. */
+        if (arc_command(c, on_get, NULL, "GET arc:example") != ARC_OK)
+            arc_disconnect(c);
+        ev_run(loop, 0); /* returns once no watcher is active */
+        if (arc_context_failure(c) != ARC_OK) {
+            fprintf(stderr, "failed: %s\n", arc_context_error(c));
+            failed = 1;
+        }
     }
+    /* Every way out frees what was made: the context first (NULL is
+     * ignored), then the loop it was attached to. */
     arc_free(c);
-    ev_loop_destroy(loop);
+    if (loop != NULL)
+        ev_loop_destroy(loop);
     return failed;
 }

@@ -37,16 +37,26 @@ int main(int argc, char **argv)
     opt.on_disconnect = on_disconnect;
     struct event_base *base = event_base_new();
     arc_context *c = arc_connect(&opt);
-    if (base == NULL || c == NULL || arc_libevent_attach(c, base) != ARC_OK)
-        return 1;
-    arc_command(c, NULL, NULL, "SET arc:example %s", "hello from libevent");
-    arc_command(c, on_get, NULL, "GET arc:example");
-    event_base_dispatch(base); /* returns once the context has no events left */
-    if (arc_context_failure(c) != ARC_OK) {
-        fprintf(stderr, "failed: %s\n", arc_context_error(c));
+    int status = base == NULL || c == NULL ? ARC_ERR_NOMEM : arc_libevent_attach(c, base);
+    if (status != ARC_OK) {
+        fprintf(stderr, "setup failed: %s\n",
+                base == NULL ? "no event_base" : arc_strerror(status));
         failed = 1;
+    } else {
+        arc_command(c, NULL, NULL, "SET arc:example %s", "hello from libevent");
+        /* A command that is refused gets no callback: disconnect here. */
+        if (arc_command(c, on_get, NULL, "GET arc:example") != ARC_OK)
+            arc_disconnect(c);
+        event_base_dispatch(base); /* returns once the context has no events left */
+        if (arc_context_failure(c) != ARC_OK) {
+            fprintf(stderr, "failed: %s\n", arc_context_error(c));
+            failed = 1;
+        }
     }
+    /* Every way out frees what was made: the context first (NULL is
+     * ignored), then the loop it was attached to. */
     arc_free(c);
-    event_base_free(base);
+    if (base != NULL)
+        event_base_free(base);
     return failed;
 }

@@ -37,19 +37,31 @@ int main(int argc, char **argv)
     opt.connect_timeout_ms = 2000;
     opt.on_disconnect = on_disconnect;
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    arc_context *c = arc_connect(&opt);
-    if (c == NULL || arc_libuv_attach(c, &loop) != ARC_OK)
+    if (uv_loop_init(&loop) != 0) {
+        fprintf(stderr, "uv_loop_init failed\n");
         return 1;
-    arc_command(c, NULL, NULL, "SET arc:example %s", "hello from libuv");
-    arc_command(c, on_get, NULL, "GET arc:example");
-    uv_run(&loop, UV_RUN_DEFAULT); /* returns once no handle is active */
-    if (arc_context_failure(c) != ARC_OK) {
-        fprintf(stderr, "failed: %s\n", arc_context_error(c));
-        failed = 1;
     }
+    arc_context *c = arc_connect(&opt);
+    int status = c == NULL ? ARC_ERR_NOMEM : arc_libuv_attach(c, &loop);
+    if (status != ARC_OK) {
+        fprintf(stderr, "setup failed: %s\n", arc_strerror(status));
+        failed = 1;
+    } else {
+        arc_command(c, NULL, NULL, "SET arc:example %s", "hello from libuv");
+        /* A command that is refused gets no callback: disconnect here. */
+        if (arc_command(c, on_get, NULL, "GET arc:example") != ARC_OK)
+            arc_disconnect(c);
+        uv_run(&loop, UV_RUN_DEFAULT); /* returns once no handle is active */
+        if (arc_context_failure(c) != ARC_OK) {
+            fprintf(stderr, "failed: %s\n", arc_context_error(c));
+            failed = 1;
+        }
+    }
+    /* Every way out frees what was made: the context (NULL is ignored),
+     * then the loop runs until the adapter's handles have closed (a failed
+     * attach closes one too), then the loop itself. */
     arc_free(c);
-    uv_run(&loop, UV_RUN_DEFAULT); /* the adapter's handles finish closing */
+    uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return failed;
 }

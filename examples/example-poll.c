@@ -64,15 +64,22 @@ int main(int argc, char **argv)
 
     arc_poll_loop *loop = arc_poll_loop_new();
     arc_context *c = arc_connect(&opt);
-    if (loop == NULL || c == NULL || arc_poll_attach(c, loop) != ARC_OK) {
-        fprintf(stderr, "out of memory\n");
-        return 1;
+    int status = loop == NULL || c == NULL ? ARC_ERR_NOMEM : arc_poll_attach(c, loop);
+    if (status != ARC_OK) {
+        fprintf(stderr, "setup failed: %s\n", arc_strerror(status));
+        failed = 1;
+    } else {
+        /* Queued now, written once the connection is up. A command that
+         * is refused gets no callback, so disconnect here instead. */
+        if (arc_command(c, on_set, NULL, "SET arc:example %s", "hello from arc") != ARC_OK ||
+            arc_command(c, on_get, NULL, "GET arc:example") != ARC_OK) {
+            failed = 1;
+            arc_disconnect(c);
+        }
+        arc_poll_loop_run(loop);
     }
-    /* Queued now, written once the connection is up. */
-    arc_command(c, on_set, NULL, "SET arc:example %s", "hello from arc");
-    arc_command(c, on_get, NULL, "GET arc:example");
-    arc_poll_loop_run(loop);
 
+    /* Every way out frees what was made; both calls ignore NULL. */
     arc_free(c);
     arc_poll_loop_free(loop);
     return failed ? 1 : 0;

@@ -27,13 +27,21 @@ static void on_channel(arc_context *c, arc_reply *r, int status, void *privdata)
     }
     if (kind_is(r, "subscribe")) {
         printf("subscribed to %.*s\n", (int)r->element[1]->len, r->element[1]->str);
-        arc_command(publisher, NULL, NULL, "PUBLISH news %s", "first");
-        arc_command(publisher, NULL, NULL, "PUBLISH news %s", "second");
+        /* A refused command gets no callback: end both rather than wait. */
+        if (arc_command(publisher, NULL, NULL, "PUBLISH news %s", "first") != ARC_OK ||
+            arc_command(publisher, NULL, NULL, "PUBLISH news %s", "second") != ARC_OK) {
+            failed = 1;
+            arc_disconnect(c);
+            arc_disconnect(publisher);
+        }
     } else if (kind_is(r, "message")) {
         printf("message on %.*s: %.*s\n", (int)r->element[1]->len, r->element[1]->str,
                (int)r->element[2]->len, r->element[2]->str);
-        if (++messages == 2)
-            arc_command(c, NULL, NULL, "UNSUBSCRIBE news");
+        if (++messages == 2 && arc_command(c, NULL, NULL, "UNSUBSCRIBE news") != ARC_OK) {
+            failed = 1;
+            arc_disconnect(c);
+            arc_disconnect(publisher);
+        }
     } else if (kind_is(r, "unsubscribe")) {
         printf("unsubscribed\n");
         arc_disconnect(c);
@@ -52,19 +60,30 @@ int main(int argc, char **argv)
     arc_poll_loop *loop = arc_poll_loop_new();
     arc_context *subscriber = arc_connect(&opt);
     publisher = arc_connect(&opt);
-    if (loop == NULL || subscriber == NULL || publisher == NULL ||
-        arc_poll_attach(subscriber, loop) != ARC_OK || arc_poll_attach(publisher, loop) != ARC_OK) {
-        fprintf(stderr, "out of memory\n");
-        return 1;
+    int status = ARC_ERR_NOMEM;
+    if (loop != NULL && subscriber != NULL && publisher != NULL) {
+        status = arc_poll_attach(subscriber, loop);
+        if (status == ARC_OK)
+            status = arc_poll_attach(publisher, loop);
     }
-    arc_command(subscriber, on_channel, NULL, "SUBSCRIBE news");
-    arc_poll_loop_run(loop);
-
-    int rc = failed || messages != 2 || arc_context_failure(subscriber) != ARC_OK ||
+    int rc = 1;
+    if (status != ARC_OK) {
+        fprintf(stderr, "setup failed: %s\n", arc_strerror(status));
+    } else {
+        /* A refused SUBSCRIBE gets no callback: end both here instead. */
+        if (arc_command(subscriber, on_channel, NULL, "SUBSCRIBE news") != ARC_OK) {
+            failed = 1;
+            arc_disconnect(subscriber);
+            arc_disconnect(publisher);
+        }
+        arc_poll_loop_run(loop);
+        rc = failed || messages != 2 || arc_context_failure(subscriber) != ARC_OK ||
              arc_context_failure(publisher) != ARC_OK;
-    if (rc)
-        fprintf(stderr, "failed: %s %s\n", arc_context_error(subscriber),
-                arc_context_error(publisher));
+        if (rc)
+            fprintf(stderr, "failed: %s %s\n", arc_context_error(subscriber),
+                    arc_context_error(publisher));
+    }
+    /* Every way out frees what was made; all three calls ignore NULL. */
     arc_free(subscriber);
     arc_free(publisher);
     arc_poll_loop_free(loop);
