@@ -16,7 +16,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-echo "1..10"
+echo "1..11"
 unset CC CFLAGS LDFLAGS # the consumer is an ordinary build
 opts=(-Dtests=disabled -Dexamples=disabled -Dintegration_tests=disabled -Dbench=disabled
       -Dfuzz=disabled)
@@ -216,3 +216,21 @@ CMAKE
 }
 check "installed without libuv: CMake COMPONENTS libuv fails, saying so" "$tmp/10.log" \
     cmake_unbuilt
+
+# README's thirty lines, built the way README says for a prefix of one's
+# own: PKG_CONFIG_PATH at the multiarch libdir, an rpath for run time. Not
+# run: it talks to whatever listens on port 6379; the loader must resolve
+# libarc from the prefix.
+readme_build() {
+    local lib
+    lib=$prefix/lib/$(gcc -print-multiarch) || return 1
+    awk '/^## Thirty lines/ { on = 1 } on && /^```c$/ { code = 1; next }
+         code && /^```$/ { exit } code { print }' "$src/README.md" >"$tmp/thirty.c"
+    cat "$tmp/thirty.c"
+    [ -s "$tmp/thirty.c" ] &&
+        PKG_CONFIG_PATH=$lib/pkgconfig cc -std=c11 -Wall -Wextra -Werror "$tmp/thirty.c" \
+            $(PKG_CONFIG_PATH=$lib/pkgconfig pkg-config --cflags --libs arc-poll) \
+            -Wl,-rpath,"$lib" -o "$tmp/thirty" &&
+        ldd "$tmp/thirty" | grep -F "libarc.so.0 => $lib/"
+}
+check "README: the thirty lines build against a prefix as README says" "$tmp/11.log" readme_build
