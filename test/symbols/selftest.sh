@@ -32,13 +32,16 @@ case_() {
 
 echo "1..5"
 case_ "the library as built" pass '{ print }'
-case_ "gcov, LLVM and sanitizer symbols are left out" pass '{ print }
+case_ "gcov, LLVM profile and sanitizer symbols are left out" pass '{ print }
 END {
     print "0000000000025f80 B __gcov_error_file"
     print "0000000000022210 D __gcov_master"
     print "0000000000017b30 T mangle_path"
     print "0000000000017c30 T gcov_write"
     print "0000000000017d30 T __llvm_profile_runtime"
+    print "00000000000242a4 V lprofDirMode"
+    print "0000000000027ce0 B reset_fn_list"
+    print "0000000000027cc8 B writeout_fn_list"
     print "0000000000017e30 T __asan_default_options"
     print "0000000000017f30 T __ubsan_default_options"
     print "0000000000001000 T _init"
