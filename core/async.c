@@ -1,4 +1,5 @@
-/* async.c: the context's life: creation, states, failure, teardown, getters. */
+/* async.c: the session's life: creation, its state, failure, teardown,
+ * getters. The link it holds is in link.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "async.h"
 
@@ -11,16 +12,28 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t arc__now_ms(void)
+static int64_t monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t (*clock_fn)(void) = monotonic_ms;
+
+void arc__clock_set(int64_t (*now)(void))
+{
+    clock_fn = now ? now : monotonic_ms;
+}
+
+int64_t arc__now_ms(void)
+{
+    return clock_fn();
+}
+
 int64_t arc_now_ms(void)
 {
-    return arc__now_ms();
+    return clock_fn();
 }
 
 static char *dup_string(const arc_allocator *a, const char *s, bool *nomem)
@@ -39,17 +52,18 @@ static char *dup_string(const arc_allocator *a, const char *s, bool *nomem)
 
 static void destroy(arc_context *c)
 {
-    if (c->attached) {
-        c->attached = false;
-        c->hooks.cleanup(c->hooks.data);
+    if (arc__loop_attached(c)) {
+        void (*cleanup)(void *) = c->hooks.cleanup;
+        c->hooks.cleanup = NULL;
+        cleanup(c->hooks.data);
     }
-    if (c->fd >= 0)
-        close(c->fd);
-    arc_reader_free(c->reader);
+    arc__link_release(c);
+    if (c->adopted_fd >= 0)
+        close(c->adopted_fd);
     arc__buffer_release(&c->out);
     arc__queue_release(&c->queue);
+    arc__deadlines_release(&c->deadlines);
     arc__pubsub_release(&c->subs);
-    arc_mem_free(&c->alloc, c->addrs);
     arc_mem_free(&c->alloc, c->host);
     arc_mem_free(&c->alloc, c->unix_path);
     arc_mem_free(&c->alloc, c->username);
@@ -63,6 +77,9 @@ static void destroy(arc_context *c)
         data_free(data);
 }
 
+/* Nothing here can call back: a context's first callbacks run from the
+ * loop, after the caller holds the pointer. Bad options are found when the
+ * link starts, so that a caller has one path for every failure. */
 static arc_context *create(const arc_options *opt)
 {
     if (opt == NULL)
@@ -72,18 +89,22 @@ static arc_context *create(const arc_options *opt)
         return NULL;
     memset(c, 0, sizeof *c);
     arc__alloc_copy(&c->alloc, opt->allocator);
-    c->fd = -1;
+    arc__link_init(&c->link);
+    c->adopted_fd = -1;
+    c->resolver = arc__net_resolver();
     c->told_fd = -1;
     c->told_deadline = -1;
-    c->connect_deadline = -1;
-    c->busy_since = -1;
     c->resp = 2;
-    c->state = ARC_STATE_INIT;
+    c->state = ARC_STATE_CONNECTING; /* where every context starts, unannounced */
     c->previous = ARC_STATE_INIT;
     c->since_ms = arc__now_ms();
+    c->phase = ARC_PHASE_OPEN;
+    c->idle_since_ms = -1;
     arc__buffer_init(&c->out, opt->max_output ? opt->max_output : ARC_DEFAULT_MAX_OUTPUT,
                      &c->alloc);
+    arc__buffer_init(&c->link.hello, 0, &c->alloc);
     arc__queue_init(&c->queue, &c->alloc);
+    arc__deadlines_init(&c->deadlines, &c->alloc);
     arc__pubsub_init(&c->subs, &c->alloc);
 
     bool nomem = false;
@@ -92,16 +113,16 @@ static arc_context *create(const arc_options *opt)
     c->username = dup_string(&c->alloc, opt->username, &nomem);
     c->password = dup_string(&c->alloc, opt->password, &nomem);
     c->client_name = dup_string(&c->alloc, opt->client_name, &nomem);
-    c->reader = arc_reader_new(&opt->limits, &c->alloc);
-    if (nomem || c->reader == NULL) {
+    if (nomem) {
         destroy(c); /* data_free is not set yet: the caller keeps its data */
         return NULL;
     }
     c->port = opt->port ? opt->port : 6379;
     c->family = opt->family;
     c->keepalive_s = opt->keepalive_s;
-    c->resp_wanted = opt->resp == 3 ? 3 : 2;
+    c->resp_wanted = opt->resp ? opt->resp : 2;
     c->db = opt->db;
+    c->limits = opt->limits;
     c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : 0;
     c->command_timeout_ms = opt->command_timeout_ms > 0 ? opt->command_timeout_ms : 0;
     c->on_connect = opt->on_connect;
@@ -109,44 +130,13 @@ static arc_context *create(const arc_options *opt)
     c->on_push = opt->on_push;
     c->on_state = opt->on_state;
     c->data = opt->data;
-    if (c->connect_timeout_ms)
-        c->connect_deadline = c->since_ms + c->connect_timeout_ms;
-    c->in_connect = true;
-    if (opt->resp != 0 && opt->resp != 2 && opt->resp != 3) {
-        c->deferred = ARC_ERR_INVALID;
-        snprintf(c->error, sizeof c->error, "resp must be 2 or 3, not %d", opt->resp);
-    } else if (opt->port < 0 || opt->port > 65535) {
-        c->deferred = ARC_ERR_INVALID;
-        snprintf(c->error, sizeof c->error, "port %d is out of range", opt->port);
-    } else {
-        int rc = arc__queue_handshake(c);
-        if (rc != ARC_OK) {
-            destroy(c);
-            return NULL;
-        }
-    }
+    c->data_free = opt->data_free;
     return c;
 }
 
 arc_context *arc_connect(const arc_options *opt)
 {
-    arc_context *c = create(opt);
-    if (c == NULL)
-        return NULL;
-    c->data_free = opt->data_free;
-    /* Set, not announced: a state callback here would run before the
-     * caller holds the pointer. CONNECTING is where every context starts. */
-    c->state = ARC_STATE_CONNECTING;
-    if (!c->deferred) {
-        if (c->unix_path == NULL && c->host == NULL) {
-            c->deferred = ARC_ERR_INVALID;
-            snprintf(c->error, sizeof c->error, "no host and no unix_path given");
-        } else {
-            arc__start_connect(c);
-        }
-    }
-    c->in_connect = false;
-    return c;
+    return create(opt);
 }
 
 arc_context *arc_connect_fd(int fd, const arc_options *opt)
@@ -156,24 +146,40 @@ arc_context *arc_connect_fd(int fd, const arc_options *opt)
     arc_context *c = create(opt);
     if (c == NULL)
         return NULL;
-    c->data_free = opt->data_free;
-    c->state = ARC_STATE_CONNECTING;
-    c->fd = fd;
-    if (arc__net_adopt(fd) != ARC_OK && !c->deferred) {
-        c->deferred = ARC_ERR_IO;
-        c->sys_errno = errno;
-        snprintf(c->error, sizeof c->error, "cannot make socket non-blocking: %s",
-                 strerror(errno));
-    }
-    /* An adopted socket goes the way of a connect in progress: the first
-     * writability confirms it, so on_connect runs from the loop. */
-    c->connecting = true;
-    c->in_connect = false;
+    c->adopted_fd = fd; /* the link takes it when it starts, from the loop */
     return c;
 }
 
-void arc__set_state(arc_context *c, arc_state s)
+/* The observable state follows from the phase, the link's step and the
+ * session's mode; it is never written anywhere else. */
+static arc_state derive_state(const arc_context *c)
 {
+    if (c->phase == ARC_PHASE_CLOSED)
+        return ARC_STATE_CLOSED;
+    if (c->phase == ARC_PHASE_FAILED)
+        return ARC_STATE_FAILED;
+    switch (c->link.step) {
+    case ARC_LINK_HELD:
+        return ARC_STATE_HELD;
+    case ARC_LINK_HANDSHAKE:
+        return ARC_STATE_HANDSHAKE;
+    case ARC_LINK_UP:
+        break;
+    default:
+        return ARC_STATE_CONNECTING;
+    }
+    if (c->phase == ARC_PHASE_DRAINING)
+        return ARC_STATE_DISCONNECTING;
+    if (c->monitor_fn != NULL)
+        return ARC_STATE_MONITORING;
+    if (arc__pubsub_confirmed(&c->subs) > 0)
+        return ARC_STATE_SUBSCRIBED;
+    return ARC_STATE_READY;
+}
+
+void arc__update_state(arc_context *c)
+{
+    arc_state s = derive_state(c);
     if (c->state == s)
         return;
     c->previous = c->state;
@@ -188,7 +194,19 @@ void arc__set_state(arc_context *c, arc_state s)
 
 bool arc__ended(const arc_context *c)
 {
-    return c->state == ARC_STATE_CLOSED || c->state == ARC_STATE_FAILED;
+    return c->phase == ARC_PHASE_CLOSED || c->phase == ARC_PHASE_FAILED;
+}
+
+bool arc__alive(const arc_context *c)
+{
+    return !c->free_requested && !arc__ended(c);
+}
+
+size_t arc__live_entries(const arc_context *c)
+{
+    size_t n = arc__queue_len(&c->queue);
+    size_t skip = c->tombstones + c->handshake_left;
+    return n > skip ? n - skip : 0;
 }
 
 void arc__call_reply(arc_context *c, arc_reply_fn *fn, arc_reply *r, int status, void *pd)
@@ -214,7 +232,7 @@ bool arc__leave(arc_context *c)
     if (c->free_requested) {
         /* Still at depth 1, so callbacks run by the teardown that call
          * arc_free() or arc_disconnect() again only find it under way. */
-        arc__terminate(c, ARC_STATE_CLOSED, ARC_ERR_FREED);
+        arc__terminate(c, ARC_ERR_FREED);
         destroy(c);
         return false;
     }
@@ -223,30 +241,19 @@ bool arc__leave(arc_context *c)
     return true;
 }
 
-void arc__terminate(arc_context *c, arc_state final, int status)
+void arc__terminate(arc_context *c, int status)
 {
     if (arc__ended(c))
         return;
-    arc__close_socket(c);
-    c->connecting = false;
+    c->phase = status == ARC_OK || status == ARC_ERR_FREED ? ARC_PHASE_CLOSED : ARC_PHASE_FAILED;
     if (status != ARC_OK && c->failure == ARC_OK)
         c->failure = status;
-    arc__set_state(c, final);
+    arc__link_down(c);
+    arc__update_state(c);
 
-    /* Every pending command: its callback once, with NULL. Entries are
-     * popped before the call, so a callback that looks at the queue (or
-     * frees the context) never sees one twice. */
-    while (arc__queue_len(&c->queue) > 0) {
-        arc_entry e;
-        arc__queue_pop(&c->queue, &e);
-        if (e.kind == ARC_ENTRY_HANDSHAKE || e.kind == ARC_ENTRY_SUB)
-            continue; /* SUB callbacks live in the subscription table */
-        arc__call_reply(c, e.fn, NULL, status, e.privdata);
-    }
-    c->sub_inflight = 0;
-    c->monitor_inflight = false;
-    c->handshake_left = 0;
+    arc__fail_entries(c, status == ARC_ERR_FREED ? ARC_ERR_FREED : ARC_OK);
     arc__end_subscriptions(c, status);
+    arc__deadlines_clear(&c->deadlines);
 
     c->depth++;
     if (!c->connect_called) {
@@ -260,6 +267,8 @@ void arc__terminate(arc_context *c, arc_state final, int status)
     }
     c->depth--;
     arc__buffer_release(&c->out);
+    arc_reader_free(c->link.reader);
+    c->link.reader = NULL;
 }
 
 void arc__fail(arc_context *c, int status, int sys_errno, const char *fmt, ...)
@@ -272,27 +281,21 @@ void arc__fail(arc_context *c, int status, int sys_errno, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->error, sizeof c->error, fmt, ap);
     va_end(ap);
-    arc__terminate(c, ARC_STATE_FAILED, status);
+    arc__terminate(c, status);
 }
 
-void arc__connected(arc_context *c)
+void arc__link_up(arc_context *c)
 {
-    c->connecting = false;
-    if (c->handshake_left > 0)
-        arc__set_state(c, ARC_STATE_HANDSHAKE);
-    else
-        arc__ready(c);
-}
-
-void arc__ready(arc_context *c)
-{
-    c->holding = false;
-    c->hold = 0;
-    c->ready_ms = arc__now_ms();
-    c->connect_deadline = -1;
-    if (c->state == ARC_STATE_DISCONNECTING || arc__ended(c))
+    int64_t now = arc__now_ms();
+    c->ready_ms = now;
+    c->link.last_progress_ms = now;
+    c->link.deadline = -1;
+    if (arc__queue_len(&c->queue) == 0)
+        c->idle_since_ms = now;
+    arc__link_set_step(c, ARC_LINK_UP);
+    /* A callback above may have ended or freed the session. */
+    if (!arc__alive(c))
         return;
-    arc__set_state(c, ARC_STATE_READY);
     if (!c->connect_called) {
         c->connect_called = true;
         if (c->on_connect != NULL) {
@@ -301,11 +304,15 @@ void arc__ready(arc_context *c)
             c->depth--;
         }
     }
-    if (c->disconnect_asked && !c->free_requested && !arc__ended(c)) {
-        arc__set_state(c, ARC_STATE_DISCONNECTING);
-        if (arc__queue_len(&c->queue) == 0)
-            arc__terminate(c, ARC_STATE_CLOSED, ARC_OK);
-    }
+    if (arc__alive(c))
+        arc__maybe_close(c);
+}
+
+void arc__maybe_close(arc_context *c)
+{
+    if (c->phase == ARC_PHASE_DRAINING && c->link.step == ARC_LINK_UP &&
+        arc__queue_len(&c->queue) == c->tombstones)
+        arc__terminate(c, ARC_OK);
 }
 
 void arc_free(arc_context *c)
@@ -321,23 +328,39 @@ void arc_free(arc_context *c)
 
 void arc_disconnect(arc_context *c)
 {
-    if (c == NULL || c->free_requested || arc__ended(c) ||
-        c->state == ARC_STATE_DISCONNECTING || c->disconnect_asked)
+    if (c == NULL || !arc__alive(c) || c->phase != ARC_PHASE_OPEN)
         return;
     arc__enter(c);
-    if (c->state == ARC_STATE_CONNECTING || c->state == ARC_STATE_HELD ||
-        c->state == ARC_STATE_HANDSHAKE || c->state == ARC_STATE_INIT) {
-        /* Commands already queued were accepted: they are still sent and
-         * answered once the connection is up, then it closes. */
-        c->disconnect_asked = true;
-    } else {
-        arc__set_state(c, ARC_STATE_DISCONNECTING);
-        /* Subscriptions and a monitor never end on their own: with no
-         * command left to answer, a clean disconnect closes now. */
-        if (arc__queue_len(&c->queue) == 0)
-            arc__terminate(c, ARC_STATE_CLOSED, ARC_OK);
-    }
+    /* Commands already queued were accepted: they are still sent and
+     * answered (once the link is up, when it is not yet), then it closes.
+     * Subscriptions and a monitor never end on their own: with no command
+     * left to answer, a clean disconnect closes now. */
+    c->phase = ARC_PHASE_DRAINING;
+    arc__update_state(c);
+    if (arc__alive(c))
+        arc__maybe_close(c);
     arc__leave(c);
+}
+
+int arc_set_timeouts(arc_context *c, long connect_timeout_ms, long command_timeout_ms)
+{
+    if (c == NULL || connect_timeout_ms < 0 || command_timeout_ms < 0)
+        return ARC_ERR_INVALID;
+    if (!arc__alive(c))
+        return ARC_ERR_CLOSED;
+    c->connect_timeout_ms = connect_timeout_ms;
+    c->command_timeout_ms = command_timeout_ms;
+    arc_link *l = &c->link;
+    if (l->step != ARC_LINK_IDLE && l->step < ARC_LINK_UP) {
+        /* Counted from the start of the attempt under way. */
+        int64_t started = l->nattempts ? l->attempts[0].started_ms : c->since_ms;
+        l->deadline = connect_timeout_ms ? started + connect_timeout_ms : -1;
+    }
+    if (c->depth == 0) {
+        arc__enter(c);
+        arc__leave(c);
+    }
+    return ARC_OK;
 }
 
 /* ---- getters ---- */
@@ -372,12 +395,21 @@ int arc_context_errno(const arc_context *c)
     return c ? c->sys_errno : 0;
 }
 
+size_t arc_context_attempts(const arc_context *c)
+{
+    return c ? c->link.nattempts : 0;
+}
+
+const arc_attempt *arc_context_attempt(const arc_context *c, size_t i)
+{
+    if (c == NULL || i >= c->link.nattempts)
+        return NULL;
+    return &c->link.attempts[i];
+}
+
 size_t arc_context_pending(const arc_context *c)
 {
-    if (c == NULL)
-        return 0;
-    size_t n = arc__queue_len(&c->queue);
-    return n >= c->handshake_left ? n - c->handshake_left : 0;
+    return c ? arc__live_entries(c) : 0;
 }
 
 int arc_context_resp(const arc_context *c)

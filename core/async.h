@@ -1,5 +1,7 @@
-/* async.h (internal): the context's layout, shared by the files that make
- * up the asynchronous client (async.c, command.c, dispatch.c, io.c). */
+/* async.h (internal): the session (what arc_context is to the user) and the
+ * link it holds, shared by the files that make up the asynchronous client:
+ * async.c (the session's life and state), link.c (one connection attempt),
+ * io.c (the loop's calls), command.c (issuing), dispatch.c (replies). */
 #ifndef ARC_CORE_ASYNC_H
 #define ARC_CORE_ASYNC_H
 
@@ -7,12 +9,67 @@
 #include <arc/events.h>
 
 #include "buffer.h"
+#include "deadlines.h"
 #include "net.h"
 #include "pubsub.h"
 #include "queue.h"
 #include "reader.h"
+#include "resolve.h"
+#include "transport.h"
 
 #include <stdint.h>
+
+/* The steps of a link (DESIGN "Session, link, transport"). The session's
+ * arc_state is derived from the step and the session's own phase and mode
+ * (see derive_state in async.c); nothing else says where a link is. */
+typedef enum arc_link_step {
+    ARC_LINK_IDLE,       /* not started yet: the loop starts it (timer 0) */
+    ARC_LINK_RESOLVING,  /* a lookup runs; fd is its completion descriptor */
+    ARC_LINK_HELD,       /* no free descriptor: retry when `retry_at` comes */
+    ARC_LINK_CONNECTING, /* a non-blocking connect on fd; fd < 0 while a full
+                            unix accept queue is waited out until retry_at */
+    ARC_LINK_SECURING,   /* the transport's own handshake (none for TCP) */
+    ARC_LINK_HANDSHAKE,  /* HELLO / AUTH / SELECT / SETNAME in flight */
+    ARC_LINK_UP,         /* commands flow */
+    ARC_LINK_DOWN,       /* ended; `down_status` says why */
+} arc_link_step;
+
+typedef struct arc_link {
+    arc_link_step step;
+    int fd;                   /* the descriptor the loop watches, or -1 */
+    arc_transport tr;         /* valid from CONNECTING on */
+    arc_reader *reader;
+    arc_resolve_job *lookup;  /* while RESOLVING */
+
+    /* Addresses, tried in order; each try is recorded in `attempts`. */
+    arc_addr *addrs;
+    size_t naddrs;
+    size_t next_addr;
+    arc_attempt *attempts;    /* one per address, filled as they are tried */
+    size_t nattempts;
+
+    int64_t deadline;         /* the whole connect (resolve to handshake); -1 */
+    int64_t attempt_deadline; /* this address's share; -1 */
+    int64_t retry_at;         /* HELD, or a full unix accept queue; -1 */
+    int64_t busy_since;       /* first "accept queue full" of this address; -1 */
+    int64_t last_progress_ms; /* the last read that brought bytes */
+
+    /* The RESP handshake of this link: its bytes go out before any
+     * command, its replies are the first to come back. */
+    arc_buffer hello;
+    uint32_t hello_left;      /* handshake replies still due */
+
+    int secure_want;          /* SECURING: what the transport waits for */
+    int write_errno;          /* a send failed: only reading goes on */
+} arc_link;
+
+/* What the session is doing, beside its link (see derive_state). */
+typedef enum arc_phase {
+    ARC_PHASE_OPEN,     /* commands are accepted */
+    ARC_PHASE_DRAINING, /* arc_disconnect or QUIT: answer what is queued, close */
+    ARC_PHASE_CLOSED,   /* ended cleanly */
+    ARC_PHASE_FAILED,   /* ended by a failure */
+} arc_phase;
 
 struct arc_context {
     arc_allocator alloc;
@@ -31,64 +88,56 @@ struct arc_context {
     int db;
     long connect_timeout_ms;
     long command_timeout_ms;
+    arc_reader_limits limits;
     arc_connect_fn *on_connect;
     arc_disconnect_fn *on_disconnect;
     arc_push_fn *on_push;
     arc_state_fn *on_state;
     void *data;
     void (*data_free)(void *data);
+    int adopted_fd;      /* arc_connect_fd's socket until the link takes it; -1 */
+    arc_resolver resolver; /* the seam in force at creation */
 
-    /* The state machine. */
+    /* The observable state: derived, announced by arc__update_state only. */
     arc_state state;
     arc_state previous;
     int64_t since_ms;
+    arc_phase phase;
     int failure;         /* arc_status of the failure, ARC_OK while none */
     int sys_errno;
     char error[256];
-    int deferred;        /* a failure found inside arc_connect, reported from
-                            the loop so that no callback runs before the
-                            caller has its pointer */
     bool connect_called;
     bool disconnect_called;
-    bool in_connect;     /* inside arc_connect / arc_connect_fd */
-    bool disconnect_asked; /* arc_disconnect before READY: close once ready
-                              and drained */
 
-    /* Connecting: addresses are tried in order, each on a new socket. */
-    arc_addr *addrs;
-    size_t naddrs;
-    size_t next_addr;
-    bool connecting;     /* a non-blocking connect is in flight on fd */
-    int64_t connect_deadline; /* -1: none */
-    int64_t held_until;       /* HELD, or a full unix accept queue: when to
-                                 try the address again */
-    int64_t busy_since;       /* first "accept queue full" for this address;
-                                 -1 when not waiting on one */
+    arc_link link;
 
-    /* The connection. */
-    int fd;
+    /* Commands: their bytes, and one queue entry each. Positions in the
+     * output stream are absolute: out_sent bytes have left for the server
+     * so far, an entry's `end` says where its command's bytes stop. */
     int resp;            /* the protocol in use: 2 until HELLO 3 succeeds */
-    arc_reader *reader;
     arc_buffer out;
-    bool holding;        /* before READY only the handshake may be written */
-    size_t hold;         /* handshake bytes at the front of `out` */
+    uint64_t out_sent;
     arc_queue queue;
-    size_t handshake_left;
-    size_t sub_inflight; /* SUB / UNSUB entries in the queue */
+    arc_deadlines deadlines; /* per-command deadlines, earliest first */
+    size_t tombstones;   /* entries whose callback already ran */
+    size_t handshake_left; /* HANDSHAKE entries queued behind a RESET */
+    size_t sub_inflight; /* SUB entries in the queue */
     bool monitor_inflight;
     uint32_t serial;     /* numbers subscribe commands, see arc_sub.serial */
     arc_pubsub subs;
     arc_reply_fn *monitor_fn;
     void *monitor_privdata;
     int64_t ready_ms;
+    int64_t due_since_ms; /* when the queue last went from empty to not */
+    int64_t idle_since_ms; /* when the queue last emptied; -1: busy or trimmed */
 
-    /* The event loop, and what it was last told. */
+    /* The event loop, and what it was last told. Attached while
+     * hooks.cleanup is set. */
     arc_event_hooks hooks;
-    bool attached;
     int told_fd;
     bool told_read;
     bool told_write;
-    int64_t told_deadline; /* -1: no timer */
+    int64_t told_deadline; /* -1: no timer armed */
 
     /* Callbacks on the stack; teardown waits until it is back to 0. */
     unsigned depth;
@@ -97,11 +146,15 @@ struct arc_context {
 
 /* ---- async.c ---- */
 int64_t arc__now_ms(void);
-void arc__set_state(arc_context *c, arc_state s);
-/* Ends the context with `status` (ARC_OK: clean) and state `final`,
- * calling every pending callback once. No-op when already ended. */
-void arc__terminate(arc_context *c, arc_state final, int status);
-/* Records a failure and terminates with FAILED; the message is formatted. */
+/* For tests: replaces the monotonic clock (NULL restores it). */
+void arc__clock_set(int64_t (*now)(void));
+/* Derives the state from the link's step and the session's phase and mode,
+ * and announces a change (the one place the state changes). */
+void arc__update_state(arc_context *c);
+/* Ends the session with `status` (ARC_OK: clean): the link goes down,
+ * every pending callback is called once. No-op when already ended. */
+void arc__terminate(arc_context *c, int status);
+/* Records a failure (message formatted) and terminates. */
 void arc__fail(arc_context *c, int status, int sys_errno, const char *fmt, ...)
     ARC_PRINTF(4, 5);
 void arc__enter(arc_context *c);
@@ -109,33 +162,69 @@ void arc__enter(arc_context *c);
  * and arc_free() was asked for. Returns false when the context is gone. */
 bool arc__leave(arc_context *c);
 bool arc__ended(const arc_context *c);
+/* Neither ended nor being freed: callbacks may still run. */
+bool arc__alive(const arc_context *c);
 void arc__call_reply(arc_context *c, arc_reply_fn *fn, arc_reply *r, int status, void *pd);
-/* The connection is up (TCP connected, or the handshake passed). */
-void arc__connected(arc_context *c);
-void arc__ready(arc_context *c);
+/* The link is up: READY (on_connect once), or DISCONNECTING. */
+void arc__link_up(arc_context *c);
+/* A clean disconnect completes once nothing is left to answer. */
+void arc__maybe_close(arc_context *c);
+/* Commands waiting for a reply, tombstones and handshake entries aside. */
+size_t arc__live_entries(const arc_context *c);
+
+/* ---- link.c ---- */
+void arc__link_init(arc_link *l);
+/* Starts (or goes on with) the link from the IDLE step. */
+void arc__link_start(arc_context *c);
+/* The link's own next deadline (connect, attempt share, retry), -1: none. */
+int64_t arc__link_deadline(const arc_context *c);
+/* Its timer: whatever of its deadlines passed is acted on. */
+void arc__link_timeout(arc_context *c, int64_t now);
+/* Readiness while not UP: the lookup finished, a connect completed, the
+ * transport's handshake moved. */
+void arc__link_progress(arc_context *c);
+/* One reply for the link's handshake; false when it is not the link's. */
+bool arc__link_hello_reply(arc_context *c, arc_reply *reply);
+/* Closes the descriptor and the transport, abandons a lookup; the link
+ * is DOWN. The loop is told first (DESIGN rule 3). */
+void arc__link_down(arc_context *c);
+/* Frees what the link holds (the context is going away). */
+void arc__link_release(arc_context *c);
+void arc__link_set_step(arc_context *c, arc_link_step s);
 
 /* ---- command.c ---- */
-/* Encodes the handshake (HELLO / AUTH / SELECT / CLIENT SETNAME) at the end
- * of the output and queues its entries. Nothing is queued when none is
- * needed. ARC_ERR_NOMEM or ARC_ERR_LIMIT on failure. */
+/* Encodes the handshake (HELLO / AUTH / SELECT / CLIENT SETNAME) into
+ * `out`; *count is how many replies it asks for (0: none needed).
+ * ARC_ERR_NOMEM or ARC_ERR_LIMIT, with `out` as it was. */
+int arc__encode_handshake(const arc_context *c, arc_buffer *out, uint32_t *count);
+/* The handshake again behind a RESET, as queue entries of kind HANDSHAKE. */
 int arc__queue_handshake(arc_context *c);
+/* Per-command deadlines that passed: each entry's callback gets
+ * ARC_ERR_TIMEOUT and the entry stays as a tombstone. */
+void arc__expire_commands(arc_context *c, int64_t now);
+/* The earliest per-command deadline, -1: none. */
+int64_t arc__commands_deadline(arc_context *c);
+/* The connection-wide command timeout's deadline, -1: none. */
+int64_t arc__liveness_deadline(const arc_context *c);
 
 /* ---- dispatch.c ---- */
 /* Routes one reply: push or pub/sub frame, monitor line, or the callback at
  * the head of the queue. */
 void arc__dispatch(arc_context *c, arc_reply *reply);
-/* Calls every subscription and the monitor callback once with NULL. */
+/* Calls every subscription owner and the monitor callback once with NULL. */
 void arc__end_subscriptions(arc_context *c, int status);
-bool arc__in_sub_mode(const arc_context *c);
+/* Pops every entry, calling each live callback once with `status_for`'s
+ * answer (the entry written or not). */
+void arc__fail_entries(arc_context *c, int freed_status);
 
 /* ---- io.c ---- */
-void arc__start_connect(arc_context *c);
-void arc__close_socket(arc_context *c);
 /* Tells the loop about fd, interest and timer changes (only changes). */
 void arc__sync_loop(arc_context *c);
 /* Output past this is sent from arc_command itself (see arc__write_through). */
 #define ARC__WRITE_THROUGH (64u * 1024)
 void arc__write_through(arc_context *c);
-int64_t arc__deadline(const arc_context *c);
+int64_t arc__deadline(arc_context *c);
+/* The transport's handshake moved or completed: go on (link.c calls it). */
+bool arc__loop_attached(const arc_context *c);
 
 #endif

@@ -1,52 +1,13 @@
-/* command.c: issuing commands: encode, classify, refuse or queue. */
+/* command.c: issuing commands: encode, classify, refuse or queue; their
+ * per-command deadlines, cancels, and the handshake's commands. */
 #include "async.h"
 
 #include "alloc.h"
+#include "cmdview.h"
 
 #include <arc/format.h>
 
 #include <string.h>
-
-/* A view over one encoded command (*N then N bulk strings). The bytes were
- * produced by the encoder or passed arc_format_check, so the walk only
- * needs to stay inside them, not to diagnose. */
-typedef struct cmd_iter {
-    const char *p;
-    const char *end;
-    size_t left;
-} cmd_iter;
-
-static bool read_num(cmd_iter *it, char type, size_t *out)
-{
-    if (it->p >= it->end || *it->p != type)
-        return false;
-    it->p++;
-    size_t v = 0;
-    while (it->p < it->end && *it->p >= '0' && *it->p <= '9')
-        v = v * 10 + (size_t)(*it->p++ - '0');
-    if (it->end - it->p < 2)
-        return false;
-    it->p += 2;
-    *out = v;
-    return true;
-}
-
-static bool cmd_begin(cmd_iter *it, const char *p, size_t n)
-{
-    it->p = p;
-    it->end = p + n;
-    return read_num(it, '*', &it->left);
-}
-
-static bool cmd_next(cmd_iter *it, const char **arg, size_t *len)
-{
-    if (it->left == 0 || !read_num(it, '$', len) || (size_t)(it->end - it->p) < *len + 2)
-        return false;
-    *arg = it->p;
-    it->p += *len + 2;
-    it->left--;
-    return true;
-}
 
 #define SPECIAL(name, kind, sub) {name, sizeof name - 1, kind, sub}
 static const struct {
@@ -68,12 +29,22 @@ static const struct {
 };
 #undef SPECIAL
 
-/* Every command passes here; the length test keeps the common ones (GET,
- * SET, HSET, ...) from a case-folding compare with each special name. */
-static void classify(const char *name, size_t len, arc_entry *e)
+/* Every command passes here. The first letter sends the common ones (GET,
+ * SET, HSET, ...) past almost every compare; only names that can block are
+ * parsed further. */
+static void classify(const char *name, size_t len, const arc_cmdview *args, arc_entry *e)
 {
     e->kind = ARC_ENTRY_REPLY;
     e->sub = 0;
+    char first = len ? (char)(name[0] | 0x20) : 0;
+    if (first == 'b' || first == 'x' || first == 'w') {
+        uint32_t ms;
+        if (arc__blocking_wait(name, len, args, &ms)) {
+            e->flags |= ARC_ENTRY_BLOCKING;
+            e->block_ms = ms;
+        }
+        return;
+    }
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
         if (len == special[i].len && arc__ascii_ieq(name, len, special[i].name)) {
             e->kind = special[i].kind;
@@ -83,109 +54,149 @@ static void classify(const char *name, size_t len, arc_entry *e)
     }
 }
 
-/* Registers the callback of a (P|S)SUBSCRIBE for each of its names. All
- * allocations happen before any existing subscription is touched, so a
- * failure leaves the table as it was. */
-static int register_subs(arc_context *c, const arc_entry *e, const cmd_iter *args)
+/* Registers the names of a (P|S)SUBSCRIBE under one owner (its callback).
+ * All allocations happen before any subscription is touched, so a failure
+ * leaves the table as it was. A name already held by another callback is
+ * refused (ARC_ERR_DUPLICATE); held by the same one, it stays with its
+ * owner and is simply confirmed again. */
+static int register_subs(arc_context *c, arc_entry *e, const arc_cmdview *args)
 {
-    cmd_iter it;
+    arc_cmdview it;
     const char *name;
     size_t len;
     size_t fresh = 0;
-    for (it = *args; cmd_next(&it, &name, &len);)
-        if (arc__pubsub_find(&c->subs, e->sub, name, len) == NULL)
+    arc_reply_fn *fn = e->fn;
+    void *privdata = e->privdata;
+    for (it = *args; arc__cmdview_next(&it, &name, &len);) {
+        arc_sub *s = arc__pubsub_find(&c->subs, e->sub, name, len);
+        if (s == NULL) {
             fresh++;
+        } else if (s->owner->fn != fn || s->owner->privdata != privdata || s->owner->ended) {
+            return ARC_ERR_DUPLICATE;
+        }
+    }
+    /* A SUB entry keeps its owner where other entries keep privdata. */
+    e->fn = NULL;
+    e->privdata = NULL;
+    if (fresh == 0)
+        return ARC_OK; /* every name is already held by this callback */
     if (arc__pubsub_reserve(&c->subs, e->sub, fresh) != ARC_OK)
         return ARC_ERR_NOMEM;
-    for (it = *args; cmd_next(&it, &name, &len);) {
-        if (arc__pubsub_find(&c->subs, e->sub, name, len) != NULL)
+    arc_sub_owner *owner = arc__pubsub_owner_new(&c->subs, fn, privdata);
+    if (owner == NULL)
+        return ARC_ERR_NOMEM;
+    arc_sub *made = NULL;
+    for (it = *args; arc__cmdview_next(&it, &name, &len);) {
+        bool repeated = false; /* SUBSCRIBE a a */
+        for (arc_sub *m = made; m != NULL; m = m->next)
+            if (m->len == len && memcmp(m->name, name, len) == 0)
+                repeated = true;
+        if (repeated || arc__pubsub_find(&c->subs, e->sub, name, len) != NULL)
             continue;
-        arc_sub *s = arc__pubsub_new(&c->subs, name, len, e->fn, e->privdata);
+        arc_sub *s = arc__pubsub_new(&c->subs, name, len, owner);
         if (s == NULL) {
-            /* Undo this command's insertions: they carry its serial and
-             * were not in the table before it. */
-            cmd_iter undo;
-            for (undo = *args; cmd_next(&undo, &name, &len) && undo.p <= it.p;) {
-                arc_sub *t = arc__pubsub_find(&c->subs, e->sub, name, len);
-                if (t != NULL && t->serial == e->serial && t->fresh) {
-                    arc__pubsub_remove(&c->subs, e->sub, t);
-                    arc__pubsub_discard(&c->subs, t);
-                }
+            while (made != NULL) {
+                arc_sub *next = made->next;
+                arc__pubsub_discard(&c->subs, made);
+                made = next;
             }
+            arc__pubsub_owner_free(&c->subs, owner);
             return ARC_ERR_NOMEM;
         }
         s->serial = e->serial;
-        s->fresh = true;
-        arc__pubsub_insert(&c->subs, e->sub, s);
+        s->next = made;
+        made = s;
     }
-    /* Subscribing again to a name replaces its callback; the old one gets
-     * no further calls. */
-    for (it = *args; cmd_next(&it, &name, &len);) {
-        arc_sub *s = arc__pubsub_find(&c->subs, e->sub, name, len);
-        if (s->fresh) {
-            s->fresh = false;
-            continue;
-        }
-        if (s->serial != e->serial) {
-            s->fn = e->fn;
-            s->privdata = e->privdata;
-            s->serial = e->serial;
-        }
+    while (made != NULL) {
+        arc_sub *next = made->next;
+        made->next = NULL;
+        arc__pubsub_insert(&c->subs, e->sub, made);
+        owner->refs++;
+        made = next;
     }
+    e->privdata = owner;
     return ARC_OK;
+}
+
+/* A HELLO that switches protocol would leave the context parsing one
+ * protocol while the server speaks another: the protocol is an option. */
+static bool switches_protocol(const arc_context *c, const char *name, size_t len,
+                              const arc_cmdview *args)
+{
+    if (len != 5 || !arc__ascii_ieq(name, len, "hello"))
+        return false;
+    arc_cmdview it = *args;
+    const char *v;
+    size_t vlen;
+    if (!arc__cmdview_next(&it, &v, &vlen))
+        return false;
+    return !(vlen == 1 && v[0] == (c->resp_wanted == 3 ? '3' : '2'));
 }
 
 static int refusal(const arc_context *c, const arc_entry *e)
 {
-    if (c->free_requested || arc__ended(c))
-        return ARC_ERR_CLOSED;
-    if (c->state == ARC_STATE_DISCONNECTING || c->disconnect_asked)
-        return ARC_ERR_DISCONNECTING;
     bool exits = e->kind == ARC_ENTRY_RESET || e->kind == ARC_ENTRY_QUIT;
-    if ((c->state == ARC_STATE_MONITORING || c->monitor_inflight) && !exits)
+    if ((c->monitor_fn != NULL || c->monitor_inflight) && !exits)
         return ARC_ERR_MONITORING;
     /* RESP2 subscribed mode (DESIGN "Pub/sub and monitor rules"): the server
-     * would answer anything else with an error, or not in order. */
-    if (c->resp_wanted == 2 && arc__in_sub_mode(c) && !exits &&
-        e->kind != ARC_ENTRY_SUB && e->kind != ARC_ENTRY_UNSUB && e->kind != ARC_ENTRY_PING)
+     * would answer anything else with an error, or not in order. An
+     * unsubscribe in flight does not enter that mode. */
+    bool subscribed = arc__pubsub_total(&c->subs) > 0 || c->sub_inflight > 0;
+    if (c->resp_wanted == 2 && subscribed && !exits && e->kind != ARC_ENTRY_SUB &&
+        e->kind != ARC_ENTRY_UNSUB && e->kind != ARC_ENTRY_PING)
         return ARC_ERR_SUBSCRIBED;
     return ARC_OK;
 }
 
 /* The encoded command sits at out[mark, end): check it against the state,
  * register what it starts, queue its entry. On error it is cut away. */
-static int queue_encoded(arc_context *c, arc_reply_fn *fn, void *privdata, size_t mark)
+static int queue_encoded(arc_context *c, arc_reply_fn *fn, void *privdata, size_t mark,
+                         const arc_command_options *o)
 {
     arc_entry e = {.fn = fn, .privdata = privdata, .expect = 1, .kind = ARC_ENTRY_REPLY};
-    cmd_iter args;
+    arc_cmdview args;
     const char *name;
     size_t len;
     int rc = ARC_ERR_INVALID;
-    if (!cmd_begin(&args, arc__buffer_head(&c->out) + mark, arc__buffer_len(&c->out) - mark) ||
-        !cmd_next(&args, &name, &len))
+    if (!arc__cmdview_begin(&args, arc__buffer_head(&c->out) + mark,
+                            arc__buffer_len(&c->out) - mark) ||
+        !arc__cmdview_next(&args, &name, &len))
         goto undo;
-    classify(name, len, &e);
+    classify(name, len, &args, &e);
     rc = refusal(c, &e);
     if (rc != ARC_OK)
         goto undo;
+    rc = ARC_ERR_INVALID;
+    if (switches_protocol(c, name, len, &args))
+        goto undo;
     if (e.kind == ARC_ENTRY_SUB || e.kind == ARC_ENTRY_UNSUB) {
-        rc = ARC_ERR_INVALID;
         if (e.kind == ARC_ENTRY_SUB && args.left == 0)
             goto undo; /* the server would answer one error, not confirmations */
         if (args.left > UINT32_MAX)
             goto undo;
         e.expect = (uint32_t)args.left;
-        e.all = args.left == 0;
+        if (args.left == 0)
+            e.flags |= ARC_ENTRY_ALL;
         e.serial = ++c->serial;
         if (e.kind == ARC_ENTRY_SUB && (rc = register_subs(c, &e, &args)) != ARC_OK)
             goto undo;
-        c->sub_inflight++;
+        if (e.kind == ARC_ENTRY_SUB)
+            c->sub_inflight++;
     }
     if (e.kind == ARC_ENTRY_MONITOR)
         c->monitor_inflight = true;
-    if (c->command_timeout_ms)
-        e.queued_ms = arc__now_ms();
+    if (e.kind == ARC_ENTRY_RESET)
+        e.serial = ++c->serial; /* what it ends: subscriptions made before it */
+    uint64_t id = arc__queue_next_id(&c->queue);
+    e.end = c->out_sent + arc__buffer_len(&c->out);
+    if ((c->command_timeout_ms || o != NULL) && arc__live_entries(c) == 0)
+        c->due_since_ms = arc__now_ms();
     arc__queue_push(&c->queue, &e); /* reserved by the caller: cannot fail */
+    c->idle_since_ms = -1;
+    if (o != NULL && o->timeout_ms > 0)
+        arc__deadlines_push(&c->deadlines, arc__now_ms() + o->timeout_ms, id);
+    if (o != NULL && o->id != NULL)
+        *o->id = id;
     if (e.kind == ARC_ENTRY_RESET) {
         /* RESET drops the protocol, user, db and name; the handshake that
          * set them up goes right behind it, ahead of any later command. */
@@ -214,17 +225,20 @@ typedef struct encoding {
     size_t rawlen;
 } encoding;
 
-static int issue(arc_context *c, arc_reply_fn *fn, void *privdata, const encoding *enc)
+static int issue(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                 void *privdata, const encoding *enc)
 {
-    if (c == NULL)
+    if (c == NULL || (o != NULL && o->timeout_ms < 0))
         return ARC_ERR_INVALID;
-    if (c->free_requested || arc__ended(c))
+    if (!arc__alive(c))
         return ARC_ERR_CLOSED;
-    if (c->state == ARC_STATE_DISCONNECTING || c->disconnect_asked)
+    if (c->phase != ARC_PHASE_OPEN)
         return ARC_ERR_DISCONNECTING;
-    /* Room for the entry (and a RESET's handshake) first, so that nothing
-     * after encoding can fail half-way. */
+    /* Room for the entry, its deadline (and a RESET's handshake) first, so
+     * that nothing after encoding can fail half-way. */
     if (arc__queue_reserve(&c->queue) != ARC_OK)
+        return ARC_ERR_NOMEM;
+    if (o != NULL && o->timeout_ms > 0 && arc__deadlines_reserve(&c->deadlines) != ARC_OK)
         return ARC_ERR_NOMEM;
     size_t mark = arc__buffer_len(&c->out);
     int rc;
@@ -250,80 +264,177 @@ static int issue(arc_context *c, arc_reply_fn *fn, void *privdata, const encodin
     }
     if (rc != ARC_OK)
         return rc;
-    rc = queue_encoded(c, fn, privdata, mark);
+    rc = queue_encoded(c, fn, privdata, mark, o);
     if (rc != ARC_OK)
         return rc;
     if (arc__buffer_len(&c->out) >= ARC__WRITE_THROUGH)
         arc__write_through(c);
-    arc__enter(c);
-    arc__leave(c); /* announces write interest */
+    if (c->depth == 0) {
+        arc__enter(c);
+        arc__leave(c); /* announces write interest */
+    }
     return ARC_OK;
 }
 
-int arc_vcommand(arc_context *c, arc_reply_fn *fn, void *privdata, const char *fmt, va_list ap)
+int arc_vcommand_with(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                      void *privdata, const char *fmt, va_list ap)
 {
     if (fmt == NULL)
         return ARC_ERR_INVALID;
     va_list copy;
     va_copy(copy, ap);
     encoding enc = {ENC_FORMAT, fmt, &copy, 0, NULL, NULL, NULL, 0};
-    int rc = issue(c, fn, privdata, &enc);
+    int rc = issue(c, o, fn, privdata, &enc);
     va_end(copy);
     return rc;
+}
+
+int arc_vcommand(arc_context *c, arc_reply_fn *fn, void *privdata, const char *fmt, va_list ap)
+{
+    return arc_vcommand_with(c, NULL, fn, privdata, fmt, ap);
 }
 
 int arc_command(arc_context *c, arc_reply_fn *fn, void *privdata, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = arc_vcommand(c, fn, privdata, fmt, ap);
+    int rc = arc_vcommand_with(c, NULL, fn, privdata, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+int arc_command_with(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                     void *privdata, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = arc_vcommand_with(c, o, fn, privdata, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int arc_command_argv_with(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                          void *privdata, int argc, const char *const *argv,
+                          const size_t *argvlen)
+{
+    encoding enc = {ENC_ARGV, NULL, NULL, argc, argv, argvlen, NULL, 0};
+    return issue(c, o, fn, privdata, &enc);
 }
 
 int arc_command_argv(arc_context *c, arc_reply_fn *fn, void *privdata, int argc,
                      const char *const *argv, const size_t *argvlen)
 {
-    encoding enc = {ENC_ARGV, NULL, NULL, argc, argv, argvlen, NULL, 0};
-    return issue(c, fn, privdata, &enc);
+    return arc_command_argv_with(c, NULL, fn, privdata, argc, argv, argvlen);
+}
+
+int arc_command_formatted_with(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                               void *privdata, const char *cmd, size_t len)
+{
+    if (cmd == NULL)
+        return ARC_ERR_INVALID;
+    encoding enc = {ENC_RAW, NULL, NULL, 0, NULL, NULL, cmd, len};
+    return issue(c, o, fn, privdata, &enc);
 }
 
 int arc_command_formatted(arc_context *c, arc_reply_fn *fn, void *privdata, const char *cmd,
                           size_t len)
 {
-    if (cmd == NULL)
-        return ARC_ERR_INVALID;
-    encoding enc = {ENC_RAW, NULL, NULL, 0, NULL, NULL, cmd, len};
-    return issue(c, fn, privdata, &enc);
+    return arc_command_formatted_with(c, NULL, fn, privdata, cmd, len);
 }
 
-static int handshake_cmd(arc_context *c, int argc, const char *const *argv)
+/* ---- ending one command early: its own timeout, or a cancel ---- */
+
+/* The callback runs now and the entry stays in the FIFO as a tombstone,
+ * so that its reply, when it comes, is read and dropped and every later
+ * reply still meets its own callback. A subscribe command's owner ends
+ * too: its names stay registered (the server holds them once confirmed)
+ * but their frames are dropped. */
+static void end_early(arc_context *c, arc_entry *e, int status)
 {
-    int rc = arc__queue_reserve(&c->queue);
-    if (rc != ARC_OK)
-        return rc;
-    rc = arc_format_argv(&c->out, argc, argv, NULL);
-    if (rc != ARC_OK)
-        return rc;
-    arc_entry e = {.expect = 1, .kind = ARC_ENTRY_HANDSHAKE};
-    /* Handshakes also follow RESET, long after READY: the command timeout
-     * must count from now, not from the epoch. */
-    if (c->command_timeout_ms)
-        e.queued_ms = arc__now_ms();
-    arc__queue_push(&c->queue, &e);
-    c->handshake_left++;
+    arc_reply_fn *fn = e->fn;
+    void *pd = e->privdata;
+    e->flags |= ARC_ENTRY_DEAD;
+    e->fn = NULL;
+    c->tombstones++;
+    if (e->kind == ARC_ENTRY_SUB) {
+        arc_sub_owner *owner = pd;
+        if (owner == NULL || owner->ended)
+            return;
+        owner->ended = true;
+        fn = owner->fn;
+        pd = owner->privdata;
+    }
+    arc__call_reply(c, fn, NULL, status, pd);
+}
+
+int arc_cancel(arc_context *c, uint64_t id)
+{
+    if (c == NULL || !arc__alive(c))
+        return ARC_ERR_INVALID;
+    arc_entry *e = arc__queue_find(&c->queue, id);
+    if (e == NULL || (e->flags & ARC_ENTRY_DEAD) || e->kind == ARC_ENTRY_HANDSHAKE)
+        return ARC_ERR_INVALID;
+    arc__enter(c);
+    end_early(c, e, ARC_ERR_CANCELLED);
+    arc__leave(c);
     return ARC_OK;
 }
 
-int arc__queue_handshake(arc_context *c)
+void arc__expire_commands(arc_context *c, int64_t now)
 {
-    size_t mark = arc__buffer_len(&c->out);
-    size_t queued = arc__queue_len(&c->queue);
-    size_t left = c->handshake_left;
+    const arc_deadline *d;
+    while (arc__alive(c) && (d = arc__deadlines_top(&c->deadlines)) != NULL && d->at <= now) {
+        uint64_t id = d->id;
+        arc__deadlines_pop(&c->deadlines);
+        arc_entry *e = arc__queue_find(&c->queue, id);
+        if (e != NULL && !(e->flags & ARC_ENTRY_DEAD))
+            end_early(c, e, ARC_ERR_TIMEOUT);
+    }
+}
+
+int64_t arc__commands_deadline(arc_context *c)
+{
+    /* Items of answered commands are dropped as they surface, so the top
+     * is a live deadline (or none). */
+    const arc_deadline *d;
+    while ((d = arc__deadlines_top(&c->deadlines)) != NULL) {
+        arc_entry *e = arc__queue_find(&c->queue, d->id);
+        if (e != NULL && !(e->flags & ARC_ENTRY_DEAD))
+            return d->at;
+        arc__deadlines_pop(&c->deadlines);
+    }
+    return -1;
+}
+
+int64_t arc__liveness_deadline(const arc_context *c)
+{
+    if (!c->command_timeout_ms || c->link.step != ARC_LINK_UP ||
+        arc__queue_len(&c->queue) == 0)
+        return -1;
+    /* Subscriptions and a monitor wait for nothing in particular; only
+     * replies that are due count. */
+    const arc_entry *head = arc__queue_head(&c->queue);
+    int64_t from = c->link.last_progress_ms > c->due_since_ms ? c->link.last_progress_ms
+                                                              : c->due_since_ms;
+    if (from < c->ready_ms)
+        from = c->ready_ms;
+    if (head->flags & ARC_ENTRY_BLOCKING) {
+        if (head->block_ms == 0)
+            return -1; /* waits for ever by design */
+        return from + (int64_t)head->block_ms + c->command_timeout_ms;
+    }
+    return from + c->command_timeout_ms;
+}
+
+/* ---- the handshake ---- */
+
+int arc__encode_handshake(const arc_context *c, arc_buffer *out, uint32_t *count)
+{
+    size_t mark = arc__buffer_len(out);
     const char *argv[8];
     int argc = 0;
     int rc = ARC_OK;
-    char db[24];
+    uint32_t n = 0;
     const char *user = c->username ? c->username : "default";
 
     if (c->resp_wanted == 3) {
@@ -338,40 +449,56 @@ int arc__queue_handshake(arc_context *c)
             argv[argc++] = "SETNAME";
             argv[argc++] = c->client_name;
         }
-        rc = handshake_cmd(c, argc, argv);
+        rc = arc_format_argv(out, argc, argv, NULL);
+        n++;
     } else if (c->password) {
         argv[argc++] = "AUTH";
         if (c->username)
             argv[argc++] = c->username;
         argv[argc++] = c->password;
-        rc = handshake_cmd(c, argc, argv);
+        rc = arc_format_argv(out, argc, argv, NULL);
+        n++;
     }
     if (rc == ARC_OK && c->db > 0) {
-        /* Integer to decimal without the printf family. */
-        char tmp[24];
-        size_t n = 0;
-        for (unsigned v = (unsigned)c->db; v; v /= 10)
-            tmp[n++] = (char)('0' + v % 10);
-        for (size_t i = 0; i < n; i++)
-            db[i] = tmp[n - 1 - i];
-        db[n] = '\0';
-        const char *sel[] = {"SELECT", db};
-        rc = handshake_cmd(c, 2, sel);
+        rc = arc_format(out, "SELECT %d", c->db);
+        n++;
     }
     if (rc == ARC_OK && c->resp_wanted == 2 && c->client_name) {
         const char *setname[] = {"CLIENT", "SETNAME", c->client_name};
-        rc = handshake_cmd(c, 3, setname);
+        rc = arc_format_argv(out, 3, setname, NULL);
+        n++;
     }
     if (rc != ARC_OK) {
-        arc__buffer_truncate(&c->out, mark);
-        while (arc__queue_len(&c->queue) > queued)
-            arc__queue_unpush(&c->queue);
-        c->handshake_left = left;
+        arc__buffer_truncate(out, mark);
         return rc;
     }
-    if (c->state == ARC_STATE_INIT) {
-        c->holding = c->handshake_left > 0;
-        c->hold = arc__buffer_len(&c->out);
+    *count = n;
+    return ARC_OK;
+}
+
+int arc__queue_handshake(arc_context *c)
+{
+    size_t mark = arc__buffer_len(&c->out);
+    uint32_t n = 0;
+    int rc = arc__encode_handshake(c, &c->out, &n);
+    if (rc != ARC_OK)
+        return rc;
+    size_t queued = arc__queue_len(&c->queue);
+    for (uint32_t i = 0; i < n; i++) {
+        rc = arc__queue_reserve(&c->queue);
+        if (rc != ARC_OK) {
+            while (arc__queue_len(&c->queue) > queued)
+                arc__queue_unpush(&c->queue);
+            c->handshake_left -= i;
+            arc__buffer_truncate(&c->out, mark);
+            return rc;
+        }
+        /* Each entry ends where the whole handshake does: none of it is
+         * sent without the rest. */
+        arc_entry e = {.expect = 1, .kind = ARC_ENTRY_HANDSHAKE};
+        e.end = c->out_sent + arc__buffer_len(&c->out);
+        arc__queue_push(&c->queue, &e);
+        c->handshake_left++;
     }
     return ARC_OK;
 }

@@ -1,22 +1,59 @@
-/* dispatch.c: where each reply goes: push, subscription, monitor, or the
- * callback at the head of the queue. */
+/* dispatch.c: where each reply goes: push, subscription, monitor, the
+ * link's handshake, or the callback at the head of the queue; and how the
+ * queue and the subscriptions end. */
 #include "async.h"
 
 #include <string.h>
 
-bool arc__in_sub_mode(const arc_context *c)
+/* Pops the head, keeping the counts that describe the queue right. */
+static void pop_entry(arc_context *c, arc_entry *e)
 {
-    return arc__pubsub_total(&c->subs) > 0 || c->sub_inflight > 0;
+    arc__queue_pop(&c->queue, e);
+    if (e->flags & ARC_ENTRY_DEAD)
+        c->tombstones--;
+    switch (e->kind) {
+    case ARC_ENTRY_HANDSHAKE:
+        c->handshake_left--;
+        break;
+    case ARC_ENTRY_SUB:
+        c->sub_inflight--;
+        break;
+    case ARC_ENTRY_MONITOR:
+        c->monitor_inflight = false;
+        break;
+    default:
+        break;
+    }
+    if (arc__queue_len(&c->queue) == 0)
+        c->idle_since_ms = arc__now_ms();
 }
 
-/* SUBSCRIBED is what the server holds: entered on the first confirmation,
- * left when the last subscription is gone. */
-static void update_sub_state(arc_context *c)
+/* A name of `owner` ended: when it was the last, the owner's final call
+ * (reply NULL) runs, unless a timeout or cancel made it already. */
+static void release_owner(arc_context *c, arc_sub_owner *owner, int status)
 {
-    if (c->state == ARC_STATE_READY && arc__pubsub_total(&c->subs) > 0)
-        arc__set_state(c, ARC_STATE_SUBSCRIBED);
-    else if (c->state == ARC_STATE_SUBSCRIBED && !arc__in_sub_mode(c))
-        arc__set_state(c, ARC_STATE_READY);
+    if (owner == NULL || --owner->refs > 0)
+        return;
+    arc_reply_fn *fn = owner->ended ? NULL : owner->fn;
+    void *pd = owner->privdata;
+    arc__pubsub_owner_free(&c->subs, owner);
+    arc__call_reply(c, fn, NULL, status, pd);
+}
+
+static void deliver(arc_context *c, const arc_sub_owner *owner, arc_reply *reply)
+{
+    if (owner != NULL && !owner->ended)
+        arc__call_reply(c, owner->fn, reply, ARC_OK, owner->privdata);
+}
+
+/* A monitor whose MONITOR command timed out or was cancelled: the server
+ * monitors all the same, and its lines must not reach other callbacks. */
+static void drop_line(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    (void)c;
+    (void)r;
+    (void)status;
+    (void)privdata;
 }
 
 void arc__end_subscriptions(arc_context *c, int status)
@@ -29,17 +66,71 @@ void arc__end_subscriptions(arc_context *c, int status)
         list = s;
     }
     arc_reply_fn *mfn = c->monitor_fn;
+    void *mpd = c->monitor_privdata;
     c->monitor_fn = NULL;
+    arc__update_state(c);
     while (list != NULL) {
         s = list;
         list = s->next;
-        arc_reply_fn *fn = s->fn;
-        void *pd = s->privdata;
+        arc_sub_owner *owner = s->owner;
         arc__pubsub_discard(&c->subs, s);
-        arc__call_reply(c, fn, NULL, status, pd);
+        release_owner(c, owner, status);
     }
     if (mfn != NULL)
-        arc__call_reply(c, mfn, NULL, status, c->monitor_privdata);
+        arc__call_reply(c, mfn, NULL, status, mpd);
+}
+
+/* RESET ends what the server held before it: subscriptions of commands
+ * queued behind the RESET are the server's to confirm afresh. */
+static void end_subscriptions_before(arc_context *c, uint32_t serial)
+{
+    arc_sub *list = NULL, *s;
+    for (int k = 0; k < ARC_SUB_KINDS; k++) {
+        arc_subtable *t = &c->subs.table[k];
+        for (size_t i = 0; i < t->cap;) {
+            s = t->slots[i];
+            if (s != NULL && (s->serial == 0 || s->serial < serial)) {
+                arc__pubsub_remove(&c->subs, k, s);
+                s->next = list;
+                list = s;
+                continue; /* the slot may hold a shifted member now */
+            }
+            i++;
+        }
+    }
+    arc_reply_fn *mfn = c->monitor_fn;
+    void *mpd = c->monitor_privdata;
+    c->monitor_fn = NULL;
+    arc__update_state(c);
+    while (list != NULL) {
+        s = list;
+        list = s->next;
+        arc_sub_owner *owner = s->owner;
+        arc__pubsub_discard(&c->subs, s);
+        release_owner(c, owner, ARC_OK);
+    }
+    if (mfn != NULL)
+        arc__call_reply(c, mfn, NULL, ARC_OK, mpd);
+}
+
+void arc__fail_entries(arc_context *c, int freed_status)
+{
+    /* Entries are popped before the call, so a callback that looks at the
+     * queue (or frees the context) never sees one twice. */
+    while (arc__queue_len(&c->queue) > 0) {
+        arc_entry e;
+        pop_entry(c, &e);
+        if ((e.flags & ARC_ENTRY_DEAD) || e.kind == ARC_ENTRY_HANDSHAKE || e.kind == ARC_ENTRY_SUB)
+            continue; /* SUB callbacks end with their names */
+        int status = freed_status != ARC_OK   ? freed_status
+                     : e.end <= c->out_sent ? ARC_ERR_UNANSWERED
+                                            : ARC_ERR_NOT_SENT;
+        arc__call_reply(c, e.fn, NULL, status, e.privdata);
+    }
+    c->tombstones = 0;
+    c->handshake_left = 0;
+    c->sub_inflight = 0;
+    c->monitor_inflight = false;
 }
 
 static void to_push_callback(arc_context *c, arc_reply *reply)
@@ -51,16 +142,11 @@ static void to_push_callback(arc_context *c, arc_reply *reply)
     }
 }
 
-static bool is_name(const arc_reply *r)
-{
-    return r != NULL && (r->type == ARC_REPLY_STRING || r->type == ARC_REPLY_STATUS);
-}
-
 static void message(arc_context *c, const arc_frame *f, arc_reply *reply)
 {
     arc_sub *s = arc__pubsub_find(&c->subs, f->kind, f->name->str, f->name->len);
     if (s != NULL)
-        arc__call_reply(c, s->fn, reply, ARC_OK, s->privdata);
+        deliver(c, s->owner, reply);
     else
         to_push_callback(c, reply); /* e.g. a message racing its unsubscribe */
 }
@@ -71,43 +157,41 @@ static void confirmation(arc_context *c, const arc_frame *f, arc_reply *reply)
     arc_entry *head = arc__queue_head(&c->queue);
     bool ours = head != NULL && head->sub == f->kind &&
                 head->kind == (subscribe ? ARC_ENTRY_SUB : ARC_ENTRY_UNSUB);
-    arc_sub *s = is_name(f->name)
+    arc_sub *s = f->name != NULL && arc__reply_is_text(f->name)
                      ? arc__pubsub_find(&c->subs, f->kind, f->name->str, f->name->len)
                      : NULL;
-    if (ours && head->all) {
+    if (ours && (head->flags & ARC_ENTRY_ALL)) {
         /* Everything before this entry has been answered, so the table
          * now holds exactly what the server unsubscribes. */
         size_t n = arc__pubsub_count_before(&c->subs, f->kind, head->serial);
         head->expect = n > 0 && n < UINT32_MAX ? (uint32_t)n : 1;
-        head->all = false;
+        head->flags &= (uint8_t)~ARC_ENTRY_ALL;
     }
     arc_entry done;
     bool finished = false;
     if (ours && --head->expect == 0) {
-        arc__queue_pop(&c->queue, &done);
-        c->sub_inflight--;
+        pop_entry(c, &done);
         finished = true;
     }
-    arc_reply_fn *fn = NULL;
-    void *pd = NULL;
     if (s != NULL) {
-        fn = s->fn;
-        pd = s->privdata;
+        arc_sub_owner *owner = s->owner;
         if (subscribe) {
-            s->serial = 0;
+            arc__pubsub_confirm(&c->subs, f->kind, s);
+            arc__update_state(c);
+            deliver(c, owner, reply);
         } else {
             arc__pubsub_remove(&c->subs, f->kind, s);
             arc__pubsub_discard(&c->subs, s);
+            arc__update_state(c);
+            deliver(c, owner, reply);
+            release_owner(c, owner, ARC_OK);
         }
-    }
-    update_sub_state(c);
-    if (fn != NULL)
-        arc__call_reply(c, fn, reply, ARC_OK, pd);
-    else if (s == NULL && !ours)
+    } else if (!ours) {
         to_push_callback(c, reply); /* unsolicited, e.g. a slot moved */
+    }
     /* The unsubscribe command's own callback: once, after its last
      * confirmation. */
-    if (finished && !subscribe && !c->free_requested && !arc__ended(c))
+    if (finished && !subscribe && arc__alive(c))
         arc__call_reply(c, done.fn, reply, ARC_OK, done.privdata);
 }
 
@@ -116,27 +200,30 @@ static void confirmation(arc_context *c, const arc_frame *f, arc_reply *reply)
 static void sub_refused(arc_context *c, arc_reply *reply)
 {
     arc_entry e;
-    arc__queue_pop(&c->queue, &e);
-    c->sub_inflight--;
-    if (e.kind == ARC_ENTRY_SUB) {
-        arc_sub *s;
-        while ((s = arc__pubsub_take_serial(&c->subs, e.sub, e.serial)) != NULL) {
-            arc_reply_fn *fn = s->fn;
-            void *pd = s->privdata;
-            arc__pubsub_discard(&c->subs, s);
-            arc__call_reply(c, fn, reply, ARC_OK, pd);
-            if (c->free_requested || arc__ended(c))
-                return;
-        }
-    }
-    update_sub_state(c);
-    if (e.kind == ARC_ENTRY_UNSUB)
+    pop_entry(c, &e);
+    if (e.kind == ARC_ENTRY_UNSUB) {
         arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
+        return;
+    }
+    arc_sub_owner *owner = e.privdata;
+    size_t taken = 0;
+    arc_sub *s;
+    while ((s = arc__pubsub_take_serial(&c->subs, e.sub, e.serial)) != NULL) {
+        arc__pubsub_discard(&c->subs, s);
+        taken++;
+    }
+    arc__update_state(c);
+    if (owner == NULL)
+        return;
+    deliver(c, owner, reply);
+    /* Its last names end: the final NULL follows the refusal. */
+    while (taken-- > 1)
+        owner->refs--;
+    release_owner(c, owner, ARC_OK);
 }
 
 static void handshake_reply(arc_context *c, arc_reply *reply)
 {
-    c->handshake_left--;
     if (reply->type == ARC_REPLY_ERROR) {
         arc__fail(c, ARC_ERR_HANDSHAKE, 0, "handshake refused: %.*s",
                   reply->len > 200 ? 200 : (int)reply->len, reply->str);
@@ -144,8 +231,6 @@ static void handshake_reply(arc_context *c, arc_reply *reply)
     }
     if (reply->type == ARC_REPLY_MAP)
         c->resp = 3; /* only HELLO 3 answers with a map */
-    if (c->handshake_left == 0 && c->state == ARC_STATE_HANDSHAKE)
-        arc__ready(c);
 }
 
 static bool status_is(const arc_reply *r, const char *text)
@@ -154,59 +239,65 @@ static bool status_is(const arc_reply *r, const char *text)
            memcmp(r->str, text, r->len) == 0;
 }
 
+static void nothing_pending(arc_context *c, arc_reply *reply)
+{
+    /* A server at maxclients says why in an error and closes: keep its
+     * words in the failure. */
+    if (reply->type == ARC_REPLY_ERROR || reply->type == ARC_REPLY_STATUS)
+        arc__fail(c, ARC_ERR_PROTOCOL, 0, "the server sent %s with no command pending: %.*s",
+                  reply->type == ARC_REPLY_ERROR ? "an error" : "a status",
+                  reply->len > 200 ? 200 : (int)reply->len, reply->str);
+    else
+        arc__fail(c, ARC_ERR_PROTOCOL, 0,
+                  "protocol error: the server sent a reply (%s) with no command pending",
+                  arc_reply_type_name(reply->type));
+}
+
 static void to_head(arc_context *c, arc_reply *reply)
 {
     arc_entry *head = arc__queue_head(&c->queue);
     if (head == NULL) {
-        arc__fail(c, ARC_ERR_PROTOCOL, 0, "protocol error: a %s reply with no command pending",
-                  arc_reply_type_name(reply->type));
+        nothing_pending(c, reply);
+        return;
+    }
+    if (head->kind == ARC_ENTRY_SUB || head->kind == ARC_ENTRY_UNSUB) {
+        sub_refused(c, reply);
         return;
     }
     arc_entry e;
-    switch (head->kind) {
+    pop_entry(c, &e);
+    bool ok = reply->type != ARC_REPLY_ERROR;
+    switch (e.kind) {
     case ARC_ENTRY_HANDSHAKE:
-        arc__queue_pop(&c->queue, &e);
         handshake_reply(c, reply);
         return;
-    case ARC_ENTRY_SUB:
-    case ARC_ENTRY_UNSUB:
-        sub_refused(c, reply);
-        return;
     case ARC_ENTRY_MONITOR:
-        arc__queue_pop(&c->queue, &e);
-        c->monitor_inflight = false;
-        if (reply->type != ARC_REPLY_ERROR) {
-            c->monitor_fn = e.fn;
+        if (ok) {
+            c->monitor_fn = e.fn != NULL ? e.fn : drop_line;
             c->monitor_privdata = e.privdata;
-            arc__set_state(c, ARC_STATE_MONITORING);
+            arc__update_state(c);
         }
-        arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
-        return;
+        break;
     case ARC_ENTRY_RESET:
-        arc__queue_pop(&c->queue, &e);
-        if (reply->type != ARC_REPLY_ERROR) {
+        if (ok) {
             /* The server dropped subscriptions, monitor and protocol; the
              * handshake queued behind RESET restores the protocol. */
             c->resp = 2;
-            arc__end_subscriptions(c, ARC_OK);
-            if (c->state == ARC_STATE_SUBSCRIBED || c->state == ARC_STATE_MONITORING)
-                arc__set_state(c, ARC_STATE_READY);
+            end_subscriptions_before(c, e.serial);
         }
-        if (!c->free_requested && !arc__ended(c))
-            arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
-        return;
+        break;
     case ARC_ENTRY_QUIT:
-        arc__queue_pop(&c->queue, &e);
         /* The server closes after +OK: that end of stream is clean. */
-        if (reply->type != ARC_REPLY_ERROR && c->state != ARC_STATE_DISCONNECTING)
-            arc__set_state(c, ARC_STATE_DISCONNECTING);
-        arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
-        return;
+        if (ok && c->phase == ARC_PHASE_OPEN) {
+            c->phase = ARC_PHASE_DRAINING;
+            arc__update_state(c);
+        }
+        break;
     default:
-        arc__queue_pop(&c->queue, &e);
-        arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
-        return;
+        break;
     }
+    if (arc__alive(c))
+        arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
 }
 
 /* Delivers a pub/sub frame (RESP3 push or RESP2 array). False when the
@@ -241,6 +332,8 @@ void arc__dispatch(arc_context *c, arc_reply *reply)
             to_push_callback(c, reply); /* e.g. client tracking invalidations */
         return;
     }
+    if (arc__link_hello_reply(c, reply))
+        return;
 
     arc_entry *head = arc__queue_head(&c->queue);
     if (c->monitor_fn != NULL && reply->type == ARC_REPLY_STATUS &&
@@ -251,12 +344,16 @@ void arc__dispatch(arc_context *c, arc_reply *reply)
     }
 
     /* RESP2 sends pub/sub frames as plain arrays. They can only be that
-     * once every command before the first SUBSCRIBE was answered, so an
-     * array meant for an ordinary command is never taken for a message. */
-    if (reply->type == ARC_REPLY_ARRAY && arc__in_sub_mode(c) &&
-        (head == NULL || head->kind == ARC_ENTRY_SUB || head->kind == ARC_ENTRY_UNSUB ||
-         head->kind == ARC_ENTRY_PING || head->kind == ARC_ENTRY_RESET ||
-         head->kind == ARC_ENTRY_QUIT)) {
+     * when a (P|S)(UN)SUBSCRIBE is due, or once every command before the
+     * first SUBSCRIBE was answered, so an array meant for an ordinary
+     * command is never taken for a message. */
+    if (reply->type == ARC_REPLY_ARRAY && head != NULL &&
+        (head->kind == ARC_ENTRY_SUB || head->kind == ARC_ENTRY_UNSUB)) {
+        if (pubsub_frame(c, reply))
+            return;
+    } else if (reply->type == ARC_REPLY_ARRAY && arc__pubsub_total(&c->subs) > 0 &&
+               (head == NULL || head->kind == ARC_ENTRY_PING || head->kind == ARC_ENTRY_RESET ||
+                head->kind == ARC_ENTRY_QUIT)) {
         if (pubsub_frame(c, reply))
             return;
     }

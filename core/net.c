@@ -9,18 +9,29 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-static arc__getaddrinfo_fn *resolve_fn = getaddrinfo;
-static arc__freeaddrinfo_fn *resolve_free_fn = freeaddrinfo;
+static arc_resolver current = {getaddrinfo, freeaddrinfo};
 
 void arc__net_set_resolver(arc__getaddrinfo_fn *gai, arc__freeaddrinfo_fn *fai)
 {
-    resolve_fn = gai ? gai : getaddrinfo;
-    resolve_free_fn = fai ? fai : freeaddrinfo;
+    current.gai = gai ? gai : getaddrinfo;
+    current.fai = fai ? fai : freeaddrinfo;
+}
+
+arc_resolver arc__net_resolver(void)
+{
+    return current;
+}
+
+bool arc__net_is_literal(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
 static int rank(int family, int pref)
@@ -32,45 +43,63 @@ static int rank(int family, int pref)
     return 0;
 }
 
-int arc__net_resolve(const char *host, int port, int family, const arc_allocator *alloc,
-                     arc_addr **out, size_t *count, char *msg, size_t msglen)
+int arc__net_lookup(const arc_resolver *rv, const char *host, int port, int family,
+                    struct addrinfo **res, int *err)
 {
-    struct addrinfo hints, *res = NULL;
+    struct addrinfo hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_family = family == ARC_FAMILY_IPV4   ? AF_INET
                       : family == ARC_FAMILY_IPV6 ? AF_INET6
                                                   : AF_UNSPEC;
+    if (arc__net_is_literal(host))
+        hints.ai_flags = AI_NUMERICHOST; /* never a lookup, never blocks */
     char service[16];
     snprintf(service, sizeof service, "%d", port);
-    int rc = resolve_fn(host, service, &hints, &res);
+    *res = NULL;
+    int rc = rv->gai(host, service, &hints, res);
+    *err = errno;
+    return rc;
+}
+
+static bool usable(const struct addrinfo *ai)
+{
+    return (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+           ai->ai_addrlen <= sizeof(struct sockaddr_storage);
+}
+
+int arc__net_addrs(const arc_resolver *rv, int rc, int err, struct addrinfo *res,
+                   const char *host, int family, const arc_allocator *alloc, arc_addr **out,
+                   size_t *count, char *msg, size_t msglen)
+{
     if (rc != 0) {
+        if (res != NULL)
+            rv->fai(res);
         snprintf(msg, msglen, "cannot resolve '%s': %s", host,
-                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+                 rc == EAI_SYSTEM ? strerror(err) : gai_strerror(rc));
         return rc == EAI_MEMORY ? ARC_ERR_NOMEM : ARC_ERR_NOADDR;
     }
     size_t n = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
-        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-            ai->ai_addrlen <= sizeof(struct sockaddr_storage))
+        if (usable(ai))
             n++;
     if (n == 0) {
-        resolve_free_fn(res);
+        if (res != NULL)
+            rv->fai(res);
         snprintf(msg, msglen, "'%s' has no IPv4 or IPv6 address", host);
         return ARC_ERR_NOADDR;
     }
     arc_addr *a = arc_mem_alloc(alloc, arc__mul_size(n, sizeof *a));
     if (a == NULL) {
-        resolve_free_fn(res);
+        rv->fai(res);
+        snprintf(msg, msglen, "out of memory for the addresses of '%s'", host);
         return ARC_ERR_NOMEM;
     }
     /* A stable pass per rank keeps the resolver's order within a family. */
     size_t k = 0;
     for (int r = 0; r < 2; r++) {
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-            if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-                ai->ai_addrlen > sizeof(struct sockaddr_storage) ||
-                rank(ai->ai_family, family) != r)
+            if (!usable(ai) || rank(ai->ai_family, family) != r)
                 continue;
             memset(&a[k], 0, sizeof a[k]);
             memcpy(&a[k].sa, ai->ai_addr, ai->ai_addrlen);
@@ -79,10 +108,37 @@ int arc__net_resolve(const char *host, int port, int family, const arc_allocator
             k++;
         }
     }
-    resolve_free_fn(res);
+    rv->fai(res);
     *out = a;
     *count = k;
     return ARC_OK;
+}
+
+int arc__net_resolve(const char *host, int port, int family, const arc_allocator *alloc,
+                     arc_addr **out, size_t *count, char *msg, size_t msglen)
+{
+    struct addrinfo *res;
+    int err;
+    arc_resolver rv = current;
+    int rc = arc__net_lookup(&rv, host, port, family, &res, &err);
+    return arc__net_addrs(&rv, rc, err, res, host, family, alloc, out, count, msg, msglen);
+}
+
+void arc__net_addr_text(const arc_addr *a, char *buf, size_t n)
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (a->family == AF_UNIX) {
+        const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->sa;
+        snprintf(buf, n, "%s", sun->sun_path);
+    } else if (a->family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+        snprintf(buf, n, "[%s]:%u", ip, (unsigned)ntohs(s6->sin6_port));
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->sa;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+        snprintf(buf, n, "%s:%u", ip, (unsigned)ntohs(s4->sin_port));
+    }
 }
 
 int arc__net_unix_addr(const char *path, arc_addr *out)
@@ -109,48 +165,63 @@ int arc__net_socket(int family, int *fd)
     return ARC_ERR_IO;
 }
 
-static int connect_status(int err)
+/* What a connect's errno means. A unix path with no socket file says
+ * ENOENT: there is no such address, which is not a refusal. */
+static int outcome(int err, int *status)
 {
     switch (err) {
     case 0:
-        return ARC_OK;
+        return ARC_CONNECT_DONE;
     case EINPROGRESS:
-        return ARC_ERR_STATE;
+        return ARC_CONNECT_PENDING;
     case ECONNREFUSED:
-    case ENOENT: /* a unix socket path with no server */
-        return ARC_ERR_REFUSED;
+        *status = ARC_ERR_REFUSED;
+        break;
+    case ENOENT:
+    case ENOTDIR:
+        *status = ARC_ERR_NOADDR;
+        break;
     case ETIMEDOUT:
-        return ARC_ERR_TIMEOUT;
+        *status = ARC_ERR_TIMEOUT;
+        break;
     default:
-        return ARC_ERR_IO;
+        *status = ARC_ERR_IO;
+        break;
     }
+    errno = err;
+    return ARC_CONNECT_FAILED;
 }
 
-int arc__net_connect(int fd, const arc_addr *addr)
+int arc__net_connect(int fd, const arc_addr *addr, int *status)
 {
     int rc;
     do
         rc = connect(fd, (const struct sockaddr *)&addr->sa, addr->len);
     while (rc < 0 && errno == EINTR);
     if (rc == 0)
-        return ARC_OK;
+        return ARC_CONNECT_DONE;
     /* A unix socket whose accept queue is full says EAGAIN at once, where
      * TCP would retry the SYN: the caller waits and tries again. */
     if (errno == EAGAIN)
-        return ARC_ERR_LIMIT;
-    return connect_status(errno);
+        return ARC_CONNECT_BUSY;
+    return outcome(errno, status);
 }
 
-int arc__net_connect_result(int fd)
+int arc__net_connect_result(int fd, int *status)
 {
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        return ARC_ERR_IO;
-    if (err == EINPROGRESS)
-        return ARC_ERR_STATE;
-    errno = err;
-    return connect_status(err);
+        err = errno;
+    else if (err == 0) {
+        /* SO_ERROR is 0 both when connected and while still in progress
+         * (a spurious wake-up): only a peer address tells them apart. */
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0)
+            return errno == ENOTCONN ? ARC_CONNECT_PENDING : outcome(errno, status);
+    }
+    return outcome(err, status);
 }
 
 void arc__net_tune(int fd, int keepalive_s)

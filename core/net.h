@@ -16,11 +16,44 @@ typedef struct arc_addr {
     int family;
 } arc_addr;
 
-/* Resolves host:port into *out (allocated through `alloc`, *count entries),
- * ordered by the family preference. ARC_ERR_NOADDR (with the resolver's
- * message in msg) or ARC_ERR_NOMEM. */
+/* The resolver seam: getaddrinfo-shaped functions. Tests replace them
+ * (arc__net_set_resolver) so that a host resolves to several loopback
+ * addresses on any machine, or takes its time; a context keeps the pair in
+ * force when it was created, and its lookup thread calls them. */
+typedef int arc__getaddrinfo_fn(const char *node, const char *service,
+                                const struct addrinfo *hints, struct addrinfo **res);
+typedef void arc__freeaddrinfo_fn(struct addrinfo *res);
+typedef struct arc_resolver {
+    arc__getaddrinfo_fn *gai;
+    arc__freeaddrinfo_fn *fai;
+} arc_resolver;
+
+/* NULL restores the C library's functions. */
+void arc__net_set_resolver(arc__getaddrinfo_fn *gai, arc__freeaddrinfo_fn *fai);
+arc_resolver arc__net_resolver(void);
+
+/* True when `host` is an IPv4 or IPv6 literal: no lookup is needed, and
+ * arc__net_resolve() answers without blocking. */
+bool arc__net_is_literal(const char *host);
+
+/* The lookup itself (blocking: run it on a resolver thread unless `host` is
+ * a literal). Returns getaddrinfo's code; *err keeps errno for EAI_SYSTEM. */
+int arc__net_lookup(const arc_resolver *rv, const char *host, int port, int family,
+                    struct addrinfo **res, int *err);
+
+/* Turns a lookup's outcome into *out (allocated through `alloc`, *count
+ * entries), ordered by the family preference, and frees `res`.
+ * ARC_ERR_NOADDR (with the reason in msg) or ARC_ERR_NOMEM. */
+int arc__net_addrs(const arc_resolver *rv, int rc, int err, struct addrinfo *res,
+                   const char *host, int family, const arc_allocator *alloc, arc_addr **out,
+                   size_t *count, char *msg, size_t msglen);
+
+/* Both of the above in one call, for literals and for tests. */
 int arc__net_resolve(const char *host, int port, int family, const arc_allocator *alloc,
                      arc_addr **out, size_t *count, char *msg, size_t msglen);
+
+/* "127.0.0.1:6379", "[::1]:6379" or the unix path, into buf. */
+void arc__net_addr_text(const arc_addr *a, char *buf, size_t n);
 
 /* A unix socket address; ARC_ERR_INVALID when the path does not fit. */
 int arc__net_unix_addr(const char *path, arc_addr *out);
@@ -29,14 +62,20 @@ int arc__net_unix_addr(const char *path, arc_addr *out);
  * process or system is out of descriptors, ARC_ERR_IO otherwise; errno set. */
 int arc__net_socket(int family, int *fd);
 
-/* Starts connecting. ARC_OK: connected at once; ARC_ERR_STATE: in progress
- * (wait for writability, then arc__net_connect_result); ARC_ERR_LIMIT: a
- * unix socket's accept queue is full (try again shortly); else the failure
- * (ARC_ERR_REFUSED, ARC_ERR_IO) with errno set. */
-int arc__net_connect(int fd, const arc_addr *addr);
+/* The outcome of starting or finishing a connect. */
+enum arc_connect_outcome {
+    ARC_CONNECT_DONE,       /* connected */
+    ARC_CONNECT_PENDING,    /* in progress: wait for writability, then ask
+                               arc__net_connect_result */
+    ARC_CONNECT_BUSY,       /* a unix socket's accept queue is full: try
+                               again shortly, on a new socket */
+    ARC_CONNECT_FAILED,     /* *status says why (ARC_ERR_REFUSED,
+                               ARC_ERR_NOADDR for a missing unix path,
+                               ARC_ERR_TIMEOUT, ARC_ERR_IO); errno set */
+};
 
-/* The outcome of an in-progress connect, as arc__net_connect; errno set. */
-int arc__net_connect_result(int fd);
+int arc__net_connect(int fd, const arc_addr *addr, int *status);
+int arc__net_connect_result(int fd, int *status);
 
 /* TCP_NODELAY and optional keepalive on a TCP socket; failures are not fatal. */
 void arc__net_tune(int fd, int keepalive_s);
@@ -44,11 +83,5 @@ void arc__net_tune(int fd, int keepalive_s);
 /* Makes an adopted socket non-blocking and close-on-exec. */
 int arc__net_adopt(int fd);
 
-/* For tests: replace getaddrinfo/freeaddrinfo (NULL restores them), so that
- * a host can resolve to several loopback addresses on any machine. */
-typedef int arc__getaddrinfo_fn(const char *node, const char *service,
-                                const struct addrinfo *hints, struct addrinfo **res);
-typedef void arc__freeaddrinfo_fn(struct addrinfo *res);
-void arc__net_set_resolver(arc__getaddrinfo_fn *gai, arc__freeaddrinfo_fn *fai);
 
 #endif

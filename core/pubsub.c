@@ -29,7 +29,7 @@ void arc__pubsub_release(arc_pubsub *ps)
             arc_mem_free(&ps->alloc, t->slots[i]);
         arc_mem_free(&ps->alloc, t->slots);
         t->slots = NULL;
-        t->cap = t->count = 0;
+        t->cap = t->count = t->confirmed = 0;
     }
 }
 
@@ -58,16 +58,44 @@ arc_sub *arc__pubsub_find(const arc_pubsub *ps, int kind, const char *name, size
     }
 }
 
-arc_sub *arc__pubsub_new(arc_pubsub *ps, const char *name, size_t len, arc_reply_fn *fn,
-                         void *privdata)
+size_t arc__pubsub_confirmed(const arc_pubsub *ps)
+{
+    return ps->table[0].confirmed + ps->table[1].confirmed + ps->table[2].confirmed;
+}
+
+void arc__pubsub_confirm(arc_pubsub *ps, int kind, arc_sub *s)
+{
+    if (s->serial != 0) {
+        s->serial = 0;
+        ps->table[kind].confirmed++;
+    }
+}
+
+arc_sub_owner *arc__pubsub_owner_new(arc_pubsub *ps, arc_reply_fn *fn, void *privdata)
+{
+    arc_sub_owner *o = arc_mem_alloc(&ps->alloc, sizeof *o);
+    if (o != NULL) {
+        o->fn = fn;
+        o->privdata = privdata;
+        o->refs = 0;
+        o->ended = false;
+    }
+    return o;
+}
+
+void arc__pubsub_owner_free(arc_pubsub *ps, arc_sub_owner *o)
+{
+    arc_mem_free(&ps->alloc, o);
+}
+
+arc_sub *arc__pubsub_new(arc_pubsub *ps, const char *name, size_t len, arc_sub_owner *owner)
 {
     if (len > (size_t)-1 - sizeof(arc_sub) - 1)
         return NULL;
     arc_sub *s = arc_mem_alloc(&ps->alloc, sizeof *s + len + 1);
     if (s == NULL)
         return NULL;
-    s->fn = fn;
-    s->privdata = privdata;
+    s->owner = owner;
     s->hash = hash_name(name, len);
     s->serial = 0;
     s->fresh = false;
@@ -121,6 +149,8 @@ void arc__pubsub_insert(arc_pubsub *ps, int kind, arc_sub *s)
     arc_subtable *t = &ps->table[kind];
     place(t, s);
     t->count++;
+    if (s->serial == 0)
+        t->confirmed++;
 }
 
 void arc__pubsub_remove(arc_pubsub *ps, int kind, arc_sub *s)
@@ -132,6 +162,8 @@ void arc__pubsub_remove(arc_pubsub *ps, int kind, arc_sub *s)
         i = (i + 1) & mask;
     t->slots[i] = NULL;
     t->count--;
+    if (s->serial == 0)
+        t->confirmed--;
     /* Backward shift: move later members of the run into the hole when
      * their home slot does not lie strictly between the hole and them. */
     for (size_t j = (i + 1) & mask; t->slots[j] != NULL; j = (j + 1) & mask) {
@@ -200,11 +232,6 @@ bool arc__ascii_ieq(const char *p, size_t n, const char *lower)
     return lower[i] == '\0';
 }
 
-static bool is_text(const arc_reply *r)
-{
-    return r->type == ARC_REPLY_STRING || r->type == ARC_REPLY_STATUS;
-}
-
 static const struct {
     const char *name;
     int cls;
@@ -227,10 +254,9 @@ void arc__pubsub_classify(const arc_reply *r, arc_frame *out)
     out->cls = ARC_FRAME_NONE;
     out->kind = ARC_SUB_CHANNEL;
     out->name = NULL;
-    out->count = 0;
     if (r->type != ARC_REPLY_ARRAY && r->type != ARC_REPLY_PUSH)
         return;
-    if (r->elements == 0 || !is_text(r->element[0]))
+    if (r->elements == 0 || !arc__reply_is_text(r->element[0]))
         return;
     const arc_reply *k = r->element[0];
     if (arc__ascii_ieq(k->str, k->len, "pong")) {
@@ -251,7 +277,7 @@ void arc__pubsub_classify(const arc_reply *r, arc_frame *out)
         if (frame_kinds[i].cls == ARC_FRAME_MESSAGE) {
             /* message: [kind, channel, payload]; pmessage adds the channel
              * after the pattern. The subscription is found by element 1. */
-            if (!is_text(name) || !is_text(r->element[2])) {
+            if (!arc__reply_is_text(name) || !arc__reply_is_text(r->element[2])) {
                 out->cls = ARC_FRAME_BAD;
                 return;
             }
@@ -259,12 +285,11 @@ void arc__pubsub_classify(const arc_reply *r, arc_frame *out)
             /* Confirmations: [kind, name-or-nil, count]. An unsubscribe with
              * nothing subscribed names nil. */
             const arc_reply *count = r->element[2];
-            if ((!is_text(name) && name->type != ARC_REPLY_NIL) ||
+            if ((!arc__reply_is_text(name) && name->type != ARC_REPLY_NIL) ||
                 count->type != ARC_REPLY_INTEGER) {
                 out->cls = ARC_FRAME_BAD;
                 return;
             }
-            out->count = count->integer;
         }
         out->cls = frame_kinds[i].cls;
         out->name = name;

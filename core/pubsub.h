@@ -13,11 +13,21 @@ enum arc_sub_kind {
     ARC_SUB_KINDS
 };
 
-/* One subscription: its callback and its name, in one allocation. */
-typedef struct arc_sub {
-    struct arc_sub *next; /* only while taken out of the table together */
+/* The callback of one subscribe command, shared by the names it added. It
+ * gets one last call, with NULL, when its last name ends (`refs` reaches
+ * 0), unless that call was already made early (timeout, cancel: `ended`),
+ * after which frames for its names are dropped. */
+typedef struct arc_sub_owner {
     arc_reply_fn *fn;
     void *privdata;
+    size_t refs;
+    bool ended;
+} arc_sub_owner;
+
+/* One subscription: its owner and its name, in one allocation. */
+typedef struct arc_sub {
+    struct arc_sub *next; /* only while taken out of the table together */
+    arc_sub_owner *owner;
     uint32_t hash;
     uint32_t serial; /* the subscribe command not yet confirmed, 0 once it is */
     bool fresh;      /* inserted by the command being queued (undo marker) */
@@ -31,6 +41,7 @@ typedef struct arc_subtable {
     arc_sub **slots;
     size_t cap; /* a power of two, or 0 */
     size_t count;
+    size_t confirmed; /* members whose serial is 0: the server holds them */
 } arc_subtable;
 
 typedef struct arc_pubsub {
@@ -39,18 +50,26 @@ typedef struct arc_pubsub {
 } arc_pubsub;
 
 void arc__pubsub_init(arc_pubsub *ps, const arc_allocator *alloc);
-/* Frees every subscription without calling anything. */
+/* Frees every subscription without calling anything (owners are the
+ * caller's to end first). */
 void arc__pubsub_release(arc_pubsub *ps);
 
 size_t arc__pubsub_count(const arc_pubsub *ps, int kind);
 size_t arc__pubsub_total(const arc_pubsub *ps);
+/* Subscriptions the server has confirmed, over all kinds. */
+size_t arc__pubsub_confirmed(const arc_pubsub *ps);
+/* Marks `s` confirmed (serial 0). */
+void arc__pubsub_confirm(arc_pubsub *ps, int kind, arc_sub *s);
+
+/* A new owner with no names yet, or NULL when memory ran out. */
+arc_sub_owner *arc__pubsub_owner_new(arc_pubsub *ps, arc_reply_fn *fn, void *privdata);
+void arc__pubsub_owner_free(arc_pubsub *ps, arc_sub_owner *o);
 
 arc_sub *arc__pubsub_find(const arc_pubsub *ps, int kind, const char *name, size_t len);
 
 /* A subscription not yet in the table, or NULL when memory ran out. It is
  * inserted with arc__pubsub_insert or released with arc__pubsub_discard. */
-arc_sub *arc__pubsub_new(arc_pubsub *ps, const char *name, size_t len, arc_reply_fn *fn,
-                         void *privdata);
+arc_sub *arc__pubsub_new(arc_pubsub *ps, const char *name, size_t len, arc_sub_owner *owner);
 void arc__pubsub_discard(arc_pubsub *ps, arc_sub *s);
 
 /* Room for `n` more insertions that then cannot fail. */
@@ -88,13 +107,18 @@ typedef struct arc_frame {
     int cls;                  /* arc_frame_class */
     int kind;                 /* arc_sub_kind */
     const arc_reply *name;    /* channel or pattern the frame is for; may be nil */
-    long long count;          /* confirmations: subscriptions left */
 } arc_frame;
 
 /* Classifies an array (RESP2) or push (RESP3) by its first element, and
  * checks the shape its kind requires so that no later access can run past
  * the elements the server sent. */
 void arc__pubsub_classify(const arc_reply *r, arc_frame *out);
+
+/* A string or simple status: what names and kinds are made of. */
+static inline bool arc__reply_is_text(const arc_reply *r)
+{
+    return r->type == ARC_REPLY_STRING || r->type == ARC_REPLY_STATUS;
+}
 
 /* ASCII case-insensitive equality of a counted string with a lower-case
  * literal; no locale is consulted. */

@@ -9,7 +9,17 @@ void arc__queue_init(arc_queue *q, const arc_allocator *alloc)
 {
     q->ring = NULL;
     q->cap = q->head = q->len = 0;
+    q->head_id = 1;
     arc__alloc_copy(&q->alloc, alloc);
+}
+
+void arc__queue_shrink(arc_queue *q, size_t keep)
+{
+    if (q->len == 0 && q->cap > keep) {
+        arc_mem_free(&q->alloc, q->ring);
+        q->ring = NULL;
+        q->cap = q->head = 0;
+    }
 }
 
 void arc__queue_release(arc_queue *q)
@@ -19,8 +29,9 @@ void arc__queue_release(arc_queue *q)
     q->cap = q->head = q->len = 0;
 }
 
-/* The ring doubles and never shrinks: after the first burst of a given
- * depth, queueing a command touches no allocator (DESIGN invariant 7). */
+/* The ring doubles, and shrinks only when an idle context trims itself:
+ * after the first burst of a given depth, queueing a command touches no
+ * allocator (DESIGN invariant 7). */
 int arc__queue_reserve(arc_queue *q)
 {
     if (q->len < q->cap)

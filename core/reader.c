@@ -25,6 +25,7 @@ static const arc_reader_limits default_limits = {
     ARC_READER_DEFAULT_MAX_BULK,
     ARC_READER_DEFAULT_MAX_ELEMENTS,
     ARC_READER_DEFAULT_MAX_DEPTH,
+    ARC_READER_DEFAULT_MAX_LINE,
 };
 
 enum step arc__rd_fail(arc_reader *r, size_t at, const char *fmt, ...)
@@ -41,6 +42,7 @@ enum step arc__rd_fail(arc_reader *r, size_t at, const char *fmt, ...)
     r->failed = true;
     return STEP_ERROR;
 }
+
 arc_reader *arc_reader_new(const arc_reader_limits *limits, const arc_allocator *alloc)
 {
     arc_reader *r = arc_mem_alloc(alloc, sizeof *r);
@@ -58,6 +60,8 @@ arc_reader *arc_reader_new(const arc_reader_limits *limits, const arc_allocator 
             r->limits.max_elements = limits->max_elements;
         if (limits->max_depth)
             r->limits.max_depth = limits->max_depth;
+        if (limits->max_line)
+            r->limits.max_line = limits->max_line;
     }
     arc__buffer_init(&r->in, r->limits.max_buffer, &r->alloc);
     arc__buffer_init(&r->stream, r->limits.max_bulk, &r->alloc);
@@ -74,11 +78,6 @@ void arc_reader_free(arc_reader *r)
     arc__arena_release(&r->arena);
     arc_mem_free(&r->alloc, r->stack);
     arc_mem_free(&r->alloc, r);
-}
-
-const arc_reader_limits *arc__reader_limits(const arc_reader *r)
-{
-    return &r->limits;
 }
 
 int arc_reader_feed(arc_reader *r, const char *data, size_t len)
@@ -132,9 +131,111 @@ const char *arc_reader_error(const arc_reader *r)
     return r ? r->error : "";
 }
 
-bool arc__reader_failed(const arc_reader *r)
+/* What each type byte is (RESP3.md, "RESP3 types"), said once: step_line
+ * asks this table instead of repeating the mapping wherever it is needed. */
+enum line_kind {
+    LINE_UNKNOWN = 0, /* not a type byte */
+    LINE_TEXT,        /* + -: the text is the value */
+    LINE_BIGNUM,      /* ( */
+    LINE_INTEGER,     /* : */
+    LINE_DOUBLE,      /* , */
+    LINE_BOOL,        /* # */
+    LINE_NULL,        /* _ */
+    LINE_BULK,        /* $ ! =: a length, then that many bytes and CRLF */
+    LINE_AGGREGATE,   /* * % ~ > |: a count, then that many values */
+    LINE_END,         /* . closes a streamed aggregate */
+    LINE_CHUNK,       /* ; a part of a streamed string */
+};
+
+#define T_PAIRS 1u   /* the count is of pairs: two children each (% |) */
+#define T_STREAM 2u  /* "?" instead of a length streams it ($ * % ~) */
+#define T_NIL 4u     /* a length of -1 is RESP2's nil ($ *) */
+#define T_MARKER 8u  /* not a value: counts toward no depth or size (. ;) */
+
+typedef struct line_type {
+    unsigned char kind;  /* enum line_kind */
+    unsigned char reply; /* the ARC_REPLY_* type it makes */
+    unsigned char body;  /* LINE_BULK: the enum body_kind of its body */
+    unsigned char flags; /* T_* */
+} line_type;
+
+static const line_type line_types[256] = {
+    ['+'] = {LINE_TEXT, ARC_REPLY_STATUS, 0, 0},
+    ['-'] = {LINE_TEXT, ARC_REPLY_ERROR, 0, 0},
+    ['('] = {LINE_BIGNUM, ARC_REPLY_BIGNUM, 0, 0},
+    [':'] = {LINE_INTEGER, ARC_REPLY_INTEGER, 0, 0},
+    [','] = {LINE_DOUBLE, ARC_REPLY_DOUBLE, 0, 0},
+    ['#'] = {LINE_BOOL, ARC_REPLY_BOOL, 0, 0},
+    ['_'] = {LINE_NULL, ARC_REPLY_NIL, 0, 0},
+    ['$'] = {LINE_BULK, ARC_REPLY_STRING, BODY_STRING, T_STREAM | T_NIL},
+    ['!'] = {LINE_BULK, ARC_REPLY_ERROR, BODY_ERROR, 0},
+    ['='] = {LINE_BULK, ARC_REPLY_VERB, BODY_VERB, 0},
+    ['*'] = {LINE_AGGREGATE, ARC_REPLY_ARRAY, 0, T_STREAM | T_NIL},
+    ['%'] = {LINE_AGGREGATE, ARC_REPLY_MAP, 0, T_STREAM | T_PAIRS},
+    ['~'] = {LINE_AGGREGATE, ARC_REPLY_SET, 0, T_STREAM},
+    ['>'] = {LINE_AGGREGATE, ARC_REPLY_PUSH, 0, 0},
+    ['|'] = {LINE_AGGREGATE, ARC_REPLY_ATTR, 0, T_PAIRS},
+    ['.'] = {LINE_END, 0, 0, T_MARKER},
+    [';'] = {LINE_CHUNK, 0, 0, T_MARKER},
+};
+
+/* The first CR or LF in p[from, end), or end. Most lines are a few bytes
+ * ("+OK", "$16", ":1000"): a plain loop finds their end before a call to
+ * memchr would have started. Text bytes are nearly all above CR (0x0d) and
+ * LF (0x0a), so one comparison per byte rules both out. */
+static inline size_t find_line_end(const char *p, size_t from, size_t end)
 {
-    return r->failed;
+    size_t near = end - from < 16 ? end : from + 16;
+    for (size_t i = from; i < near; i++)
+        if ((unsigned char)p[i] <= '\r' && (p[i] == '\r' || p[i] == '\n'))
+            return i;
+    if (near == end)
+        return end;
+    const char *cr = memchr(p + near, '\r', end - near);
+    size_t stop = cr ? (size_t)(cr - p) : end;
+    const char *lf = memchr(p + near, '\n', stop - near);
+    return lf ? (size_t)(lf - p) : stop;
+}
+
+/* Finds the CRLF that ends the line at p[0, avail): STEP_AGAIN with *crpos
+ * set, STEP_MORE while it has not arrived, or STEP_ERROR. The search resumes
+ * where the last one stopped, so that a line trickling in is not rescanned
+ * from its start each time. */
+static inline enum step find_crlf(arc_reader *r, const char *p, size_t avail, size_t *crpos)
+{
+    size_t at = find_line_end(p, r->scan, avail);
+    /* RESP3.md: simple strings and errors "cannot contain the <CR> nor the
+     * <LF> characters", and every line ends in CRLF: a lone LF or CR can
+     * only be an error, and waiting would stall until max_buffer. */
+    if (at + 1 < avail) {
+        if (p[at] == '\r' && p[at + 1] == '\n') {
+            r->scan = 0;
+            *crpos = at;
+            return STEP_AGAIN;
+        }
+        if (p[at] == '\n')
+            return arc__rd_fail(r, at, "LF without CR before it (a line must end in CRLF)");
+        return arc__rd_fail(r, at, "CR not followed by LF (a line must end in CRLF)");
+    }
+    if (at < avail && p[at] == '\n')
+        return arc__rd_fail(r, at, "LF without CR before it (a line must end in CRLF)");
+    /* Nothing yet, or a CR as the last byte. The text so far is already
+     * too long for max_line: refuse it now rather than when (or if) its
+     * CRLF comes. step_line checks the lines that arrive whole. */
+    if ((at ? at - 1 : 0) > r->limits.max_line)
+        return arc__rd_fail(r, 0, "line longer than max_line (%zu)", r->limits.max_line);
+    r->scan = at; /* look again from the CR, or from where the bytes ended */
+    if (avail >= r->limits.max_buffer)
+        return arc__rd_fail(r, 0, "line longer than max_buffer (%zu) without CRLF",
+                            r->limits.max_buffer);
+    return STEP_MORE;
+}
+
+/* A value made from its line alone: consume the line and attach it. */
+static inline enum step line_value(arc_reader *r, arc_reply *n, size_t linelen, arc_reply **out)
+{
+    arc__rd_consume(r, linelen);
+    return arc__rd_finish(r, n, out, 0);
 }
 
 /* Inlined by force: every bulk and aggregate header comes through here, and
@@ -142,74 +243,139 @@ bool arc__reader_failed(const arc_reader *r)
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
-static inline enum step header_length(arc_reader *r, char type, const char *text, size_t tlen,
-                                      long long *v)
+static inline enum step header_length(arc_reader *r, char type, const line_type *t,
+                                      const char *text, size_t tlen, long long *v)
 {
     if (!arc__parse_ll(text, tlen, v) || text[0] == '+')
         return arc__rd_fail(r, 0, "invalid length in '%c' header", type);
-    if (*v < -1 || (*v == -1 && type != '$' && type != '*'))
+    if (*v < -1 || (*v == -1 && !(t->flags & T_NIL)))
         return arc__rd_fail(r, 0, "negative length in '%c' header", type);
     return STEP_AGAIN;
+}
+
+/* $ ! = and their length: nil, a streamed string, or a body to copy. */
+static inline enum step line_bulk(arc_reader *r, const line_type *t, const char *p, size_t avail,
+                                  size_t tlen, size_t linelen, arc_reply **out)
+{
+    const char *text = p + 1;
+    arc_reply *n;
+    if ((t->flags & T_STREAM) && tlen == 1 && text[0] == '?') {
+        if ((n = arc__rd_value_node(r, t->reply)) == NULL)
+            return STEP_NOMEM;
+        arc__buffer_clear(&r->stream);
+        r->body_node = n;
+        r->phase = PHASE_STREAM;
+        arc__rd_consume(r, linelen);
+        return STEP_AGAIN;
+    }
+    long long v;
+    if (header_length(r, p[0], t, text, tlen, &v) == STEP_ERROR)
+        return STEP_ERROR;
+    if (v == -1) {
+        if ((n = arc__rd_value_node(r, ARC_REPLY_NIL)) == NULL)
+            return STEP_NOMEM;
+        return line_value(r, n, linelen, out);
+    }
+    if ((unsigned long long)v > r->limits.max_bulk || (unsigned long long)v >= SIZE_MAX)
+        return arc__rd_fail(r, 0, "string of %lld bytes is longer than max_bulk (%zu)", v,
+                            r->limits.max_bulk);
+    /* The usual case: a short string whose body and CRLF have already
+     * arrived is made in one step, node and bytes in one arena block. */
+    if (t->body == BODY_STRING && (size_t)v < EAGER_BODY && avail - linelen >= (size_t)v + 2) {
+        const char *body = p + linelen;
+        if (body[v] != '\r' || body[v + 1] != '\n')
+            return arc__rd_fail(r, linelen + (size_t)v, "bulk data is not followed by CRLF");
+        if ((n = arc__rd_string_node(r, ARC_REPLY_STRING, body, (size_t)v)) == NULL)
+            return STEP_NOMEM;
+        arc__rd_consume(r, linelen + (size_t)v + 2);
+        return arc__rd_finish(r, n, out, 0);
+    }
+    return arc__rd_open_body(r, t->reply, (enum body_kind)t->body, (size_t)v, linelen);
+}
+
+/* * % ~ > | and their count. */
+static inline enum step line_aggregate(arc_reader *r, const line_type *t, const char *p,
+                                       size_t tlen, size_t linelen, arc_reply **out)
+{
+    const char *text = p + 1;
+    /* RESP3.md, "Push type": push data comes "always at the top level, so
+     * the client will never find push data in the middle of a Map reply". */
+    if (t->reply == ARC_REPLY_PUSH && r->depth > 0)
+        return arc__rd_fail(r, 0, "push frame inside an aggregate (pushes are top-level only)");
+    if ((t->flags & T_STREAM) && tlen == 1 && text[0] == '?')
+        return arc__rd_open_aggregate(r, t->reply, STREAMED, linelen, out);
+    long long v;
+    if (header_length(r, p[0], t, text, tlen, &v) == STEP_ERROR)
+        return STEP_ERROR;
+    if (v == -1) {
+        arc_reply *n = arc__rd_value_node(r, ARC_REPLY_NIL);
+        if (n == NULL)
+            return STEP_NOMEM;
+        return line_value(r, n, linelen, out);
+    }
+    if (v == 0 && t->reply == ARC_REPLY_PUSH)
+        return arc__rd_fail(r, 0, "push frame must start with a string naming its kind");
+    unsigned long long count = (unsigned long long)v;
+    if (t->flags & T_PAIRS) {
+        if (count > r->limits.max_elements / 2)
+            return arc__rd_fail(r, 0, "map of %lld pairs has more than max_elements (%zu)", v,
+                                r->limits.max_elements);
+        count *= 2;
+    } else if (count > r->limits.max_elements) {
+        return arc__rd_fail(r, 0, "aggregate of %lld elements has more than max_elements (%zu)", v,
+                            r->limits.max_elements);
+    }
+    return arc__rd_open_aggregate(r, t->reply, (size_t)count, linelen, out);
+}
+
+/* "." closing the innermost streamed aggregate. */
+static inline enum step line_end(arc_reader *r, size_t tlen, size_t linelen, arc_reply **out)
+{
+    frame *f = arc__rd_top(r);
+    if (tlen != 0 || f == NULL || f->expect != STREAMED)
+        return arc__rd_fail(r, 0, "'.' outside a streamed aggregate");
+    if (f->pending_attr != NULL)
+        return arc__rd_fail(r, 0, "attribute not followed by a value");
+    arc_reply *n = f->node;
+    if (n->type == ARC_REPLY_MAP && n->elements % 2 != 0)
+        return arc__rd_fail(r, 0, "streamed map ended after a key with no value");
+    r->depth--;
+    return line_value(r, n, linelen, out);
 }
 
 static enum step step_line(arc_reader *r, arc_reply **out)
 {
     size_t avail = arc__buffer_len(&r->in);
-    const char *p = arc__buffer_head(&r->in);
     if (avail == 0)
         return STEP_MORE;
-
-    /* Find CRLF, resuming where the last search stopped so that a line
-     * trickling in is not rescanned from its start each time. */
-    const char *cr = NULL;
-    size_t from = r->scan;
-    /* Most lines are a few bytes ("+OK", "$16", ":1000"): a plain loop
-     * finds their CR before a call to memchr would have started. */
-    size_t near = avail - from < 16 ? avail : from + 16;
-    for (size_t i = from; i < near; i++)
-        if (p[i] == '\r') {
-            cr = p + i;
-            break;
-        }
-    if (cr == NULL && near < avail)
-        cr = memchr(p + near, '\r', avail - near);
-    if (cr == NULL) {
-        r->scan = avail;
-        if (avail >= r->limits.max_buffer)
-            return arc__rd_fail(r, 0, "line longer than max_buffer (%zu) without CRLF",
-                                r->limits.max_buffer);
-        return STEP_MORE;
-    }
-    size_t crpos = (size_t)(cr - p);
-    if (crpos + 1 >= avail) {
-        r->scan = crpos; /* the CR is the last byte: look again from it */
-        if (avail >= r->limits.max_buffer)
-            return arc__rd_fail(r, 0, "line longer than max_buffer (%zu)", r->limits.max_buffer);
-        return STEP_MORE;
-    }
-    if (p[crpos + 1] != '\n')
-        return arc__rd_fail(r, crpos, "CR not followed by LF");
-    r->scan = 0;
-
+    const char *p = arc__buffer_head(&r->in);
+    size_t crpos = 0;
+    enum step s = find_crlf(r, p, avail, &crpos);
+    if (s != STEP_AGAIN)
+        return s;
+    if (crpos == 0)
+        return arc__rd_fail(r, 0, "empty line where a type byte belongs");
     char type = p[0];
+    const line_type *t = &line_types[(unsigned char)type];
     const char *text = p + 1;
     size_t tlen = crpos - 1;
     size_t linelen = crpos + 2;
-    if (crpos == 0)
-        return arc__rd_fail(r, 0, "empty line where a type byte belongs");
+    if (tlen > r->limits.max_line)
+        return arc__rd_fail(r, 0, "line longer than max_line (%zu)", r->limits.max_line);
 
-    /* A value at the current level is one deeper than the open aggregates. */
-    if (type != ';' && type != '.' && r->depth + 1 > r->limits.max_depth)
-        return arc__rd_fail(r, 0, "nesting deeper than max_depth (%zu)", r->limits.max_depth);
-
-    frame *f = arc__rd_top(r);
-    if (type != '.' && type != ';' && f != NULL && f->expect == STREAMED &&
-        f->node->elements >= r->limits.max_elements)
-        return arc__rd_fail(r, 0, "streamed aggregate has more than max_elements (%zu)",
-                            r->limits.max_elements);
+    if (!(t->flags & T_MARKER)) {
+        /* A value at the current level is one deeper than the open
+         * aggregates, and one more element of the innermost. */
+        if (r->depth + 1 > r->limits.max_depth)
+            return arc__rd_fail(r, 0, "nesting deeper than max_depth (%zu)", r->limits.max_depth);
+        frame *f = arc__rd_top(r);
+        if (f != NULL && f->expect == STREAMED && f->node->elements >= r->limits.max_elements)
+            return arc__rd_fail(r, 0, "streamed aggregate has more than max_elements (%zu)",
+                                r->limits.max_elements);
+    }
 
     if (r->phase == PHASE_STREAM) {
-        if (type != ';')
+        if (t->kind != LINE_CHUNK)
             return arc__rd_fail(r, 0, "expected ';' chunk in streamed string, got 0x%02x",
                                 (unsigned char)type);
         return arc__rd_stream_chunk(r, text, tlen, linelen, out);
@@ -217,36 +383,32 @@ static enum step step_line(arc_reader *r, arc_reply **out)
 
     arc_reply *n;
     long long v;
-    switch (type) {
-    case '+':
-    case '-':
-    case '(':
-        if (type == '(') {
-            /* RESP3.md "Big number": an optional '-', then digits; its
-             * length is a string's, so max_bulk bounds it. */
-            size_t s = tlen > 0 && text[0] == '-' ? 1 : 0;
-            if (!arc__all_digits(text + s, tlen - s))
-                return arc__rd_fail(r, 0, "big number is not a decimal integer");
-            if (tlen > r->limits.max_bulk)
-                return arc__rd_fail(r, 0, "big number longer than max_bulk (%zu)",
-                                    r->limits.max_bulk);
-        }
-        n = arc__rd_string_node(r,
-                                type == '+'   ? ARC_REPLY_STATUS
-                                : type == '-' ? ARC_REPLY_ERROR
-                                              : ARC_REPLY_BIGNUM,
-                                text, tlen);
-        if (n == NULL)
+    switch ((enum line_kind)t->kind) {
+    case LINE_TEXT:
+        if ((n = arc__rd_string_node(r, t->reply, text, tlen)) == NULL)
             return STEP_NOMEM;
-        break;
-    case ':':
+        return line_value(r, n, linelen, out);
+    case LINE_BIGNUM: {
+        /* RESP3.md "Big number": an optional '-', then digits; its length
+         * is a string's, so max_bulk bounds it (as well as max_line). */
+        size_t sign = tlen > 0 && text[0] == '-' ? 1 : 0;
+        if (!arc__all_digits(text + sign, tlen - sign))
+            return arc__rd_fail(r, 0, "big number is not a decimal integer");
+        if (tlen > r->limits.max_bulk)
+            return arc__rd_fail(r, 0, "big number longer than max_bulk (%zu)",
+                                r->limits.max_bulk);
+        if ((n = arc__rd_string_node(r, ARC_REPLY_BIGNUM, text, tlen)) == NULL)
+            return STEP_NOMEM;
+        return line_value(r, n, linelen, out);
+    }
+    case LINE_INTEGER:
         if (!arc__parse_ll(text, tlen, &v))
             return arc__rd_fail(r, 0, "invalid integer");
         if ((n = arc__rd_value_node(r, ARC_REPLY_INTEGER)) == NULL)
             return STEP_NOMEM;
         n->integer = v;
-        break;
-    case ',':
+        return line_value(r, n, linelen, out);
+    case LINE_DOUBLE:
         /* Redis writes at most 17 significant digits; the bound keeps the
          * conversion copy on the stack. */
         if (tlen > 100 || !arc__valid_double(text, tlen))
@@ -254,115 +416,27 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         if ((n = arc__rd_string_node(r, ARC_REPLY_DOUBLE, text, tlen)) == NULL)
             return STEP_NOMEM;
         n->dval = arc__to_double(text, tlen);
-        break;
-    case '#':
+        return line_value(r, n, linelen, out);
+    case LINE_BOOL:
         if (tlen != 1 || (text[0] != 't' && text[0] != 'f'))
             return arc__rd_fail(r, 0, "boolean must be #t or #f");
         if ((n = arc__rd_value_node(r, ARC_REPLY_BOOL)) == NULL)
             return STEP_NOMEM;
         n->integer = text[0] == 't';
-        break;
-    case '_':
+        return line_value(r, n, linelen, out);
+    case LINE_NULL:
         if (tlen != 0)
             return arc__rd_fail(r, 0, "null must have no text");
         if ((n = arc__rd_value_node(r, ARC_REPLY_NIL)) == NULL)
             return STEP_NOMEM;
-        break;
-    case '$':
-    case '!':
-    case '=':
-        if (type == '$' && tlen == 1 && text[0] == '?') {
-            if (!arc__rd_reserve_slot(r))
-                return STEP_NOMEM;
-            if ((n = arc__rd_value_node(r, ARC_REPLY_STRING)) == NULL)
-                return STEP_NOMEM;
-            arc__buffer_clear(&r->stream);
-            r->body_node = n;
-            r->phase = PHASE_STREAM;
-            arc__rd_consume(r, linelen);
-            return STEP_AGAIN;
-        }
-        if (header_length(r, type, text, tlen, &v) == STEP_ERROR)
-            return STEP_ERROR;
-        if (v == -1) {
-            if ((n = arc__rd_value_node(r, ARC_REPLY_NIL)) == NULL)
-                return STEP_NOMEM;
-            break;
-        }
-        if ((unsigned long long)v > r->limits.max_bulk || (unsigned long long)v >= SIZE_MAX)
-            return arc__rd_fail(r, 0, "string of %lld bytes is longer than max_bulk (%zu)", v,
-                                r->limits.max_bulk);
-        /* The usual case: a short string whose body and CRLF have already
-         * arrived is made in one step, node and bytes in one arena block. */
-        if (type == '$' && (size_t)v < EAGER_BODY && avail - linelen >= (size_t)v + 2) {
-            const char *body = p + linelen;
-            if (body[v] != '\r' || body[v + 1] != '\n')
-                return arc__rd_fail(r, linelen + (size_t)v, "bulk data is not followed by CRLF");
-            if ((n = arc__rd_string_node(r, ARC_REPLY_STRING, body, (size_t)v)) == NULL)
-                return STEP_NOMEM;
-            arc__rd_consume(r, linelen + (size_t)v + 2);
-            return arc__rd_finish(r, n, out, 0);
-        }
-        return arc__rd_open_body(r,
-                                 type == '$'   ? ARC_REPLY_STRING
-                                 : type == '!' ? ARC_REPLY_ERROR
-                                               : ARC_REPLY_VERB,
-                                 type == '$'   ? BODY_STRING
-                                 : type == '!' ? BODY_ERROR
-                                               : BODY_VERB,
-                                 (size_t)v, linelen);
-    case '*':
-    case '%':
-    case '~':
-    case '>':
-    case '|': {
-        int atype = type == '*'   ? ARC_REPLY_ARRAY
-                    : type == '%' ? ARC_REPLY_MAP
-                    : type == '~' ? ARC_REPLY_SET
-                    : type == '>' ? ARC_REPLY_PUSH
-                                  : ARC_REPLY_ATTR;
-        if (tlen == 1 && text[0] == '?' && type != '>' && type != '|')
-            return arc__rd_open_aggregate(r, atype, STREAMED, linelen, out);
-        if (header_length(r, type, text, tlen, &v) == STEP_ERROR)
-            return STEP_ERROR;
-        if (v == -1) {
-            if ((n = arc__rd_value_node(r, ARC_REPLY_NIL)) == NULL)
-                return STEP_NOMEM;
-            break;
-        }
-        if (v == 0 && type == '>')
-            return arc__rd_fail(r, 0, "push frame must start with a string naming its kind");
-        unsigned long long count = (unsigned long long)v;
-        if (type == '%' || type == '|') {
-            if (count > r->limits.max_elements / 2)
-                return arc__rd_fail(r, 0, "map of %lld pairs has more than max_elements (%zu)", v,
-                                    r->limits.max_elements);
-            count *= 2;
-        } else if (count > r->limits.max_elements) {
-            return arc__rd_fail(r, 0, "aggregate of %lld elements has more than max_elements (%zu)",
-                                v, r->limits.max_elements);
-        }
-        return arc__rd_open_aggregate(r, atype, (size_t)count, linelen, out);
+        return line_value(r, n, linelen, out);
+    case LINE_BULK: return line_bulk(r, t, p, avail, tlen, linelen, out);
+    case LINE_AGGREGATE: return line_aggregate(r, t, p, tlen, linelen, out);
+    case LINE_END: return line_end(r, tlen, linelen, out);
+    case LINE_CHUNK: return arc__rd_fail(r, 0, "';' chunk outside a streamed string");
+    case LINE_UNKNOWN: break;
     }
-    case '.': {
-        if (tlen != 0 || f == NULL || f->expect != STREAMED)
-            return arc__rd_fail(r, 0, "'.' outside a streamed aggregate");
-        if (f->pending_attr != NULL)
-            return arc__rd_fail(r, 0, "attribute not followed by a value");
-        n = f->node;
-        if (n->type == ARC_REPLY_MAP && n->elements % 2 != 0)
-            return arc__rd_fail(r, 0, "streamed map ended after a key with no value");
-        arc__rd_consume(r, linelen);
-        r->depth--;
-        return arc__rd_finish(r, n, out, 0);
-    }
-    case ';': return arc__rd_fail(r, 0, "';' chunk outside a streamed string");
-    default: return arc__rd_fail(r, 0, "unknown type byte 0x%02x", (unsigned char)type);
-    }
-
-    /* A scalar from one line: consume the line and attach the value. */
-    arc__rd_consume(r, linelen);
-    return arc__rd_finish(r, n, out, 0);
+    return arc__rd_fail(r, 0, "unknown type byte 0x%02x", (unsigned char)type);
 }
 
 int arc_reader_next(arc_reader *r, arc_reply **out)

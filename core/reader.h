@@ -16,7 +16,4 @@ int arc__reader_space(arc_reader *r, size_t want, char **space, size_t *avail);
 /* Marks `n` bytes written into the space as fed. */
 void arc__reader_commit(arc_reader *r, size_t n);
 
-bool arc__reader_failed(const arc_reader *r);
-const arc_reader_limits *arc__reader_limits(const arc_reader *r);
-
 #endif

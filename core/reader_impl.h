@@ -50,7 +50,7 @@ struct arc_reader {
     size_t body_cap; /* bytes allocated at body_dst (the NUL included) */
     arc_buffer stream; /* the chunks of a $? string so far */
 
-    size_t scan;     /* bytes of the current line already searched for CR */
+    size_t scan;     /* bytes of the current line already searched for CR and LF */
     size_t offset;   /* stream offset of the input buffer's first byte */
     bool handed_out; /* the arena holds a reply the caller has seen */
     bool failed;

@@ -250,6 +250,3 @@ enum step arc__rd_stream_chunk(arc_reader *r, const char *text, size_t tlen, siz
     arc__rd_consume(r, linelen);
     return STEP_AGAIN;
 }
-
-/* Reads a length header's number: a count or a byte length, -1 allowed
- * only where RESP2 uses it for nil. */

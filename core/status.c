@@ -33,6 +33,13 @@ static const struct {
     [ARC_ERR_MONITORING] = {"ARC_ERR_MONITORING", "command not allowed while monitoring"},
     [ARC_ERR_STATE] = {"ARC_ERR_STATE", "not allowed in the current state"},
     [ARC_ERR_FREED] = {"ARC_ERR_FREED", "context freed"},
+    [ARC_ERR_NOT_SENT] = {"ARC_ERR_NOT_SENT",
+                          "the connection ended before the command was sent (it did not run)"},
+    [ARC_ERR_UNANSWERED] = {"ARC_ERR_UNANSWERED",
+                            "the connection ended before the reply (the command may have run)"},
+    [ARC_ERR_CANCELLED] = {"ARC_ERR_CANCELLED", "command cancelled"},
+    [ARC_ERR_DUPLICATE] = {"ARC_ERR_DUPLICATE",
+                           "already subscribed to that name with another callback"},
 };
 
 #define STATUS_COUNT (sizeof status_table / sizeof status_table[0])

@@ -227,7 +227,8 @@ typedef struct run {
     int replies[NCMD];
     bool accepted[NCMD];
     int sub_calls;
-    int sub_ends;  /* NULL or the unsubscribe confirmation: the end of it */
+    int sub_ends;  /* unsubscribe confirmations, one per name */
+    int sub_nulls; /* the final NULL: once per subscribe command */
     int mon_calls;
     int mon_ends;
     int connects;
@@ -257,8 +258,10 @@ static void sub_cb(arc_context *c, arc_reply *reply, int status, void *privdata)
     (void)status;
     run *r = privdata;
     r->sub_calls++;
-    if (reply == NULL || (reply->elements > 0 && reply->element[0]->len == 11 &&
-                          memcmp(reply->element[0]->str, "unsubscribe", 11) == 0))
+    if (reply == NULL)
+        r->sub_nulls++;
+    else if (reply->elements > 0 && reply->element[0]->len == 11 &&
+             memcmp(reply->element[0]->str, "unsubscribe", 11) == 0)
         r->sub_ends++;
 }
 
@@ -408,8 +411,10 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, lon
         }
         if (subscribed) {
             assert_true(r.sub_calls >= 1);
-            /* each of the two channels ends once, never twice */
+            /* each of the two channels ends once, never twice, and the
+             * command's callback gets exactly one final NULL */
             assert_true(r.sub_ends <= 2);
+            assert_int_equal(r.sub_nulls, 1);
         }
         if (monitoring)
             assert_int_equal(r.mon_ends, r.mon_calls > 0 ? 1 : 0);

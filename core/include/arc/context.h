@@ -32,14 +32,28 @@ typedef enum arc_state {
 
 /* Called once per command with its reply (status ARC_OK, reply borrowed until
  * the callback returns), or with reply NULL and the reason the command got
- * none: the connection's failure status, or ARC_ERR_FREED after arc_free().
+ * none:
+ *   ARC_ERR_NOT_SENT    the connection ended before the command was written:
+ *                       it did not run;
+ *   ARC_ERR_UNANSWERED  it was written and the connection ended before its
+ *                       reply: it may have run (arc_context_failure() says
+ *                       why the connection ended);
+ *   ARC_ERR_TIMEOUT     its own timeout (arc_command_options) passed; the
+ *                       connection stays and the late reply is dropped;
+ *   ARC_ERR_CANCELLED   arc_cancel() was called for it;
+ *   ARC_ERR_FREED       arc_free() was called.
  *
- * A (P|S)SUBSCRIBE callback is called for each confirmation and message of
- * each of its names; the unsubscribe confirmation of a name is its last
- * call, and a name that ends without one gets a last call with NULL (status
- * ARC_OK after RESET or a clean disconnect, else the failure). A MONITOR
- * callback gets +OK, every line, then NULL. The callback given to an
- * unsubscribe command is called once, with its last confirmation. */
+ * Subscriptions: a (P|S)SUBSCRIBE callback is called for each confirmation
+ * and each message of its names, and then exactly once with reply NULL
+ * when the last of the names it added has ended: unsubscribed (status
+ * ARC_OK), RESET or a clean disconnect (ARC_OK), the server refused the
+ * command (after the error reply itself), its timeout or arc_cancel (the
+ * command's status), or the connection ended (one of the statuses above).
+ * That NULL call is the place to free privdata. Subscribing to a name that
+ * is already subscribed with another callback or privdata is refused with
+ * ARC_ERR_DUPLICATE; with the same pair it is sent and confirmed again.
+ * A MONITOR callback gets +OK, every line, then NULL. The callback given to
+ * an unsubscribe command is called once, with its last confirmation. */
 typedef void arc_reply_fn(arc_context *c, arc_reply *reply, int status, void *privdata);
 
 /* Connect callback: once, with ARC_OK when the handshake is done, or with
@@ -58,6 +72,18 @@ typedef void arc_push_fn(arc_context *c, arc_reply *reply, void *data);
 /* State-change callback: after every change of state. */
 typedef void arc_state_fn(arc_context *c, arc_state previous, arc_state now, void *data);
 
+/* One address tried while connecting, and what came of it: the
+ * connection's story, readable through arc_context_attempt(). */
+typedef struct arc_attempt {
+    char address[112];  /* "127.0.0.1:6379", "[::1]:6379" or the unix path */
+    int family;         /* AF_INET, AF_INET6 or AF_UNIX */
+    bool done;          /* false while this attempt is in progress */
+    int status;         /* ARC_OK (connected) or why it failed, once done */
+    int sys_errno;      /* the errno of the failure, 0 when none */
+    int64_t started_ms; /* arc_now_ms() clock */
+    long duration_ms;   /* from start to outcome, once done */
+} arc_attempt;
+
 /* Address family preference for a host that resolves to both. */
 enum arc_family {
     ARC_FAMILY_ANY = 0, /* in the resolver's order */
@@ -75,8 +101,17 @@ typedef struct arc_options {
     int port;                    /* TCP port (0: 6379) */
     const char *unix_path;       /* a unix socket path instead of host/port */
     int family;                  /* an arc_family */
-    long connect_timeout_ms;     /* resolve + connect + handshake; 0: none */
-    long command_timeout_ms;     /* oldest pending reply late by this: fail; 0: none */
+    long connect_timeout_ms;     /* resolve + connect + handshake; 0: none.
+                                    Several addresses share it: each gets
+                                    the time left divided by the addresses
+                                    left, so a silent one cannot use it up */
+    long command_timeout_ms;     /* liveness: no reply at all for this long
+                                    while replies are due means the link is
+                                    dead and the context fails; 0: none.
+                                    A blocking command (BLPOP, XREAD BLOCK,
+                                    WAIT, ...) at the head gets its own
+                                    server-side timeout on top; bytes of a
+                                    reply still arriving count as progress */
     int keepalive_s;             /* TCP keepalive idle seconds; 0: off */
     int resp;                    /* 2 or 3 (3 sends HELLO 3); 0: 2 */
     const char *username;        /* AUTH / HELLO AUTH user; NULL: "default" */
@@ -100,7 +135,9 @@ typedef struct arc_options {
  * a server that stops reading cannot make the client buffer without bound. */
 #define ARC_DEFAULT_MAX_OUTPUT (64u * 1024 * 1024)
 
-/* Starts connecting (name resolution is blocking for now). Returns a
+/* Starts connecting: returns at once, and the connection is made from the
+ * event loop (a host name is resolved off the loop, on a thread of its
+ * own; IP addresses need no lookup). Returns a
  * context, or NULL when `opt` is NULL or memory ran out. Every other failure
  * (bad options included) is reported later, from the event loop, through
  * the state machine and on_connect, so that a caller has one path for
@@ -135,6 +172,45 @@ ARC_API int arc_command_argv(arc_context *c, arc_reply_fn *fn, void *privdata, i
 ARC_API int arc_command_formatted(arc_context *c, arc_reply_fn *fn, void *privdata,
                                   const char *cmd, size_t len);
 
+/* Options of one command (the *_with calls). Zero fields mean the
+ * default; the struct only grows by appending fields. */
+typedef struct arc_command_options {
+    long timeout_ms;          /* > 0: the command's own deadline. When it
+                                 passes, its callback gets NULL with
+                                 ARC_ERR_TIMEOUT, the connection stays, and
+                                 the reply is dropped when it comes. A
+                                 command that changes the session's mode
+                                 (the subscribe family, MONITOR, RESET,
+                                 QUIT) still has its effect then. 0: none */
+    uint64_t *id;             /* where to store the command's id, for
+                                 arc_cancel(); NULL: not needed */
+} arc_command_options;
+
+/* As arc_command() and friends, with per-command options (NULL: none). */
+ARC_API int arc_command_with(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                             void *privdata, const char *fmt, ...);
+ARC_API int arc_vcommand_with(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                              void *privdata, const char *fmt, va_list ap);
+ARC_API int arc_command_argv_with(arc_context *c, const arc_command_options *o,
+                                  arc_reply_fn *fn, void *privdata, int argc,
+                                  const char *const *argv, const size_t *argvlen);
+ARC_API int arc_command_formatted_with(arc_context *c, const arc_command_options *o,
+                                       arc_reply_fn *fn, void *privdata, const char *cmd,
+                                       size_t len);
+
+/* Cancels a queued command by the id its *_with call stored: its callback
+ * is called now, once, with NULL and ARC_ERR_CANCELLED, and its reply is
+ * dropped when it comes (the command may still run: it may already be on
+ * its way). ARC_OK, or ARC_ERR_INVALID when no pending command has that id
+ * (answered, timed out, cancelled before, or never issued). */
+ARC_API int arc_cancel(arc_context *c, uint64_t id);
+
+/* Changes the timeouts of a live context: the connect timeout applies to
+ * the connection attempt under way (counted from its start) and the
+ * command timeout to replies still due. Negative values are refused with
+ * ARC_ERR_INVALID; 0 means none. ARC_ERR_CLOSED once the context ended. */
+ARC_API int arc_set_timeouts(arc_context *c, long connect_timeout_ms, long command_timeout_ms);
+
 /* Clean disconnect: new commands are refused (ARC_ERR_DISCONNECTING); the
  * pending ones get their replies; then the socket closes, the state becomes
  * CLOSED and on_disconnect is called with ARC_OK. Before READY the
@@ -166,6 +242,12 @@ ARC_API int arc_context_failure(const arc_context *c);
 ARC_API const char *arc_context_error(const arc_context *c);
 ARC_API int arc_context_errno(const arc_context *c);
 ARC_API const char *arc_state_name(arc_state s);
+/* The addresses tried by the connection attempt under way (or the last
+ * one), in order: how many, and the i-th (NULL when i is out of range). A
+ * returned pointer stays valid until the next attempt starts or the
+ * context is freed. */
+ARC_API size_t arc_context_attempts(const arc_context *c);
+ARC_API const arc_attempt *arc_context_attempt(const arc_context *c, size_t i);
 /* Commands sent or queued whose replies have not yet come. */
 ARC_API size_t arc_context_pending(const arc_context *c);
 /* The RESP version in use: 2 or 3. */

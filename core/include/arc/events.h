@@ -13,20 +13,29 @@ extern "C" {
  * boundary"):
  *  - every hook is set (arc_attach refuses NULL) and idempotent;
  *  - hooks only record interest, never call back into arc;
- *  - set_fd announces the socket to watch (-1: none); read/write interest
- *    was dropped before, and is asked for again after;
+ *  - set_fd announces the descriptor to watch (-1: none); read/write
+ *    interest was dropped before, and is asked for again after. While a
+ *    host name is being resolved the descriptor is the resolver's (it
+ *    becomes readable when the lookup is done), then the socket's;
  *  - schedule_timer is a one-shot in relative ms, replacing the previous
  *    one; ms < 0 cancels; when it fires, call arc_handle_timeout;
  *  - cleanup is called exactly once, when the context goes away; after it
- *    the context never touches `data` again. */
+ *    the context never touches `data` again.
+ *
+ * The hooks that arm something (add_read, add_write, set_fd with fd >= 0,
+ * schedule_timer with ms >= 0) return ARC_OK, or the arc_status of why the
+ * loop could not do it (ARC_ERR_NOMEM when a watcher could not be
+ * allocated, ARC_ERR_IO when the loop's own call failed). The context then
+ * fails with that status instead of waiting on a descriptor nobody
+ * watches. Hooks that disarm cannot fail. */
 typedef struct arc_event_hooks {
     void *data;
-    void (*add_read)(void *data);
+    int (*add_read)(void *data);
     void (*del_read)(void *data);
-    void (*add_write)(void *data);
+    int (*add_write)(void *data);
     void (*del_write)(void *data);
-    void (*set_fd)(void *data, int fd);
-    void (*schedule_timer)(void *data, long ms);
+    int (*set_fd)(void *data, int fd);
+    int (*schedule_timer)(void *data, long ms);
     void (*cleanup)(void *data);
 } arc_event_hooks;
 

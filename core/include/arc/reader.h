@@ -19,14 +19,24 @@ typedef struct arc_reader arc_reader;
 #define ARC_READER_DEFAULT_MAX_BULK (512u * 1024 * 1024)    /* a huge announced string */
 #define ARC_READER_DEFAULT_MAX_ELEMENTS (16u * 1024 * 1024) /* a huge announced aggregate */
 #define ARC_READER_DEFAULT_MAX_DEPTH 64u                    /* unbounded nesting */
+/* An endless status or error line, cut off long before max_buffer. 1 MiB is
+ * 16 times the 64 KiB Redis allows for an inline command, and far above the
+ * lines real servers send: a Lua error is its script's message plus a name
+ * and line number, usually under 1 KiB; long texts (INFO, CLUSTER NODES, a
+ * script's strings) come as bulk strings, which this limit leaves alone. */
+#define ARC_READER_DEFAULT_MAX_LINE (1u * 1024 * 1024)
 
 /* Reader limits. A zero field means its default. A header that announces
- * more than a limit is a protocol error before anything is allocated for it. */
+ * more than a limit is a protocol error before anything is allocated for it.
+ * Fields are only ever appended, so code that zeroes the struct and sets
+ * fields by name keeps its meaning. */
 typedef struct arc_reader_limits {
     size_t max_buffer;   /* bytes held unparsed, e.g. a line with no CRLF yet */
     size_t max_bulk;     /* length of one string ($, !, =, ( and streamed $?) */
     size_t max_elements; /* children of one aggregate (a map counts 2 per pair) */
     size_t max_depth;    /* nesting of aggregates, the top level counting 1 */
+    size_t max_line;     /* text of one line (status, error, number, header):
+                          * checked as bytes arrive, not when the CRLF does */
 } arc_reader_limits;
 
 /* A new reader. `limits` and `alloc` may be NULL (defaults); both are copied,

@@ -30,6 +30,12 @@ typedef enum arc_status {
     ARC_ERR_MONITORING,    /* a monitoring connection accepts no further commands */
     ARC_ERR_STATE,         /* the call does not fit the context's state */
     ARC_ERR_FREED,         /* the context was freed before the reply came */
+    ARC_ERR_NOT_SENT,      /* the connection ended before the command was written:
+                              it did not run */
+    ARC_ERR_UNANSWERED,    /* the command was written, the connection ended before
+                              its reply: it may have run */
+    ARC_ERR_CANCELLED,     /* arc_cancel() was called for the command */
+    ARC_ERR_DUPLICATE,     /* already subscribed to that name with another callback */
 } arc_status;
 
 /* A static, human-readable description of `status`; never NULL (unknown

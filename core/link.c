@@ -1,0 +1,526 @@
+/* link.c: one connection attempt and its life: resolving, connecting
+ * address by address (each with its share of the time), securing, the RESP
+ * handshake, up, down. It reports only up and down to the session. */
+#define _GNU_SOURCE
+#include "async.h"
+
+#include "alloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How long a context without a free descriptor waits before trying again. */
+#define HOLD_RETRY_MS 50
+/* A unix server whose accept queue is full: try again this often, for at
+ * most the connect timeout or, without one, BUSY_MAX_MS. */
+#define BUSY_RETRY_MS 10
+#define BUSY_MAX_MS 2000
+/* Without a connect timeout, an address that has others after it still
+ * gets only this long, so that a silent one never stalls the rest. */
+#define ATTEMPT_DEFAULT_MS 2000
+
+void arc__link_init(arc_link *l)
+{
+    memset(l, 0, sizeof *l);
+    l->step = ARC_LINK_IDLE;
+    l->fd = -1;
+    l->tr.fd = -1;
+    l->deadline = -1;
+    l->attempt_deadline = -1;
+    l->retry_at = -1;
+    l->busy_since = -1;
+}
+
+void arc__link_set_step(arc_context *c, arc_link_step s)
+{
+    if (c->link.step == s)
+        return;
+    c->link.step = s;
+    arc__update_state(c);
+}
+
+static const char *where(const arc_context *c, char *buf, size_t n)
+{
+    if (c->unix_path != NULL)
+        snprintf(buf, n, "%s", c->unix_path);
+    else if (c->host != NULL)
+        snprintf(buf, n, "%s:%d", c->host, c->port);
+    else
+        snprintf(buf, n, "the adopted socket");
+    return buf;
+}
+
+/* The descriptor leaves the loop before it is closed (DESIGN rule 3): a
+ * loop still polling a closed number could watch a reused one. */
+static void drop_fd(arc_context *c)
+{
+    arc_link *l = &c->link;
+    if (l->fd < 0)
+        return;
+    int fd = l->fd;
+    bool socket = l->lookup == NULL || fd != arc__resolve_fd(l->lookup);
+    l->fd = -1;
+    arc__sync_loop(c);
+    if (socket) {
+        if (l->tr.ops != NULL) {
+            l->tr.ops->close(&l->tr);
+            l->tr.ops = NULL;
+        }
+        l->tr.fd = -1;
+        close(fd);
+    }
+}
+
+static void attempt_begin(arc_context *c, const arc_addr *a)
+{
+    arc_link *l = &c->link;
+    if (l->attempts == NULL || l->nattempts >= l->naddrs)
+        return;
+    arc_attempt *t = &l->attempts[l->nattempts++];
+    memset(t, 0, sizeof *t);
+    arc__net_addr_text(a, t->address, sizeof t->address);
+    t->family = a->family;
+    t->started_ms = arc__now_ms();
+}
+
+static void attempt_end(arc_context *c, int status, int err)
+{
+    arc_link *l = &c->link;
+    if (l->nattempts == 0)
+        return;
+    arc_attempt *t = &l->attempts[l->nattempts - 1];
+    if (t->done)
+        return;
+    t->done = true;
+    t->status = status;
+    t->sys_errno = err;
+    t->duration_ms = (long)(arc__now_ms() - t->started_ms);
+}
+
+/* This address's share of the time left: the rest divided by the
+ * addresses left, so that each one gets its chance. */
+static int64_t attempt_share(const arc_context *c, int64_t now)
+{
+    const arc_link *l = &c->link;
+    size_t left = l->naddrs - l->next_addr;
+    if (left <= 1)
+        return -1; /* the last one may use whatever remains */
+    if (l->deadline < 0)
+        return now + ATTEMPT_DEFAULT_MS;
+    int64_t rest = l->deadline - now;
+    return now + (rest > 0 ? rest / (int64_t)left : 0);
+}
+
+static void fail_all_tried(arc_context *c, int status, int err)
+{
+    char w[160];
+    const arc_link *l = &c->link;
+    if (l->naddrs > 1)
+        arc__fail(c, status, err, "cannot connect to %s: %s (all %zu addresses failed)",
+                  where(c, w, sizeof w), err ? strerror(err) : arc_strerror(status), l->naddrs);
+    else
+        arc__fail(c, status, err, "cannot connect to %s: %s", where(c, w, sizeof w),
+                  err ? strerror(err) : arc_strerror(status));
+}
+
+/* Tries the remaining addresses in order until one connects or is in
+ * progress; the session fails when none is left. */
+static void try_addresses(arc_context *c)
+{
+    arc_link *l = &c->link;
+    int last = ARC_ERR_REFUSED, err = ECONNREFUSED;
+    l->retry_at = -1;
+    while (l->next_addr < l->naddrs) {
+        const arc_addr *a = &l->addrs[l->next_addr];
+        int fd;
+        int rc = arc__net_socket(a->family, &fd);
+        if (rc == ARC_ERR_NOFD) {
+            /* Out of descriptors is a passing condition on a busy process:
+             * hold and retry instead of failing. */
+            l->retry_at = arc__now_ms() + HOLD_RETRY_MS;
+            arc__link_set_step(c, ARC_LINK_HELD);
+            return;
+        }
+        if (l->busy_since < 0)
+            attempt_begin(c, a);
+        if (rc != ARC_OK) {
+            last = rc;
+            err = errno;
+            attempt_end(c, rc, err);
+            l->next_addr++;
+            continue;
+        }
+        if (a->family != AF_UNIX)
+            arc__net_tune(fd, c->keepalive_s);
+        int status = ARC_ERR_IO;
+        int how = arc__net_connect(fd, a, &status);
+        if (how == ARC_CONNECT_DONE || how == ARC_CONNECT_PENDING) {
+            /* Even a connect that succeeded at once is confirmed by the
+             * first writability, so on_connect always runs from the loop. */
+            l->fd = fd;
+            l->busy_since = -1;
+            int64_t now = arc__now_ms();
+            l->attempt_deadline = attempt_share(c, now);
+            arc__link_set_step(c, ARC_LINK_CONNECTING);
+            return;
+        }
+        close(fd);
+        if (how == ARC_CONNECT_BUSY) {
+            int64_t now = arc__now_ms();
+            if (l->busy_since < 0)
+                l->busy_since = now;
+            if (c->connect_timeout_ms || now - l->busy_since < BUSY_MAX_MS) {
+                /* The same address again shortly, on a new socket. */
+                l->retry_at = now + BUSY_RETRY_MS;
+                arc__link_set_step(c, ARC_LINK_CONNECTING);
+                return;
+            }
+            status = ARC_ERR_REFUSED;
+            errno = EAGAIN;
+        }
+        l->busy_since = -1;
+        last = status;
+        err = errno;
+        attempt_end(c, status, err);
+        l->next_addr++;
+    }
+    fail_all_tried(c, last, err);
+}
+
+/* The addresses are known: keep them and start trying. */
+static void have_addresses(arc_context *c, arc_addr *addrs, size_t n)
+{
+    arc_link *l = &c->link;
+    l->addrs = addrs;
+    l->naddrs = n;
+    l->next_addr = 0;
+    l->attempts = arc_mem_alloc(&c->alloc, arc__mul_size(n, sizeof *l->attempts));
+    if (l->attempts == NULL) {
+        arc__fail(c, ARC_ERR_NOMEM, ENOMEM, "out of memory for the connection's addresses");
+        return;
+    }
+    l->nattempts = 0;
+    try_addresses(c);
+}
+
+static void start_lookup(arc_context *c)
+{
+    arc_link *l = &c->link;
+    int rc = arc__resolve_start(&c->resolver, c->host, c->port, c->family, &l->lookup);
+    if (rc != ARC_OK) {
+        arc__fail(c, rc, rc == ARC_ERR_NOFD ? EMFILE : ENOMEM,
+                  "cannot start resolving '%s': %s", c->host, arc_strerror(rc));
+        return;
+    }
+    l->fd = arc__resolve_fd(l->lookup);
+    arc__link_set_step(c, ARC_LINK_RESOLVING);
+}
+
+static void lookup_done(arc_context *c)
+{
+    arc_link *l = &c->link;
+    if (!arc__resolve_done(l->lookup))
+        return; /* a spurious wake-up */
+    arc_resolve_job *job = l->lookup;
+    l->fd = -1;
+    arc__sync_loop(c); /* the loop lets go of the job's descriptor first */
+    l->lookup = NULL;
+    arc_addr *addrs = NULL;
+    size_t n = 0;
+    char msg[200];
+    int rc = arc__resolve_finish(job, &c->alloc, &addrs, &n, msg, sizeof msg);
+    if (rc != ARC_OK) {
+        arc__fail(c, rc, 0, "%s", msg);
+        return;
+    }
+    have_addresses(c, addrs, n);
+}
+
+static bool bad_options(arc_context *c)
+{
+    if (c->resp_wanted != 2 && c->resp_wanted != 3) {
+        arc__fail(c, ARC_ERR_INVALID, 0, "resp must be 2 or 3, not %d", c->resp_wanted);
+        return true;
+    }
+    if (c->port < 0 || c->port > 65535) {
+        arc__fail(c, ARC_ERR_INVALID, 0, "port %d is out of range", c->port);
+        return true;
+    }
+    if (c->adopted_fd < 0 && c->unix_path == NULL && c->host == NULL) {
+        arc__fail(c, ARC_ERR_INVALID, 0, "no host and no unix_path given");
+        return true;
+    }
+    return false;
+}
+
+void arc__link_start(arc_context *c)
+{
+    arc_link *l = &c->link;
+    if (l->step != ARC_LINK_IDLE || bad_options(c))
+        return;
+    int64_t now = arc__now_ms();
+    l->deadline = c->connect_timeout_ms ? now + c->connect_timeout_ms : -1;
+    l->last_progress_ms = now;
+    if (l->reader == NULL) {
+        l->reader = arc_reader_new(&c->limits, &c->alloc);
+        if (l->reader == NULL) {
+            arc__fail(c, ARC_ERR_NOMEM, ENOMEM, "out of memory for the reader");
+            return;
+        }
+    }
+    int rc = arc__encode_handshake(c, &l->hello, &l->hello_left);
+    if (rc != ARC_OK) {
+        arc__fail(c, rc, 0, "cannot encode the handshake: %s", arc_strerror(rc));
+        return;
+    }
+    if (c->adopted_fd >= 0) {
+        /* An adopted socket goes the way of a connect in progress: the first
+         * writability confirms it. */
+        l->fd = c->adopted_fd;
+        c->adopted_fd = -1;
+        if (arc__net_adopt(l->fd) != ARC_OK) {
+            arc__fail(c, ARC_ERR_IO, errno, "cannot make the adopted socket non-blocking: %s",
+                      strerror(errno));
+            return;
+        }
+        arc__link_set_step(c, ARC_LINK_CONNECTING);
+        return;
+    }
+    if (c->unix_path != NULL) {
+        arc_addr *a = arc_mem_alloc(&c->alloc, sizeof *a);
+        if (a == NULL) {
+            arc__fail(c, ARC_ERR_NOMEM, ENOMEM, "out of memory");
+            return;
+        }
+        if (arc__net_unix_addr(c->unix_path, a) != ARC_OK) {
+            arc_mem_free(&c->alloc, a);
+            arc__fail(c, ARC_ERR_INVALID, 0, "unix socket path is empty or too long");
+            return;
+        }
+        have_addresses(c, a, 1);
+        return;
+    }
+    if (arc__net_is_literal(c->host)) {
+        /* An IP address needs no lookup, and a thread would only cost. */
+        arc_addr *addrs = NULL;
+        size_t n = 0;
+        char msg[200];
+        rc = arc__net_resolve(c->host, c->port, c->family, &c->alloc, &addrs, &n, msg,
+                              sizeof msg);
+        if (rc != ARC_OK) {
+            arc__fail(c, rc, 0, "%s", msg);
+            return;
+        }
+        have_addresses(c, addrs, n);
+        return;
+    }
+    start_lookup(c);
+}
+
+static void secured(arc_context *c)
+{
+    arc_link *l = &c->link;
+    if (l->hello_left > 0)
+        arc__link_set_step(c, ARC_LINK_HANDSHAKE);
+    else
+        arc__link_up(c);
+}
+
+static void secure_step(arc_context *c)
+{
+    arc_link *l = &c->link;
+    int rc = l->tr.ops->handshake(&l->tr);
+    l->secure_want = rc;
+    if (rc == ARC_IO_OK) {
+        secured(c);
+    } else if (rc == ARC_IO_ERROR) {
+        char w[160];
+        arc__fail(c, ARC_ERR_IO, l->tr.err, "%s handshake with %s failed: %s", l->tr.ops->name,
+                  where(c, w, sizeof w), l->tr.why ? l->tr.why : strerror(l->tr.err));
+    }
+    /* WANT_READ / WANT_WRITE: the loop calls again. */
+}
+
+/* The pending connect finished: go on with it, or with the next address. */
+static void connect_done(arc_context *c)
+{
+    arc_link *l = &c->link;
+    int status = ARC_ERR_IO;
+    int how = arc__net_connect_result(l->fd, &status);
+    if (how == ARC_CONNECT_PENDING)
+        return; /* spurious wake-up */
+    if (how == ARC_CONNECT_DONE) {
+        attempt_end(c, ARC_OK, 0);
+        l->attempt_deadline = -1;
+        l->tr.ops = &arc__transport_plain;
+        l->tr.fd = l->fd;
+        l->tr.impl = NULL;
+        l->tr.err = 0;
+        l->tr.why = NULL;
+        arc__link_set_step(c, ARC_LINK_SECURING);
+        secure_step(c);
+        return;
+    }
+    int err = errno;
+    attempt_end(c, status, err);
+    drop_fd(c);
+    l->attempt_deadline = -1;
+    if (l->naddrs == 0) { /* an adopted socket has no other address */
+        arc__fail(c, status, err, "adopted socket failed: %s", strerror(err));
+        return;
+    }
+    l->next_addr++;
+    if (l->next_addr < l->naddrs) {
+        try_addresses(c);
+        return;
+    }
+    fail_all_tried(c, status, err);
+}
+
+void arc__link_progress(arc_context *c)
+{
+    arc_link *l = &c->link;
+    switch (l->step) {
+    case ARC_LINK_RESOLVING:
+        lookup_done(c);
+        break;
+    case ARC_LINK_CONNECTING:
+        if (l->fd >= 0)
+            connect_done(c);
+        break;
+    case ARC_LINK_SECURING:
+        secure_step(c);
+        break;
+    default:
+        break;
+    }
+}
+
+int64_t arc__link_deadline(const arc_context *c)
+{
+    const arc_link *l = &c->link;
+    int64_t d = -1;
+    switch (l->step) {
+    case ARC_LINK_IDLE:
+        return 0; /* the loop starts it */
+    case ARC_LINK_HELD:
+        d = l->retry_at;
+        break;
+    case ARC_LINK_CONNECTING:
+        d = l->fd < 0 ? l->retry_at : l->attempt_deadline;
+        break;
+    case ARC_LINK_RESOLVING:
+    case ARC_LINK_SECURING:
+    case ARC_LINK_HANDSHAKE:
+        break;
+    default:
+        return -1;
+    }
+    if (l->deadline >= 0 && (d < 0 || l->deadline < d))
+        d = l->deadline;
+    return d;
+}
+
+static const char *step_text(arc_link_step s)
+{
+    switch (s) {
+    case ARC_LINK_RESOLVING: return " (resolving)";
+    case ARC_LINK_HELD: return " (no free file descriptor)";
+    case ARC_LINK_SECURING: return " (securing)";
+    case ARC_LINK_HANDSHAKE: return " (in the handshake)";
+    default: return "";
+    }
+}
+
+void arc__link_timeout(arc_context *c, int64_t now)
+{
+    arc_link *l = &c->link;
+    if (l->step == ARC_LINK_IDLE) {
+        arc__link_start(c);
+        return;
+    }
+    if (l->step >= ARC_LINK_UP)
+        return;
+    if (l->deadline >= 0 && now >= l->deadline) {
+        char w[160];
+        if (l->step == ARC_LINK_HELD) {
+            arc__fail(c, ARC_ERR_NOFD, EMFILE, "no free file descriptor within %ld ms",
+                      c->connect_timeout_ms);
+            return;
+        }
+        if (l->step == ARC_LINK_CONNECTING && l->fd >= 0)
+            attempt_end(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
+        arc__fail(c, ARC_ERR_TIMEOUT, ETIMEDOUT, "connect to %s timed out after %ld ms%s",
+                  where(c, w, sizeof w), c->connect_timeout_ms, step_text(l->step));
+        return;
+    }
+    if ((l->step == ARC_LINK_HELD || (l->step == ARC_LINK_CONNECTING && l->fd < 0)) &&
+        l->retry_at >= 0 && now >= l->retry_at) {
+        try_addresses(c);
+        return;
+    }
+    if (l->step == ARC_LINK_CONNECTING && l->fd >= 0 && l->attempt_deadline >= 0 &&
+        now >= l->attempt_deadline) {
+        /* This address had its share: the next one gets its chance. */
+        attempt_end(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
+        drop_fd(c);
+        l->attempt_deadline = -1;
+        l->next_addr++;
+        if (l->next_addr < l->naddrs)
+            try_addresses(c);
+        else
+            fail_all_tried(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
+    }
+}
+
+bool arc__link_hello_reply(arc_context *c, arc_reply *reply)
+{
+    arc_link *l = &c->link;
+    if (l->step != ARC_LINK_HANDSHAKE || l->hello_left == 0)
+        return false;
+    l->hello_left--;
+    if (reply->type == ARC_REPLY_ERROR) {
+        arc__fail(c, ARC_ERR_HANDSHAKE, 0, "handshake refused: %.*s",
+                  reply->len > 200 ? 200 : (int)reply->len, reply->str);
+        return true;
+    }
+    if (reply->type == ARC_REPLY_MAP)
+        c->resp = 3; /* only HELLO 3 answers with a map */
+    if (l->hello_left == 0) {
+        arc__buffer_release(&l->hello);
+        arc__link_up(c);
+    }
+    return true;
+}
+
+void arc__link_down(arc_context *c)
+{
+    arc_link *l = &c->link;
+    drop_fd(c);
+    if (l->lookup != NULL) {
+        arc__resolve_abandon(l->lookup);
+        l->lookup = NULL;
+    }
+    arc__buffer_release(&l->hello);
+    l->hello_left = 0;
+    l->attempt_deadline = -1;
+    l->retry_at = -1;
+    l->deadline = -1;
+    l->step = ARC_LINK_DOWN; /* the caller announces the session's state */
+}
+
+void arc__link_release(arc_context *c)
+{
+    arc_link *l = &c->link;
+    if (l->fd >= 0 || l->lookup != NULL)
+        arc__link_down(c);
+    arc_reader_free(l->reader);
+    l->reader = NULL;
+    arc_mem_free(&c->alloc, l->addrs);
+    arc_mem_free(&c->alloc, l->attempts);
+    l->addrs = NULL;
+    l->attempts = NULL;
+    l->naddrs = l->nattempts = 0;
+}
