@@ -831,6 +831,47 @@ static const bad malformed[] = {
         ":1\r\n"),
     BAD("malformed element deep in a tree", "%1\r\n+k\r\n*2\r\n:1\r\n~1\r\n#maybe\r\n"),
     BAD("malformed after an attribute", "|1\r\n+a\r\n:1\r\n:x\r\n"),
+    /* RESP3.md: simple strings and errors "cannot contain the <CR> nor the
+     * <LF> characters", and every line ends in CRLF. A bare LF is an error
+     * as soon as it arrives, whatever the line: each input ends at (or
+     * soon after) it, with no CR to come that a reader might wait for. */
+    BAD("LF alone ends a status, then an integer", "+OK\n:1\n"),
+    BAD("LF alone ends a status", "+OK\n"),
+    BAD("LF alone ends an error", "-ERR x\n"),
+    BAD("LF alone ends an integer", ":1\n"),
+    BAD("LF alone ends a double", ",1.5\n"),
+    BAD("LF alone ends a bool", "#t\n"),
+    BAD("LF alone ends a null", "_\n"),
+    BAD("LF alone ends a big number", "(12\n"),
+    BAD("LF alone ends a bulk header", "$3\n"),
+    BAD("LF alone ends a blob error header", "!3\n"),
+    BAD("LF alone ends a verbatim header", "=5\n"),
+    BAD("LF alone ends an array header", "*1\n"),
+    BAD("LF alone ends a map header", "%1\n"),
+    BAD("LF alone ends a set header", "~1\n"),
+    BAD("LF alone ends a push header", ">1\n"),
+    BAD("LF alone ends an attribute header", "|1\n"),
+    BAD("LF alone ends a streamed string header", "$?\n"),
+    BAD("LF alone ends a chunk header", "$?\r\n;1\n"),
+    BAD("LF alone ends a streamed array header", "*?\n"),
+    BAD("LF alone ends a streamed end", "*?\r\n.\n"),
+    BAD("LF alone where the type byte belongs", "\n"),
+    BAD("LF inside a status", "+a\nb\r\n"),
+    BAD("LF inside an error", "-ERR a\nb\r\n"),
+    BAD("LF before the CRLF of a status", "+OK\n\r\n"),
+    BAD("LF alone inside an array", "*2\r\n:1\r\n:2\n"),
+    BAD("LF alone past the first 16 bytes", "+0123456789abcdefghij\n"),
+    BAD("LF inside a long status before its CR", "+0123456789abcdefghij\nxy\r\n"),
+    /* RESP3.md, "Push type": push data is "always at the top level", never
+     * inside an aggregate; refused at its header. */
+    BAD("push header inside an array", "*1\r\n>1\r\n"),
+    BAD("push inside an array", "*1\r\n>1\r\n+x\r\n"),
+    BAD("push inside a map value", "%1\r\n+k\r\n>1\r\n+x\r\n"),
+    BAD("push inside a set", "~1\r\n>1\r\n+x\r\n"),
+    BAD("push inside a push", ">2\r\n+message\r\n>1\r\n+x\r\n"),
+    BAD("push inside a streamed array", "*?\r\n>1\r\n+x\r\n.\r\n"),
+    BAD("push inside an attribute", "|1\r\n+k\r\n>1\r\n+x\r\n:1\r\n"),
+    BAD("push after an attribute inside an array", "*1\r\n|0\r\n>1\r\n+x\r\n"),
 };
 
 #define N_MALFORMED (sizeof malformed / sizeof malformed[0])
@@ -914,6 +955,41 @@ static void test_failure_after_good_reply_sticks(void **state)
     assert_int_equal(arc_reader_next(r, &out), ARC_ERR_PROTOCOL);
     assert_failed_for_good(r, "+OK then @");
     arc_reader_free(r);
+}
+
+/* The reader fails with ARC_ERR_PROTOCOL on `in`, fed whole, and its
+ * message names `what` at byte `at` of the stream. */
+static void expect_error_text(const char *in, size_t len, const char *what, size_t at)
+{
+    arc_reader *r = new_reader(NULL);
+    assert_int_equal(arc_reader_feed(r, in, len), ARC_OK);
+    arc_reply *out = NULL;
+    int rc;
+    while ((rc = arc_reader_next(r, &out)) == ARC_OK && out != NULL)
+        ;
+    char where[48], msg[160];
+    snprintf(where, sizeof where, "at byte %zu:", at);
+    snprintf(msg, sizeof msg, "%s", arc_reader_error(r));
+    arc_reader_free(r);
+    if (rc != ARC_ERR_PROTOCOL)
+        fail_msg("\"%s\": %s, expected ARC_ERR_PROTOCOL", what, arc_status_name(rc));
+    if (strstr(msg, what) == NULL || strstr(msg, where) == NULL)
+        fail_msg("error \"%s\" does not say \"%s\" %s", msg, what, where);
+}
+
+#define EXPECT_ERROR_TEXT(lit, what, at) expect_error_text(lit, sizeof(lit) - 1, what, at)
+
+/* A line ended wrongly says how, at the byte that is wrong, as soon as that
+ * byte is there: nothing after it is needed. */
+static void test_line_end_errors_say_what(void **state)
+{
+    (void)state;
+    EXPECT_ERROR_TEXT("+OK\r\n:1\n", "LF without CR", 7);
+    EXPECT_ERROR_TEXT("+OK\n", "LF without CR", 3);
+    EXPECT_ERROR_TEXT("$3\nfoo\r\n", "LF without CR", 2);
+    EXPECT_ERROR_TEXT("+0123456789abcdefghij\nxy\r\n", "LF without CR", 21);
+    EXPECT_ERROR_TEXT("+OK\rX", "CR not followed by LF", 3);
+    EXPECT_ERROR_TEXT("*2\r\n:1\r\n>1\r\n", "push frame inside an aggregate", 8);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1583,6 +1659,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_million_deep_nesting),
     cmocka_unit_test(test_free_mid_reply),
     cmocka_unit_test(test_failure_after_good_reply_sticks),
+    cmocka_unit_test(test_line_end_errors_say_what),
     cmocka_unit_test(test_limit_max_bulk),
     cmocka_unit_test(test_limit_max_elements),
     cmocka_unit_test(test_limit_max_depth),
