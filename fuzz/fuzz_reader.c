@@ -88,6 +88,15 @@ static void walk_tree(walk *w, const arc_reply *r, size_t depth, bool is_attr)
             w->sink += (unsigned char)r->str[i];
         check(r->str[r->len] == '\0');
     }
+    /* These only ever come from one line: no longer than max_line, and a
+     * status holds neither CR nor LF (RESP3.md, "Simple string"). */
+    if (r->type == ARC_REPLY_STATUS || r->type == ARC_REPLY_DOUBLE || r->type == ARC_REPLY_BIGNUM)
+        check(r->len <= w->lim->max_line);
+    if (r->type == ARC_REPLY_STATUS)
+        check(memchr(r->str, '\r', r->len) == NULL && memchr(r->str, '\n', r->len) == NULL);
+    /* RESP3.md, "Push type": push data is only ever at the top level. */
+    if (r->type == ARC_REPLY_PUSH)
+        check(depth == 1);
     if (r->type == ARC_REPLY_BOOL)
         check(r->integer == 0 || r->integer == 1);
     if (r->type == ARC_REPLY_VERB)
@@ -138,7 +147,9 @@ static bool same_tree(const arc_reply *a, const arc_reply *b)
 }
 
 /* Limits picked by byte 0. Low two bits: defaults, small, tiny, or each
- * derived from the byte; bit 7: a flaky allocator. */
+ * derived from the byte; bit 7: a flaky allocator. max_line is below
+ * max_buffer when small, left at its default when tiny (so that a line can
+ * still fill the buffer), and on either side of max_buffer when derived. */
 static void pick_limits(uint8_t b, arc_reader_limits *lim)
 {
     memset(lim, 0, sizeof *lim);
@@ -150,6 +161,7 @@ static void pick_limits(uint8_t b, arc_reader_limits *lim)
         lim->max_bulk = 64;
         lim->max_elements = 16;
         lim->max_depth = 8;
+        lim->max_line = 64;
         break;
     case 2:
         lim->max_buffer = 16;
@@ -162,6 +174,7 @@ static void pick_limits(uint8_t b, arc_reader_limits *lim)
         lim->max_bulk = 1u + ((b >> 2) & 15);
         lim->max_elements = 1u + ((b >> 4) & 7);
         lim->max_depth = 1u + ((b >> 3) & 3);
+        lim->max_line = 3u << ((b >> 4) & 7);
         break;
     }
 }
@@ -177,6 +190,8 @@ static void effective(arc_reader_limits *lim)
         lim->max_elements = ARC_READER_DEFAULT_MAX_ELEMENTS;
     if (lim->max_depth == 0)
         lim->max_depth = ARC_READER_DEFAULT_MAX_DEPTH;
+    if (lim->max_line == 0)
+        lim->max_line = ARC_READER_DEFAULT_MAX_LINE;
 }
 
 /* The size of the next feed, from byte 1: all at once, one byte at a time,

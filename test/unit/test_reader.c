@@ -1157,6 +1157,89 @@ static void test_limit_max_buffer(void **state)
     arc_reader_free(r);
 }
 
+/* max_line bounds the text of every line, whatever its type; bulk bodies
+ * are not lines and pass it. */
+static void test_limit_max_line(void **state)
+{
+    (void)state;
+    arc_reader_limits lim = {.max_line = 5};
+    EXPECT_OK(&lim, "+abcde\r\n", ARC_REPLY_STATUS, 5);
+    EXPECT_BAD(&lim, "+abcdef\r\n");
+    EXPECT_OK(&lim, "-ERR x\r\n", ARC_REPLY_ERROR, 5);
+    EXPECT_BAD(&lim, "-ERR xy\r\n");
+    EXPECT_OK(&lim, ":12345\r\n", ARC_REPLY_INTEGER, 0);
+    EXPECT_BAD(&lim, ":123456\r\n");
+    EXPECT_OK(&lim, ",1.234\r\n", ARC_REPLY_DOUBLE, 5);
+    EXPECT_BAD(&lim, ",1.2345\r\n");
+    EXPECT_OK(&lim, "(12345\r\n", ARC_REPLY_BIGNUM, 5);
+    EXPECT_BAD(&lim, "(123456\r\n");
+    EXPECT_OK(&lim, "$00003\r\nabc\r\n", ARC_REPLY_STRING, 3);
+    EXPECT_BAD(&lim, "$000003\r\nabc\r\n");
+    EXPECT_OK(&lim, "*00001\r\n:1\r\n", ARC_REPLY_ARRAY, 1);
+    EXPECT_BAD(&lim, "*000001\r\n:1\r\n");
+    EXPECT_BAD(&lim, "$?\r\n;000001\r\na\r\n;0\r\n");
+    EXPECT_OK(&lim, "$10\r\n0123456789\r\n", ARC_REPLY_STRING, 10);
+    EXPECT_OK(&lim, "!10\r\nERR 456789\r\n", ARC_REPLY_ERROR, 10);
+    /* Inside an aggregate too. */
+    EXPECT_BAD(&lim, "*2\r\n+ab\r\n+abcdef\r\n");
+}
+
+/* A line past max_line is refused when its first byte too many arrives, not
+ * when (or if) its CRLF does; a CR in the last place allowed waits for LF. */
+static void test_limit_max_line_refused_early(void **state)
+{
+    (void)state;
+    arc_reader_limits lim = {.max_line = 5};
+    arc_reader *r = new_reader(&lim);
+    arc_reply *out = NULL;
+    assert_int_equal(arc_reader_feed(r, "+abcde", 6), ARC_OK);
+    assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+    assert_null(out);
+    assert_int_equal(arc_reader_feed(r, "\r", 1), ARC_OK);
+    assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+    assert_null(out);
+    assert_int_equal(arc_reader_feed(r, "\n", 1), ARC_OK);
+    assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+    assert_non_null(out);
+    assert_string_equal(out->str, "abcde");
+    assert_int_equal(arc_reader_feed(r, "-ERR x", 6), ARC_OK);
+    assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+    assert_null(out);
+    assert_int_equal(arc_reader_feed(r, "y", 1), ARC_OK);
+    assert_int_equal(arc_reader_next(r, &out), ARC_ERR_PROTOCOL);
+    assert_non_null(strstr(arc_reader_error(r), "max_line (5)"));
+    assert_failed_for_good(r, "a line one byte past max_line");
+    arc_reader_free(r);
+}
+
+/* The default max_line: a status line of exactly that many bytes passes, one
+ * byte more fails with no CRLF in sight, far below max_buffer. */
+static void test_limit_max_line_default(void **state)
+{
+    (void)state;
+    enum { MAX = ARC_READER_DEFAULT_MAX_LINE };
+    assert_true(ARC_READER_DEFAULT_MAX_LINE < ARC_READER_DEFAULT_MAX_BUFFER / 16);
+    static char line[1 + MAX + 2]; /* static: a failure leaks nothing */
+    line[0] = '+';
+    memset(line + 1, 'x', MAX);
+    memcpy(line + 1 + MAX, "\r\n", 2);
+    expect_ok(NULL, line, sizeof line, ARC_REPLY_STATUS, MAX);
+
+    arc_reader *r = new_reader(NULL);
+    arc_reply *out = NULL;
+    for (size_t at = 0; at < 1 + MAX; at += 4096) {
+        size_t n = 1 + MAX - at < 4096 ? 1 + MAX - at : 4096;
+        assert_int_equal(arc_reader_feed(r, line + at, n), ARC_OK);
+        assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+        assert_null(out);
+    }
+    assert_int_equal(arc_reader_feed(r, "x", 1), ARC_OK);
+    assert_int_equal(arc_reader_next(r, &out), ARC_ERR_PROTOCOL);
+    assert_non_null(strstr(arc_reader_error(r), "max_line"));
+    assert_failed_for_good(r, "a status line one byte past the default max_line");
+    arc_reader_free(r);
+}
+
 /* A bulk body is copied out as it arrives, so a string far longer than
  * max_buffer still passes when it is fed and drained piece by piece. */
 static void test_limit_max_buffer_spares_bulk_bodies(void **state)
@@ -1665,6 +1748,9 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_limit_max_depth),
     cmocka_unit_test(test_limit_max_buffer),
     cmocka_unit_test(test_limit_max_buffer_spares_bulk_bodies),
+    cmocka_unit_test(test_limit_max_line),
+    cmocka_unit_test(test_limit_max_line_refused_early),
+    cmocka_unit_test(test_limit_max_line_default),
     cmocka_unit_test(test_limit_checked_before_allocating),
     cmocka_unit_test(test_limits_zero_mean_default),
     cmocka_unit_test(test_nomem_reader_new),
