@@ -150,6 +150,19 @@ arc_context *arc_connect_fd(int fd, const arc_options *opt)
     return c;
 }
 
+arc_context *arc__connect_transport(const arc_options *opt, const arc_transport_ops *ops,
+                                    void *impl, int fd)
+{
+    if (ops == NULL)
+        return NULL;
+    arc_context *c = arc_connect_fd(fd, opt);
+    if (c != NULL) {
+        c->adopted_ops = ops;
+        c->adopted_impl = impl;
+    }
+    return c;
+}
+
 /* The observable state follows from the phase, the link's step and the
  * session's mode; it is never written anywhere else. */
 static arc_state derive_state(const arc_context *c)

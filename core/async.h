@@ -97,6 +97,8 @@ struct arc_context {
     void (*data_free)(void *data);
     int adopted_fd;      /* arc_connect_fd's socket until the link takes it; -1 */
     arc_resolver resolver; /* the seam in force at creation */
+    const arc_transport_ops *adopted_ops; /* tests: a scripted transport */
+    void *adopted_impl;
 
     /* The observable state: derived, announced by arc__update_state only. */
     arc_state state;
@@ -145,6 +147,13 @@ struct arc_context {
 };
 
 /* ---- async.c ---- */
+/* For tests: a context over a transport of the caller's (a script of bytes
+ * in and bytes out) on descriptor `fd`, which only the loop watches; the
+ * link takes the transport as connected and goes straight to its
+ * handshake. The transport's close() is called when the link goes down;
+ * `fd` is closed with it. NULL as arc_connect_fd(). */
+arc_context *arc__connect_transport(const arc_options *opt, const arc_transport_ops *ops,
+                                    void *impl, int fd);
 int64_t arc__now_ms(void);
 /* For tests: replaces the monotonic clock (NULL restores it). */
 void arc__clock_set(int64_t (*now)(void));

@@ -238,6 +238,8 @@ static void lookup_done(arc_context *c)
     have_addresses(c, addrs, n);
 }
 
+static void secure_step(arc_context *c);
+
 static bool bad_options(arc_context *c)
 {
     if (c->resp_wanted != 2 && c->resp_wanted != 3) {
@@ -280,6 +282,14 @@ void arc__link_start(arc_context *c)
          * writability confirms it. */
         l->fd = c->adopted_fd;
         c->adopted_fd = -1;
+        if (c->adopted_ops != NULL) {
+            l->tr.ops = c->adopted_ops;
+            l->tr.impl = c->adopted_impl;
+            l->tr.fd = l->fd;
+            arc__link_set_step(c, ARC_LINK_SECURING);
+            secure_step(c);
+            return;
+        }
         if (arc__net_adopt(l->fd) != ARC_OK) {
             arc__fail(c, ARC_ERR_IO, errno, "cannot make the adopted socket non-blocking: %s",
                       strerror(errno));

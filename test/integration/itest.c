@@ -8,8 +8,15 @@
 #include <sys/resource.h>
 #include <time.h>
 
+/* The scenario lists, one per file: scenarios.c (the core paths),
+ * scenarios_link.c (the link: deadlines, cancels, resolution, addresses),
+ * scenarios_contract.c (the callback contract's corners). */
 extern const struct CMUnitTest itest_scenarios[];
 extern const size_t itest_scenario_count;
+extern const struct CMUnitTest itest_link_scenarios[];
+extern const size_t itest_link_scenario_count;
+extern const struct CMUnitTest itest_contract_scenarios[];
+extern const size_t itest_contract_scenario_count;
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
@@ -151,16 +158,30 @@ int itest_main(const itest_driver *drv)
         rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    struct CMUnitTest *tests = calloc(itest_scenario_count, sizeof *tests);
+    const struct {
+        const struct CMUnitTest *list;
+        size_t n;
+    } lists[] = {
+        {itest_scenarios, itest_scenario_count},
+        {itest_link_scenarios, itest_link_scenario_count},
+        {itest_contract_scenarios, itest_contract_scenario_count},
+    };
+    size_t total = 0;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        total += lists[l].n;
+    struct CMUnitTest *tests = calloc(total, sizeof *tests);
     if (tests == NULL)
         return 1;
-    for (size_t i = 0; i < itest_scenario_count; i++) {
-        tests[i] = itest_scenarios[i];
-        tests[i].setup_func = test_setup;
-        tests[i].teardown_func = test_teardown;
+    size_t n = 0;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        for (size_t i = 0; i < lists[l].n; i++) {
+            tests[n] = lists[l].list[i];
+            tests[n].setup_func = test_setup;
+            tests[n].teardown_func = test_teardown;
+            n++;
+        }
     }
-    int rc = _cmocka_run_group_tests(drv->name, tests, itest_scenario_count, group_setup,
-                                     group_teardown);
+    int rc = _cmocka_run_group_tests(drv->name, tests, total, group_setup, group_teardown);
     free(tests);
     return rc;
 }
