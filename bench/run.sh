@@ -103,6 +103,13 @@ if [ "$what" = all ] || [ "$what" = async ]; then
             echo "$i,$impl,$("$ba" rss "$impl" 127.0.0.1 "$nport" 1000000)" >>"$out/rss.csv"
         done
     done
+
+    # What an idle connection costs: 10,000 contexts, one command each, then
+    # idle past the trim (bench_idle.c). Heap bytes arc holds per context.
+    echo "rep,phase,contexts,heap_bytes_per_context,rss_kib_per_context" >"$out/idle.csv"
+    for i in $(seq 3); do
+        (ulimit -n 20000 2>/dev/null; "$b/bench/bench_idle" "$nport" 10000) | sed "s/^idle,/$i,/" >>"$out/idle.csv"
+    done
 fi
 
 python3 bench/summary.py "$out" "$what" | tee "$out/summary.txt"

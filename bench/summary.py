@@ -2,7 +2,7 @@
 """Medians, ratios and targets of a bench/run.sh run.
 
 usage: summary.py OUTDIR [all|codec|async]
-Reads OUTDIR/codec.csv, async.csv, syscalls.csv and rss.csv (those that the
+Reads OUTDIR/codec.csv, async.csv, syscalls.csv, rss.csv and idle.csv (those that the
 run made), prints the tables, and writes OUTDIR/async-<server>-medians.csv
 for bench/async.gp."""
 import csv
@@ -104,6 +104,18 @@ if what in ("all", "async") and os.path.exists(f"{out}/rss.csv"):
     print("== peak RSS over baseline with 1M SET commands in flight (poll, null server)")
     print(f"arc {a / 1024:.1f} MiB   hiredis {h / 1024:.1f} MiB   arc/hiredis {a / h:.2f}")
     target("peak RSS with 1M in flight: arc/hiredis", a / h, 0.5)
+    print()
+
+if what in ("all", "async") and os.path.exists(f"{out}/idle.csv"):
+    idle = {}
+    for r in csv.DictReader(open(f"{out}/idle.csv")):
+        idle.setdefault(r["phase"], []).append(float(r["heap_bytes_per_context"]))
+    print("== heap bytes per idle context (10,000 contexts, poll, null server, medians)")
+    for phase in ("after-reply", "after-trim"):
+        if phase in idle:
+            print(f"{phase:12} {med(idle[phase]):9.0f} B")
+    if "after-trim" in idle:
+        target("heap bytes per idle context after the trim", med(idle["after-trim"]), 4096)
     print()
 
 print("== targets")
