@@ -1,10 +1,19 @@
 /* fuzz_context.c: a whole context over a socketpair, the fuzzer playing the
  * server and choosing what the application does in between: commands of
- * every kind, disconnects, frees, and bytes from the server. At the end
- * every accepted callback must have been called exactly once. */
+ * every kind (some with their own timeouts), cancels, disconnects, frees,
+ * bytes from the server, and the passing of time (a clock of its own, so
+ * that every deadline can fire). A second context resolves a name through
+ * a resolver that fails, and is freed at a moment the fuzzer picks. At the
+ * end every accepted callback must have been called exactly once, and
+ * every accepted subscribe command's callback must have had exactly one
+ * final NULL. */
 #define _GNU_SOURCE
 #include <arc/arc.h>
 
+#include "async.h" /* arc__clock_set */
+#include "net.h"   /* arc__net_set_resolver */
+
+#include <netdb.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,9 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct track {
     int calls[MAX_CMDS];
+    int nulls[MAX_CMDS];
     int accepted[MAX_CMDS];
+    int many[MAX_CMDS];  /* subscribe family and MONITOR: any count of calls */
+    uint64_t ids[MAX_CMDS];
     int n;
-    int pubsub_accepted; /* subscription and monitor callbacks: any count */
 } track;
 
 typedef struct slot {
@@ -29,17 +40,11 @@ typedef struct slot {
 static void once_cb(arc_context *c, arc_reply *r, int status, void *pd)
 {
     (void)c;
-    (void)r;
     (void)status;
     slot *s = (slot *)pd;
     s->t->calls[s->i]++;
-}
-
-static void many_cb(arc_context *c, arc_reply *r, int status, void *pd)
-{
-    (void)c;
-    (void)status;
-    (void)pd;
+    if (r == NULL)
+        s->t->nulls[s->i]++;
     /* Touch the reply the way a user would. */
     volatile size_t sum = 0;
     if (r != NULL)
@@ -48,14 +53,37 @@ static void many_cb(arc_context *c, arc_reply *r, int status, void *pd)
     (void)sum;
 }
 
-/* `many`: the callback may be called any number of times (subscriptions,
- * MONITOR); every other one exactly once. */
+static int64_t fake_now;
+
+static int64_t fuzz_clock(void)
+{
+    return fake_now;
+}
+
+static int failing_gai(const char *node, const char *service, const struct addrinfo *hints,
+                       struct addrinfo **res)
+{
+    (void)node;
+    (void)service;
+    (void)hints;
+    *res = NULL;
+    return EAI_NONAME;
+}
+
+static void no_free(struct addrinfo *res)
+{
+    (void)res;
+}
+
+/* `many`: the callback may be called any number of times: 1 MONITOR (at
+ * most one NULL), 2 a subscribe command (exactly one final NULL); every
+ * other one exactly once. */
 static const struct {
     const char *cmd;
     int many;
 } commands[] = {
-    {"GET k", 0},        {"SET k v", 0},       {"PING", 0},          {"SUBSCRIBE a b", 1},
-    {"PSUBSCRIBE p*", 1}, {"SSUBSCRIBE s", 1},  {"UNSUBSCRIBE", 0},   {"UNSUBSCRIBE a", 0},
+    {"GET k", 0},        {"SET k v", 0},       {"PING", 0},          {"SUBSCRIBE a b", 2},
+    {"PSUBSCRIBE p*", 2}, {"SSUBSCRIBE s", 2},  {"UNSUBSCRIBE", 0},   {"UNSUBSCRIBE a", 0},
     {"PUNSUBSCRIBE", 0}, {"SUNSUBSCRIBE s", 0}, {"MONITOR", 1},       {"RESET", 0},
     {"QUIT", 0},         {"LRANGE l 0 -1", 0},
 };
@@ -82,17 +110,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     track t;
     memset(&t, 0, sizeof t);
     slot slots[MAX_CMDS];
+    fake_now = 1000;
+    arc__clock_set(fuzz_clock);
     arc_options o;
     memset(&o, 0, sizeof o);
     o.resp = (data[0] & 1) ? 3 : 2;
     if (data[0] & 2)
         o.password = "pw";
+    if (data[0] & 8)
+        o.command_timeout_ms = 50;
     o.limits.max_bulk = 4096;
     o.limits.max_elements = 256;
     arc_context *c = arc_connect_fd(sv[0], &o);
+    arc_context *other = NULL;
+    if (data[0] & 4) {
+        /* Its lookup fails on a thread; freed before or after that is seen. */
+        arc__net_set_resolver(failing_gai, no_free);
+        arc_options r;
+        memset(&r, 0, sizeof r);
+        r.host = "fuzz.invalid";
+        r.connect_timeout_ms = 100;
+        other = arc_connect(&r);
+        arc__net_set_resolver(NULL, NULL);
+    }
     if (c == NULL) {
         close(sv[0]);
         close(sv[1]);
+        arc_free(other);
+        arc__clock_set(NULL);
         return 0;
     }
     size_t i = 1;
@@ -112,33 +157,48 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 3:
-        case 4: { /* a command */
+        case 4: { /* a command; case 4 with a timeout of its own */
+            if (t.n >= MAX_CMDS)
+                break;
             /* The format splits on spaces, so the command is the format. */
-            const char *cmd = commands[(op / 8) % NCOMMANDS].cmd;
-            if (commands[(op / 8) % NCOMMANDS].many) {
-                if (arc_command(c, many_cb, NULL, cmd) == ARC_OK)
-                    t.pubsub_accepted++;
-            } else if (t.n < MAX_CMDS) {
-                slots[t.n] = (slot){&t, t.n};
-                t.accepted[t.n] = arc_command(c, once_cb, &slots[t.n], cmd) == ARC_OK;
-                t.n++;
-            }
+            size_t k = (op / 8) % NCOMMANDS;
+            slots[t.n] = (slot){&t, t.n};
+            t.many[t.n] = commands[k].many;
+            arc_command_options co = {0, &t.ids[t.n]};
+            if (op % 8 == 4)
+                co.timeout_ms = 1 + (op / 8) % 40;
+            t.accepted[t.n] =
+                arc_command_with(c, &co, once_cb, &slots[t.n], commands[k].cmd) == ARC_OK;
+            t.n++;
             break;
         }
         case 5:
-            arc_disconnect(c);
+            if (op / 8 < 16) {
+                arc_disconnect(c);
+            } else if (t.n > 0) { /* cancel one of the commands issued */
+                int k = (op / 8) % t.n;
+                int rc = arc_cancel(c, t.ids[k]);
+                if (rc == ARC_OK && !t.accepted[k])
+                    __builtin_trap(); /* a refused command has no id to cancel */
+            }
             break;
         case 6:
             if (op / 8 == 31) {
                 arc_free(c);
                 freed = 1;
+            } else if (op / 8 == 30 && other != NULL) {
+                arc_free(other);
+                other = NULL;
             }
             break;
-        default:
+        default: /* time passes */
+            fake_now += (op / 8) * 5;
             break;
         }
         if (!freed)
             pump(c);
+        if (other != NULL)
+            pump(other);
         /* Drain what the client wrote, so its socket never fills. */
         char sink[4096];
         while (recv(sv[1], sink, sizeof sink, 0) > 0)
@@ -146,12 +206,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!freed)
         arc_free(c);
+    arc_free(other);
     close(sv[1]);
+    arc__clock_set(NULL);
     for (int k = 0; k < t.n; k++) {
-        if (t.accepted[k] && t.calls[k] != 1)
-            __builtin_trap(); /* invariant 1: exactly once */
         if (!t.accepted[k] && t.calls[k] != 0)
             __builtin_trap(); /* a refused command never calls back */
+        if (!t.accepted[k])
+            continue;
+        if (!t.many[k] && t.calls[k] != 1)
+            __builtin_trap(); /* invariant 1: exactly once */
+        if (t.many[k] && (t.nulls[k] > 1 || t.calls[k] == 0))
+            __builtin_trap(); /* a monitor ends at most once, and is told something */
+        if (t.many[k] == 2 && t.nulls[k] != 1)
+            __builtin_trap(); /* a subscribe command's callback: one final NULL */
     }
     return 0;
 }
