@@ -56,6 +56,12 @@ static inline void arc_libuv_timer_closed(uv_handle_t *h)
     arc_libuv_maybe_free(s);
 }
 
+/* Reads left on an errored socket whose handle libuv would not restart
+ * (see arc_libuv_on_poll): each read takes bytes or meets the error, so the
+ * bound is only there so that a socket that never reports one cannot spin
+ * the loop. */
+#define ARC_LIBUV_DRAIN_MAX 4096
+
 static inline void arc_libuv_on_poll(uv_poll_t *h, int status, int events)
 {
     arc_libuv_state *s = (arc_libuv_state *)h->data;
@@ -68,6 +74,16 @@ static inline void arc_libuv_on_poll(uv_poll_t *h, int status, int events)
      * until the close callbacks) or moved it to another socket. */
     if ((events & UV_WRITABLE) && !s->dead && h == s->poll)
         arc_handle_write(s->c);
+    if (status >= 0 || s->dead || h != s->poll || s->events == 0)
+        return;
+    /* On an error libuv stops the handle itself. A reset can come while
+     * replies are still unread and arc reads them a chunk at a time, so
+     * the handle must go on reporting until arc has read them and met the
+     * error (test/adapters/test_reset.c). */
+    if (uv_poll_start(h, s->events, arc_libuv_on_poll) == 0)
+        return;
+    for (int i = 0; i < ARC_LIBUV_DRAIN_MAX && !s->dead && h == s->poll && arc_want_read(s->c); i++)
+        arc_handle_read(s->c);
 }
 
 static inline void arc_libuv_on_timer(uv_timer_t *h)
