@@ -9,6 +9,10 @@
  *   arc_free(c);
  *   arc_poll_loop_free(loop);
  *
+ * Memory: the loop and its pollfd arrays come from the allocator given to
+ * arc_poll_loop_new_with() (arc_poll_loop_new(): the default), each
+ * context's entry from that context's allocator.
+ *
  * Header-only: every function is static inline. It needs <poll.h> and
  * nothing else beyond libarc; it compiles under plain -std=c11 -pedantic. */
 #ifndef ARC_ADAPTERS_POLL_H
@@ -42,6 +46,7 @@ typedef struct arc_poll_loop {
     struct pollfd *fds;
     arc_poll_entry **owners; /* fds[i] belongs to owners[i] */
     size_t cap;
+    arc_allocator alloc; /* a copy: the loop, fds and owners */
 } arc_poll_loop;
 
 /* arc's own monotonic clock: no POSIX declarations needed here. */
@@ -63,12 +68,12 @@ static inline int arc_poll_grow(arc_poll_loop *loop, size_t n)
             return -1;
         cap *= 2;
     }
-    struct pollfd *fds = (struct pollfd *)arc_mem_realloc(NULL, loop->fds, cap * sizeof *fds);
+    struct pollfd *fds = (struct pollfd *)arc_mem_realloc(&loop->alloc, loop->fds, cap * sizeof *fds);
     if (fds == NULL)
         return -1;
     loop->fds = fds;
     arc_poll_entry **owners =
-        (arc_poll_entry **)arc_mem_realloc(NULL, loop->owners, cap * sizeof *owners);
+        (arc_poll_entry **)arc_mem_realloc(&loop->alloc, loop->owners, cap * sizeof *owners);
     if (owners == NULL)
         return -1; /* fds is larger than cap says: harmless */
     loop->owners = owners;
@@ -129,14 +134,24 @@ static inline void arc_poll_cleanup(void *data)
 
 /* ---- the loop ---- */
 
-/* A new empty loop, or NULL when out of memory. Free with
+/* A new empty loop whose own memory (the loop and its pollfd arrays) comes
+ * from `a`, or NULL when out of memory. `a` is copied; its function and
+ * data must outlive the loop. NULL: the default allocator. Free with
  * arc_poll_loop_free(). */
+static inline arc_poll_loop *arc_poll_loop_new_with(const arc_allocator *a)
+{
+    arc_poll_loop *loop = (arc_poll_loop *)arc_mem_alloc(a, sizeof *loop);
+    if (loop == NULL)
+        return NULL;
+    memset(loop, 0, sizeof *loop);
+    loop->alloc = a != NULL ? *a : *arc_allocator_default();
+    return loop;
+}
+
+/* arc_poll_loop_new_with(NULL). */
 static inline arc_poll_loop *arc_poll_loop_new(void)
 {
-    arc_poll_loop *loop = (arc_poll_loop *)arc_mem_alloc(NULL, sizeof *loop);
-    if (loop != NULL)
-        memset(loop, 0, sizeof *loop);
-    return loop;
+    return arc_poll_loop_new_with(NULL);
 }
 
 /* Frees the entries of contexts that went away. Never called while a
@@ -304,9 +319,10 @@ static inline void arc_poll_loop_free(arc_poll_loop *loop)
         if (!e->dead)
             arc_free(e->c);
     arc_poll_reap(loop);
-    arc_mem_free(NULL, loop->fds);
-    arc_mem_free(NULL, loop->owners);
-    arc_mem_free(NULL, loop);
+    arc_allocator a = loop->alloc;
+    arc_mem_free(&a, loop->fds);
+    arc_mem_free(&a, loop->owners);
+    arc_mem_free(&a, loop);
 }
 
 #endif
