@@ -105,7 +105,9 @@ static void printf_strings(void **state)
 static void printf_concatenation_and_spaces(void **state)
 {
     (void)state;
-    assert_int_equal(arc_format(buf, "  GET   a%sb  "), ARC_ERR_INVALID); /* %s needs an arg */
+    /* A NULL %s is refused. (A missing argument cannot be detected: reading
+     * it is undefined behaviour, which an unoptimized build showed.) */
+    assert_int_equal(arc_format(buf, "  GET   a%sb  ", (const char *)NULL), ARC_ERR_INVALID);
     arc_buffer_clear(buf);
     assert_int_equal(arc_format(buf, "  GET   a%sc  ", "b"), ARC_OK);
     EXPECT("*2\r\n$3\r\nGET\r\n$3\r\nabc\r\n");
