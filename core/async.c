@@ -242,6 +242,10 @@ bool arc__leave(arc_context *c)
         c->depth--;
         return true;
     }
+    /* Telling the loop can fail the context, and its callbacks may ask for
+     * arc_free(): look again after it. */
+    if (!c->free_requested)
+        arc__sync_loop(c);
     if (c->free_requested) {
         /* Still at depth 1, so callbacks run by the teardown that call
          * arc_free() or arc_disconnect() again only find it under way. */
@@ -249,7 +253,12 @@ bool arc__leave(arc_context *c)
         destroy(c);
         return false;
     }
-    arc__sync_loop(c);
+    if (arc__ended(c) && c->link.reader != NULL) {
+        /* Only now: a callback that ended the context may still have been
+         * reading its reply, which lives in the reader's arena. */
+        arc_reader_free(c->link.reader);
+        c->link.reader = NULL;
+    }
     c->depth--;
     return true;
 }
@@ -280,8 +289,6 @@ void arc__terminate(arc_context *c, int status)
     }
     c->depth--;
     arc__buffer_release(&c->out);
-    arc_reader_free(c->link.reader);
-    c->link.reader = NULL;
 }
 
 void arc__fail(arc_context *c, int status, int sys_errno, const char *fmt, ...)

@@ -298,7 +298,7 @@ static void read_input(arc_context *c)
          * server that only sends invalidations while a reply is late is
          * still late. */
         if (arc__alive(c) &&
-            (c->queue.head_id != answered || arc_reader_pending(l->reader) > 0))
+            (c->queue.head_id != answered || arc__reader_midway(l->reader)))
             l->last_progress_ms = arc__now_ms();
         if (l->tr.ops == NULL || l->tr.ops->pending(&l->tr) == 0)
             return;

@@ -121,6 +121,16 @@ void arc__reader_commit(arc_reader *r, size_t n)
     arc__buffer_commit(&r->in, n);
 }
 
+bool arc__reader_midway(const arc_reader *r)
+{
+    if (r->depth > 0)
+        return r->stack[0].node->type != ARC_REPLY_PUSH;
+    if (r->phase != PHASE_LINE)
+        return true; /* a top-level bulk body */
+    const char *p = arc__buffer_head(&r->in);
+    return arc__buffer_len(&r->in) > 0 && p[0] != '>';
+}
+
 size_t arc_reader_pending(const arc_reader *r)
 {
     return r ? arc__buffer_len(&r->in) : 0;

@@ -13,6 +13,11 @@
  * unfinished line), ARC_ERR_NOMEM or ARC_ERR_PROTOCOL (already failed). */
 int arc__reader_space(arc_reader *r, size_t want, char **space, size_t *avail);
 
+/* True while a reply other than a push is partly read: bytes of it are
+ * buffered or already taken into the reply being built. The context's
+ * liveness timeout counts that as progress. */
+bool arc__reader_midway(const arc_reader *r);
+
 /* Marks `n` bytes written into the space as fed. */
 void arc__reader_commit(arc_reader *r, size_t n);
 
