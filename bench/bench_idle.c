@@ -1,7 +1,8 @@
 /* bench_idle.c: what an idle connection costs. N contexts on one poll loop
  * each send one command to a server (the null server: +OK to everything)
  * and get its reply; then they sit idle. The heap bytes arc holds for them
- * (an allocator that counts live bytes, given to every context) are read right after the replies and again once the idle trim has
+ * (an allocator that counts live bytes, given to every context and to the
+ * loop) are read right after the replies and again once the idle trim has
  * run, with the process's RSS beside them.
  *
  *   bench_idle PORT [N]      N defaults to 10000
@@ -79,7 +80,7 @@ int main(int argc, char **argv)
     }
     counter k = {0};
     arc_allocator a = {counting, &k};
-    arc_poll_loop *loop = arc_poll_loop_new();
+    arc_poll_loop *loop = arc_poll_loop_new_with(&a);
     arc_context **cs = calloc((size_t)n, sizeof *cs);
     if (loop == NULL || cs == NULL)
         return 1;

@@ -302,7 +302,8 @@ static void on_push(arc_context *c, arc_reply *reply, void *data)
 
 /* One run with allocation `fail_at` failing. Returns true when that
  * allocation was reached. */
-static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, long fail_at)
+static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, bool lookup,
+                     long fail_at)
 {
     failing_alloc f = {0, fail_at, 0, 0};
     arc_allocator alloc = {failing_realloc, &f};
@@ -352,7 +353,9 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, lon
     o.data = &r;
     o.command_timeout_ms = 5000;
     if (tcp) {
-        o.host = "127.0.0.1";
+        /* A name goes through the resolver thread; an address does not. */
+        o.host = lookup ? "localhost" : "127.0.0.1";
+        o.family = ARC_FAMILY_IPV4;
         o.port = port;
         o.connect_timeout_ms = 5000;
     }
@@ -378,6 +381,20 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, lon
         i++;
         r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "GET k") == ARC_OK;
         i++;
+        /* A command with a deadline of its own (never reached), and one
+         * cancelled at once: its reply is read and dropped. */
+        uint64_t id = 0;
+        arc_command_options co = {.timeout_ms = 60000, .id = &id};
+        int rc = arc_command_with(c, &co, cmd_cb, &slots[i], "GET k");
+        r.accepted[i] = rc == ARC_OK;
+        if (!r.accepted[i] && rc != ARC_ERR_NOMEM)
+            fail_msg("command refused with %s, not ARC_ERR_NOMEM", arc_status_name(rc));
+        i++;
+        rc = arc_command_with(c, &co, cmd_cb, &slots[i], "GET k");
+        r.accepted[i] = rc == ARC_OK;
+        if (r.accepted[i])
+            assert_int_equal(arc_cancel(c, id), ARC_OK);
+        int cancelled = i++;
         bool subscribed = arc_command(c, sub_cb, &r, "SUBSCRIBE ch other") == ARC_OK;
         r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "PING") == ARC_OK;
         i++;
@@ -400,6 +417,12 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, lon
         char why[300];
         snprintf(why, sizeof why, "%s: %s", arc_state_name(arc_context_state(c)),
                  arc_context_error(c));
+        /* A run that hit a failed allocation and failed says so: nothing
+         * else can have gone wrong against this peer. */
+        if (arc_context_state(c) == ARC_STATE_FAILED &&
+            arc_context_failure(c) != ARC_ERR_NOMEM)
+            fail_msg("allocation %ld failing ended %s (%s), not ARC_ERR_NOMEM", fail_at, why,
+                     arc_status_name(arc_context_failure(c)));
         arc_free(c);
         assert_int_equal(r.connects, 1);
         assert_true(r.disconnects <= 1);
@@ -409,7 +432,7 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, lon
                 fail_msg("untouched run ended %s", why);
             assert_int_equal(r.disconnects, 1);
             for (int k = 0; k < i; k++)
-                assert_int_equal(r.replies[k], 1);
+                assert_int_equal(r.replies[k], k == cancelled ? 0 : 1);
             assert_int_equal(r.sub_ends, 2);
             assert_int_equal(r.pushes, resp == 3 ? 1 : 0);
             if (monitor)
@@ -441,28 +464,30 @@ static bool run_once(const sweep_loop *lp, int resp, bool monitor, bool tcp, lon
     return f.calls >= fail_at;
 }
 
-static void sweep_over(const sweep_loop *lp, int resp, bool monitor, bool tcp)
+static void sweep_over(const sweep_loop *lp, int resp, bool monitor, bool tcp, bool lookup)
 {
     long n = 1;
-    while (run_once(lp, resp, monitor, tcp, n))
+    while (run_once(lp, resp, monitor, tcp, lookup, n))
         n++;
     /* The last run reached no failure: the whole scenario passed. */
     assert_true(n > 10);
     printf("# %s: swept %ld allocation points (RESP%d%s%s)\n", lp->name, n - 1, resp,
-           monitor ? ", monitor" : "", tcp ? ", TCP connect" : "");
+           monitor ? ", monitor" : "",
+           tcp ? (lookup ? ", TCP connect by name" : ", TCP connect") : "");
 }
 
 static void sweep(const sweep_loop *lp, int resp, bool monitor)
 {
-    sweep_over(lp, resp, monitor, false);
+    sweep_over(lp, resp, monitor, false, false);
 }
 
 /* Resolving and connecting: arc_connect to a listener of the test's own. */
 static void sweep_tcp_connect(void **state)
 {
     (void)state;
-    sweep_over(&poll_loop, 2, false, true);
-    sweep_over(&poll_loop, 3, true, true);
+    sweep_over(&poll_loop, 2, false, true, false);
+    sweep_over(&poll_loop, 3, true, true, false);
+    sweep_over(&poll_loop, 2, false, true, true); /* the lookup thread's hand-over */
 }
 
 static void sweep_resp2(void **state)
