@@ -37,6 +37,7 @@ typedef struct watch {
     int fds_seen[16];
     int nfds;
     int timer_calls;
+    int refuse_fd; /* set_fd of a socket answers this status (0: ARC_OK) */
 } watch;
 
 static int w_add_read(void *d)
@@ -62,7 +63,7 @@ static int w_set_fd(void *d, int fd)
     w->fd = fd;
     if (w->nfds < 16)
         w->fds_seen[w->nfds++] = fd;
-    return ARC_OK;
+    return fd >= 0 && w->refuse_fd ? w->refuse_fd : ARC_OK;
 }
 
 static int w_timer(void *d, long ms)
@@ -73,15 +74,21 @@ static int w_timer(void *d, long ms)
     return ARC_OK;
 }
 
-static void attach(watch *w, arc_context *c)
+static void attach_refusing(watch *w, arc_context *c, int refuse_fd)
 {
     memset(w, 0, sizeof *w);
+    w->refuse_fd = refuse_fd;
     w->c = c;
     w->fd = -1;
     w->deadline = -1;
     arc_event_hooks h = {w, w_add_read, w_del_read, w_add_write, w_del_write,
                          w_set_fd, w_timer, w_cleanup};
     assert_int_equal(arc_attach(c, &h), ARC_OK);
+}
+
+static void attach(watch *w, arc_context *c)
+{
+    attach_refusing(w, c, ARC_OK);
 }
 
 static void step(watch *w, int max_ms)
@@ -388,9 +395,44 @@ static void held_without_descriptors(void **state)
     }
 }
 
+/* A loop that cannot watch the socket (libuv out of memory for its
+ * uv_poll_t, say) fails the context with that status instead of leaving
+ * it unwatched, with no timeout to end it. */
+static void hook_failure_fails_the_context(void **state)
+{
+    (void)state;
+    fake_server *f = fake_start(pong_script);
+    assert_non_null(f);
+    rec k = {0};
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.host = "127.0.0.1";
+    o.port = fake_port(f);
+    o.on_connect = on_connect;
+    o.data = &k;
+    arc_context *c = arc_connect(&o);
+    watch w;
+    attach_refusing(&w, c, ARC_ERR_NOMEM);
+    rec ping = {0};
+    assert_int_equal(arc_command(c, on_reply, &ping, "PING"), ARC_OK);
+    RUN_UNTIL(&w, 2000, ended(c));
+    assert_int_equal(arc_context_state(c), ARC_STATE_FAILED);
+    assert_int_equal(arc_context_failure(c), ARC_ERR_NOMEM);
+    assert_non_null(strstr(arc_context_error(c), "event loop"));
+    assert_int_equal(k.connects, 1);
+    assert_int_equal(k.connect_status, ARC_ERR_NOMEM);
+    assert_int_equal(ping.calls, 1);
+    assert_int_equal(ping.status, ARC_ERR_NOT_SENT);
+    assert_int_equal(w.fd, -1); /* the socket was let go before it closed */
+    arc_free(c);
+    assert_true(w.dead);
+    fake_stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hook_failure_fails_the_context),
         cmocka_unit_test(tries_every_address),
         cmocka_unit_test(all_addresses_refuse),
         cmocka_unit_test(connect_timeout_on_full_backlog),
