@@ -58,6 +58,8 @@ static void destroy(arc_context *c)
         cleanup(c->hooks.data);
     }
     arc__link_release(c);
+    if (c->transport_session != NULL && c->transport->session_free != NULL)
+        c->transport->session_free(c->transport->data, c->transport_session);
     if (c->adopted_fd >= 0)
         close(c->adopted_fd);
     arc__buffer_release(&c->out);
@@ -125,6 +127,7 @@ static arc_context *create(const arc_options *opt)
     c->limits = opt->limits;
     c->connect_timeout_ms = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : 0;
     c->command_timeout_ms = opt->command_timeout_ms > 0 ? opt->command_timeout_ms : 0;
+    c->transport = opt->transport;
     c->on_connect = opt->on_connect;
     c->on_disconnect = opt->on_disconnect;
     c->on_push = opt->on_push;
@@ -384,6 +387,14 @@ int arc_set_timeouts(arc_context *c, long connect_timeout_ms, long command_timeo
 }
 
 /* ---- getters ---- */
+
+void *arc_context_transport(const void *context, const arc_transport_ops *ops)
+{
+    const arc_context *c = context;
+    if (c == NULL || ops == NULL || c->link.tr.ops != ops)
+        return NULL;
+    return c->link.tr.impl;
+}
 
 arc_state arc_context_state(const arc_context *c)
 {

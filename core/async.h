@@ -97,6 +97,8 @@ struct arc_context {
     void (*data_free)(void *data);
     int adopted_fd;      /* arc_connect_fd's socket until the link takes it; -1 */
     arc_resolver resolver; /* the seam in force at creation */
+    const arc_transport_kind *transport; /* NULL: plain sockets */
+    void *transport_session; /* the kind's state kept across links */
     const arc_transport_ops *adopted_ops; /* tests: a scripted transport */
     void *adopted_impl;
 

@@ -82,8 +82,13 @@ static int register_subs(arc_context *c, arc_entry *e, const arc_cmdview *args)
         return ARC_OK; /* every name is already held by this callback */
     if (arc__pubsub_reserve(&c->subs, e->sub, fresh) != ARC_OK)
         return ARC_ERR_NOMEM;
-    arc_sub_owner *owner = arc__pubsub_owner_new(&c->subs, fn, privdata);
-    if (owner == NULL)
+    /* One owner per (callback, privdata) pair, so that a privdata gets one
+     * final NULL however many commands subscribed under it. A command that
+     * joins an existing owner does not own it: its own timeout or cancel
+     * ends nothing. */
+    arc_sub_owner *owner = arc__pubsub_owner_find(&c->subs, fn, privdata);
+    bool joined = owner != NULL;
+    if (!joined && (owner = arc__pubsub_owner_new(&c->subs, fn, privdata)) == NULL)
         return ARC_ERR_NOMEM;
     arc_sub *made = NULL;
     for (it = *args; arc__cmdview_next(&it, &name, &len);) {
@@ -100,7 +105,8 @@ static int register_subs(arc_context *c, arc_entry *e, const arc_cmdview *args)
                 arc__pubsub_discard(&c->subs, made);
                 made = next;
             }
-            arc__pubsub_owner_free(&c->subs, owner);
+            if (!joined)
+                arc__pubsub_owner_free(&c->subs, owner);
             return ARC_ERR_NOMEM;
         }
         s->serial = e->serial;
@@ -114,7 +120,7 @@ static int register_subs(arc_context *c, arc_entry *e, const arc_cmdview *args)
         owner->refs++;
         made = next;
     }
-    e->privdata = owner;
+    e->privdata = joined ? NULL : owner;
     return ARC_OK;
 }
 

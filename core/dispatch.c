@@ -205,10 +205,13 @@ static void sub_refused(arc_context *c, arc_reply *reply)
         arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
         return;
     }
-    arc_sub_owner *owner = e.privdata;
+    /* The names this command added share one owner: its own, or the one
+     * its (callback, privdata) pair already had. */
+    arc_sub_owner *owner = NULL;
     size_t taken = 0;
     arc_sub *s;
     while ((s = arc__pubsub_take_serial(&c->subs, e.sub, e.serial)) != NULL) {
+        owner = s->owner;
         arc__pubsub_discard(&c->subs, s);
         taken++;
     }

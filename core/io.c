@@ -284,8 +284,8 @@ static void read_input(arc_context *c)
         }
         if (rc == ARC_IO_ERROR) {
             int err = l->tr.err;
-            arc__fail(c, err == ECONNRESET ? ARC_ERR_EOF : ARC_ERR_IO, err, "read failed: %s",
-                      l->tr.why ? l->tr.why : strerror(err));
+            int st = l->tr.status ? l->tr.status : err == ECONNRESET ? ARC_ERR_EOF : ARC_ERR_IO;
+            arc__fail(c, st, err, "read failed: %s", l->tr.why[0] ? l->tr.why : strerror(err));
             return;
         }
         if (rc != ARC_IO_OK)

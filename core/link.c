@@ -254,6 +254,11 @@ static bool bad_options(arc_context *c)
         arc__fail(c, ARC_ERR_INVALID, 0, "no host and no unix_path given");
         return true;
     }
+    if (c->transport != NULL && c->unix_path != NULL && !c->transport->unix_sockets) {
+        arc__fail(c, ARC_ERR_INVALID, 0, "the %s transport does not run over unix sockets",
+                  c->transport->name);
+        return true;
+    }
     return false;
 }
 
@@ -345,10 +350,14 @@ static void secure_step(arc_context *c)
     l->secure_want = rc;
     if (rc == ARC_IO_OK) {
         secured(c);
-    } else if (rc == ARC_IO_ERROR) {
+    } else if (rc == ARC_IO_ERROR || rc == ARC_IO_EOF) {
         char w[160];
-        arc__fail(c, ARC_ERR_IO, l->tr.err, "%s handshake with %s failed: %s", l->tr.ops->name,
-                  where(c, w, sizeof w), l->tr.why ? l->tr.why : strerror(l->tr.err));
+        int st = l->tr.status ? l->tr.status : ARC_ERR_IO;
+        arc__fail(c, st, l->tr.err, "%s handshake with %s failed: %s", l->tr.ops->name,
+                  where(c, w, sizeof w),
+                  l->tr.why[0] ? l->tr.why
+                  : rc == ARC_IO_EOF ? "the server closed the connection"
+                                     : strerror(l->tr.err));
     }
     /* WANT_READ / WANT_WRITE: the loop calls again. */
 }
@@ -364,11 +373,20 @@ static void connect_done(arc_context *c)
     if (how == ARC_CONNECT_DONE) {
         attempt_end(c, ARC_OK, 0);
         l->attempt_deadline = -1;
-        l->tr.ops = &arc__transport_plain;
+        memset(&l->tr, 0, sizeof l->tr);
         l->tr.fd = l->fd;
-        l->tr.impl = NULL;
-        l->tr.err = 0;
-        l->tr.why = NULL;
+        if (c->transport != NULL) {
+            int rc = c->transport->open(c->transport->data, &l->tr, c->host, &c->alloc,
+                                        &c->transport_session);
+            if (rc != ARC_OK || l->tr.ops == NULL) {
+                l->tr.ops = NULL;
+                arc__fail(c, rc != ARC_OK ? rc : ARC_ERR_INVALID, 0, "%s: %s",
+                          c->transport->name, l->tr.why[0] ? l->tr.why : arc_strerror(rc));
+                return;
+            }
+        } else {
+            l->tr.ops = &arc__transport_plain;
+        }
         arc__link_set_step(c, ARC_LINK_SECURING);
         secure_step(c);
         return;

@@ -83,6 +83,20 @@ arc_sub_owner *arc__pubsub_owner_new(arc_pubsub *ps, arc_reply_fn *fn, void *pri
     return o;
 }
 
+arc_sub_owner *arc__pubsub_owner_find(const arc_pubsub *ps, arc_reply_fn *fn, void *privdata)
+{
+    for (int k = 0; k < ARC_SUB_KINDS; k++) {
+        const arc_subtable *t = &ps->table[k];
+        for (size_t i = 0; t->count > 0 && i < t->cap; i++) {
+            const arc_sub *s = t->slots[i];
+            if (s != NULL && s->owner->fn == fn && s->owner->privdata == privdata &&
+                !s->owner->ended)
+                return s->owner;
+        }
+    }
+    return NULL;
+}
+
 void arc__pubsub_owner_free(arc_pubsub *ps, arc_sub_owner *o)
 {
     arc_mem_free(&ps->alloc, o);

@@ -61,6 +61,9 @@ size_t arc__pubsub_confirmed(const arc_pubsub *ps);
 /* Marks `s` confirmed (serial 0). */
 void arc__pubsub_confirm(arc_pubsub *ps, int kind, arc_sub *s);
 
+/* The owner holding names for this (fn, privdata) pair, or NULL. */
+arc_sub_owner *arc__pubsub_owner_find(const arc_pubsub *ps, arc_reply_fn *fn, void *privdata);
+
 /* A new owner with no names yet, or NULL when memory ran out. */
 arc_sub_owner *arc__pubsub_owner_new(arc_pubsub *ps, arc_reply_fn *fn, void *privdata);
 void arc__pubsub_owner_free(arc_pubsub *ps, arc_sub_owner *o);

@@ -38,6 +38,7 @@ static const struct {
     [ARC_ERR_UNANSWERED] = {"ARC_ERR_UNANSWERED",
                             "the connection ended before the reply (the command may have run)"},
     [ARC_ERR_CANCELLED] = {"ARC_ERR_CANCELLED", "command cancelled"},
+    [ARC_ERR_TLS] = {"ARC_ERR_TLS", "TLS failure"},
     [ARC_ERR_DUPLICATE] = {"ARC_ERR_DUPLICATE",
                            "already subscribed to that name with another callback"},
 };

@@ -26,7 +26,7 @@ static int plain_read(arc_transport *t, char *buf, size_t cap, size_t *n)
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return ARC_IO_WANT_READ;
     t->err = errno;
-    t->why = NULL;
+    t->why[0] = '\0';
     return ARC_IO_ERROR;
 }
 
@@ -44,7 +44,7 @@ static int plain_write(arc_transport *t, const char *buf, size_t len, size_t *n)
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return ARC_IO_WANT_WRITE;
     t->err = errno;
-    t->why = NULL;
+    t->why[0] = '\0';
     return ARC_IO_ERROR;
 }
 

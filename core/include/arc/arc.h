@@ -11,5 +11,6 @@
 #include <arc/reader.h>
 #include <arc/reply.h>
 #include <arc/status.h>
+#include <arc/transport.h>
 
 #endif

@@ -129,6 +129,9 @@ typedef struct arc_options {
     arc_state_fn *on_state;
     void *data;                  /* passed to the four callbacks above */
     void (*data_free)(void *data); /* called on data when the context is freed */
+    const struct arc_transport_kind *transport; /* NULL: plain sockets; TLS:
+                                    arc_tls_transport() of <arc/tls.h>; the
+                                    kind must outlive the context */
 } arc_options;
 
 /* A command whose output would pass this is refused with ARC_ERR_LIMIT:

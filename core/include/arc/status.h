@@ -36,6 +36,7 @@ typedef enum arc_status {
                               its reply: it may have run */
     ARC_ERR_CANCELLED,     /* arc_cancel() was called for the command */
     ARC_ERR_DUPLICATE,     /* already subscribed to that name with another callback */
+    ARC_ERR_TLS,           /* the TLS handshake or a TLS record failed; see the message */
 } arc_status;
 
 /* A static, human-readable description of `status`; never NULL (unknown
