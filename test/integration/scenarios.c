@@ -219,7 +219,7 @@ static void resp2_types(void **state)
 static void handshake_password(void **state)
 {
     itest *t = *state;
-    test_redis_options ro = {"s3cret", NULL};
+    test_redis_options ro = {.requirepass = "s3cret"};
     test_redis *srv = test_redis_start(&ro);
     assert_non_null(srv);
     for (int resp = 2; resp <= 3; resp++) {
