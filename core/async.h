@@ -51,6 +51,7 @@ typedef struct arc_link {
     int64_t deadline;         /* the whole connect (resolve to handshake); -1 */
     int64_t attempt_deadline; /* this address's share; -1 */
     int64_t retry_at;         /* HELD, or a full unix accept queue; -1 */
+    int64_t secure_deadline;  /* SECURING: the transport's handshake limit; -1 */
     int64_t busy_since;       /* first "accept queue full" of this address; -1 */
     int64_t last_progress_ms; /* the last read that brought bytes */
 
@@ -60,6 +61,7 @@ typedef struct arc_link {
     uint32_t hello_left;      /* handshake replies still due */
 
     int secure_want;          /* SECURING: what the transport waits for */
+    bool read_wants_write;    /* a read needs writability first (TLS) */
     int write_errno;          /* a send failed: only reading goes on */
 } arc_link;
 

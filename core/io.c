@@ -66,7 +66,7 @@ bool arc_want_write(const arc_context *c)
         return c->link.secure_want == ARC_IO_WANT_WRITE;
     default: {
         const arc_buffer *from;
-        return writable(c, &from) > 0;
+        return c->link.read_wants_write || writable(c, &from) > 0;
     }
     }
 }
@@ -288,8 +288,12 @@ static void read_input(arc_context *c)
             arc__fail(c, st, err, "read failed: %s", l->tr.why[0] ? l->tr.why : strerror(err));
             return;
         }
-        if (rc != ARC_IO_OK)
-            return; /* would block */
+        if (rc != ARC_IO_OK) {
+            /* Would block. A TLS read may need to write first (a key
+             * update): then writability wakes the read. */
+            l->read_wants_write = rc == ARC_IO_WANT_WRITE;
+            return;
+        }
         arc__reader_commit(l->reader, n);
         uint64_t answered = c->queue.head_id;
         parse_replies(c);
@@ -358,6 +362,11 @@ void arc_handle_write(arc_context *c)
         if (s == ARC_LINK_CONNECTING || s == ARC_LINK_SECURING)
             arc__link_progress(c);
         s = c->link.step;
+        if (arc__alive(c) && (s == ARC_LINK_HANDSHAKE || s == ARC_LINK_UP) &&
+            c->link.read_wants_write) {
+            c->link.read_wants_write = false;
+            read_input(c);
+        }
         if (arc__alive(c) && (s == ARC_LINK_HANDSHAKE || s == ARC_LINK_UP)) {
             flush_output(c);
             if (c->link.write_errno != 0 && arc__alive(c)) {

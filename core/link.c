@@ -31,6 +31,7 @@ void arc__link_init(arc_link *l)
     l->attempt_deadline = -1;
     l->retry_at = -1;
     l->busy_since = -1;
+    l->secure_deadline = -1;
 }
 
 void arc__link_set_step(arc_context *c, arc_link_step s)
@@ -387,6 +388,7 @@ static void connect_done(arc_context *c)
         } else {
             l->tr.ops = &arc__transport_plain;
         }
+        l->secure_deadline = l->tr.handshake_ms > 0 ? arc__now_ms() + l->tr.handshake_ms : -1;
         arc__link_set_step(c, ARC_LINK_SECURING);
         secure_step(c);
         return;
@@ -439,8 +441,10 @@ int64_t arc__link_deadline(const arc_context *c)
     case ARC_LINK_CONNECTING:
         d = l->fd < 0 ? l->retry_at : l->attempt_deadline;
         break;
-    case ARC_LINK_RESOLVING:
     case ARC_LINK_SECURING:
+        d = l->secure_deadline;
+        break;
+    case ARC_LINK_RESOLVING:
     case ARC_LINK_HANDSHAKE:
         break;
     default:
@@ -482,6 +486,14 @@ void arc__link_timeout(arc_context *c, int64_t now)
             attempt_end(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
         arc__fail(c, ARC_ERR_TIMEOUT, ETIMEDOUT, "connect to %s timed out after %ld ms%s",
                   where(c, w, sizeof w), c->connect_timeout_ms, step_text(l->step));
+        return;
+    }
+    if (l->step == ARC_LINK_SECURING && l->secure_deadline >= 0 && now >= l->secure_deadline) {
+        char w[160];
+        arc__fail(c, ARC_ERR_TLS, ETIMEDOUT,
+                  "%s handshake with %s: no answer within %ld ms; the server does not seem to "
+                  "speak %s",
+                  l->tr.ops->name, where(c, w, sizeof w), l->tr.handshake_ms, l->tr.ops->name);
         return;
     }
     if ((l->step == ARC_LINK_HELD || (l->step == ARC_LINK_CONNECTING && l->fd < 0)) &&

@@ -49,6 +49,10 @@ struct arc_transport {
     int status;       /* for ARC_IO_ERROR: an arc_status (0: ARC_ERR_IO) */
     int err;          /* errno of the last ARC_IO_ERROR (0 when it has none) */
     char why[200];    /* a sentence for that error ("" : strerror(err)) */
+    long handshake_ms; /* set by open(): the most the handshake may take
+                          (0: only the connect timeout bounds it). A
+                          server that stays silent that long is taken not
+                          to speak the transport's protocol */
 };
 
 /* A kind of transport: makes one for each socket a context connects. */
