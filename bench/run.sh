@@ -104,6 +104,43 @@ if [ "$what" = all ] || [ "$what" = async ]; then
         done
     done
 
+    # TLS beside plain TCP, against one redis-server listening both ways
+    # (certificates made here with the openssl command).
+    if [ -x "$b/bench/bench_tls" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj /CN=bench-ca -keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+            -keyout "$tmp/srv.key" -out "$tmp/srv.csr" 2>/dev/null
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$tmp/san.cnf"
+        openssl x509 -req -in "$tmp/srv.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+            -CAcreateserial -days 2 -extfile "$tmp/san.cnf" -out "$tmp/srv.pem" 2>/dev/null
+        pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        redis-server --port "$pport" --tls-port "$tport" --bind 127.0.0.1 --save '' \
+            --appendonly no --dir "$tmp" --logfile "$tmp/redis-tls.log" \
+            --tls-cert-file "$tmp/srv.pem" --tls-key-file "$tmp/srv.key" \
+            --tls-ca-cert-file "$tmp/ca.pem" --tls-auth-clients no &
+        pids+=($!)
+        for _ in $(seq 100); do
+            redis-cli -p "$pport" ping >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        echo "rep,transport,depth,ops_per_s,cpu_us_per_op" >"$out/tls.csv"
+        echo "rep,full_ms,resumed_ms,resumed_share" >"$out/handshake.csv"
+        for i in $(seq "$reps"); do
+            for depth in 1 16 256; do
+                n=$(count_for "$depth")
+                echo "$i,plain,$depth,$("$b/bench/bench_tls" ops localhost "$pport" "$tmp/ca.pem" 0 "$depth" "$n")" >>"$out/tls.csv"
+                echo "$i,tls,$depth,$("$b/bench/bench_tls" ops localhost "$tport" "$tmp/ca.pem" 1 "$depth" "$n")" >>"$out/tls.csv"
+            done
+            echo "$i,$("$b/bench/bench_tls" handshake localhost "$tport" "$tmp/ca.pem" 30)" >>"$out/handshake.csv"
+        done
+        echo "rep,heap_bytes_per_idle_tls_connection" >"$out/tls-idle.csv"
+        for i in $(seq 3); do
+            echo "$i,$(ulimit -n 20000 2>/dev/null; "$b/bench/bench_tls" idle localhost "$tport" "$tmp/ca.pem" 2000)" >>"$out/tls-idle.csv"
+        done
+    fi
+
     # What an idle connection costs: 10,000 contexts, one command each, then
     # idle past the trim (bench_idle.c). Heap bytes arc holds per context.
     echo "rep,phase,contexts,heap_bytes_per_context,rss_kib_per_context" >"$out/idle.csv"

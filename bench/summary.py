@@ -118,6 +118,40 @@ if what in ("all", "async") and os.path.exists(f"{out}/idle.csv"):
         target("heap bytes per idle context after the trim", med(idle["after-trim"]), 4096)
     print()
 
+if what in ("all", "async") and os.path.exists(f"{out}/tls.csv"):
+    tl = {}
+    for r in csv.DictReader(open(f"{out}/tls.csv")):
+        tl.setdefault((r["transport"], int(r["depth"])), []).append(r)
+    print("== TLS beside plain TCP (arc, poll, redis-server, SET 16 B, medians)")
+    print("depth   plain ops/s     TLS ops/s  tls/plain  plain us/op  TLS us/op")
+    for depth in sorted({d for _, d in tl}):
+        p = tl.get(("plain", depth), [])
+        t = tl.get(("tls", depth), [])
+        if not p or not t:
+            continue
+        po = med([float(r["ops_per_s"]) for r in p])
+        to = med([float(r["ops_per_s"]) for r in t])
+        pc = med([float(r["cpu_us_per_op"]) for r in p])
+        tc = med([float(r["cpu_us_per_op"]) for r in t])
+        print(f"{depth:5} {po:13.0f} {to:13.0f} {to / po:10.2f} {pc:12.3f} {tc:10.3f}")
+        if depth == 256:
+            target("TLS ops/s at depth 256: tls/plain", to / po, 0.8, lower_is_better=False)
+    if os.path.exists(f"{out}/handshake.csv"):
+        hs = list(csv.DictReader(open(f"{out}/handshake.csv")))
+        if hs:
+            full = med([float(r["full_ms"]) for r in hs])
+            res = med([float(r["resumed_ms"]) for r in hs])
+            share = med([float(r["resumed_share"]) for r in hs])
+            print(f"handshake to READY: full {full:.2f} ms, resumed {res:.2f} ms "
+                  f"({share:.0%} resumed)")
+            target("resumed handshake: resumed/full", res / full, 0.9)
+    if os.path.exists(f"{out}/tls-idle.csv"):
+        ti = [float(r["heap_bytes_per_idle_tls_connection"])
+              for r in csv.DictReader(open(f"{out}/tls-idle.csv"))]
+        if ti:
+            print(f"heap bytes per idle TLS connection (arc + OpenSSL): {med(ti):.0f}")
+    print()
+
 print("== targets")
 for v in verdicts:
     print(v)
