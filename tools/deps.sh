@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     meson ninja-build pkg-config gcc clang libclang-rt-14-dev binutils
-    libcmocka-dev valgrind redis-server python3
+    libcmocka-dev valgrind redis-server python3 openssl libssl-dev
     libevent-dev libev-dev libuv1-dev libglib2.0-dev cmake
 )
 
