@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 
 #include "redis_server.h"
+#include "tls_certs.h"
 
 #include <arc/buffer.h>
 #include <arc/format.h>
@@ -36,11 +37,16 @@
 struct test_redis {
     pid_t pid; /* -1 while down */
     int port;
+    int tls_port; /* 0 without TLS; -1 until start_process() picks one */
     char *dir;
     char *sock_path;
     char *log_path;
     char *requirepass;
     char **extra; /* NULL-terminated copy of the extra words */
+    char *tls_cert; /* all three NULL without TLS */
+    char *tls_key;
+    char *tls_ca;
+    bool tls_auth_clients;
     int admin_fd; /* -1 until the first test_redis_command() */
     arc_reader *admin_reader;
     arc_buffer *out;
@@ -81,7 +87,7 @@ static char *join(const char *a, const char *b)
 
 /* A port that nothing listens on right now. Another process may take it
  * before redis binds it, which is why starting retries. */
-static int free_port(void)
+static int probe_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -95,6 +101,18 @@ static int free_port(void)
         port = ntohs(sa.sin_port);
     close(fd);
     return port;
+}
+
+/* A free port other than `taken` (0: none). */
+static int free_port(int taken)
+{
+    for (int i = 0; i < 8; i++) {
+        int port = probe_port();
+        if (port != taken || port < 0)
+            return port;
+    }
+    errno = EADDRINUSE;
+    return -1;
 }
 
 static int connect_unix(const char *path)
@@ -305,8 +323,9 @@ static int spawn(test_redis *s)
     const char *bin = getenv("ARC_REDIS_SERVER");
     if (!bin || !*bin)
         bin = "redis-server";
-    char port[16];
+    char port[16], tls_port[16];
     snprintf(port, sizeof port, "%d", s->port);
+    snprintf(tls_port, sizeof tls_port, "%d", s->tls_port);
 
     const char *fixed[] = {
         bin, "--bind", HOST, "--port", port,
@@ -319,7 +338,8 @@ static int spawn(test_redis *s)
     size_t nextra = 0;
     while (s->extra && s->extra[nextra])
         nextra++;
-    const char **argv = calloc(nfixed + 2 + nextra + 1, sizeof *argv);
+    /* 2 for the password, 10 for the TLS words. */
+    const char **argv = calloc(nfixed + 2 + 10 + nextra + 1, sizeof *argv);
     if (!argv)
         return -1;
     size_t argc = 0;
@@ -328,6 +348,18 @@ static int spawn(test_redis *s)
     if (s->requirepass) {
         argv[argc++] = "--requirepass";
         argv[argc++] = s->requirepass;
+    }
+    if (s->tls_port > 0) {
+        argv[argc++] = "--tls-port";
+        argv[argc++] = tls_port;
+        argv[argc++] = "--tls-cert-file";
+        argv[argc++] = s->tls_cert;
+        argv[argc++] = "--tls-key-file";
+        argv[argc++] = s->tls_key;
+        argv[argc++] = "--tls-ca-cert-file";
+        argv[argc++] = s->tls_ca;
+        argv[argc++] = "--tls-auth-clients";
+        argv[argc++] = s->tls_auth_clients ? "yes" : "no";
     }
     for (size_t i = 0; i < nextra; i++)
         argv[argc++] = s->extra[i];
@@ -387,8 +419,10 @@ static int spawn(test_redis *s)
 /* Waits until the server answers on its unix socket, then once on TCP.
  * The unix socket lives in our own directory, so a PONG there comes from our
  * process; and redis exits when it cannot bind its TCP port, so once it
- * answers there the port is ours too. 0 when ready; -1 when the process
- * died or the time ran out. */
+ * answers there the port is ours too. The same holds for the TLS port,
+ * which redis binds before it serves anything: a plain TCP connect there
+ * (no handshake, which would need a TLS library here) shows that it is up.
+ * 0 when ready; -1 when the process died or the time ran out. */
 static int wait_ready(test_redis *s)
 {
     long long deadline = now_ms() + READY_TIMEOUT_MS;
@@ -418,6 +452,15 @@ static int wait_ready(test_redis *s)
         memcpy(last, why, sizeof last);
         snprintf(why, sizeof why, "no PONG on %s:%d (%.120s)", HOST, s->port, last);
         return -1;
+    }
+    if (s->tls_port > 0) {
+        int fd = connect_tcp(s->tls_port);
+        if (fd < 0) {
+            snprintf(why, sizeof why, "TLS port %s:%d: connect: %s", HOST, s->tls_port,
+                     strerror(errno));
+            return -1;
+        }
+        close(fd);
     }
     return 0;
 }
@@ -464,8 +507,10 @@ static int start_process(test_redis *s, bool fixed_port)
 {
     for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
         if (!fixed_port) {
-            s->port = free_port();
-            if (s->port < 0) {
+            s->port = free_port(0);
+            if (s->port > 0 && s->tls_port != 0)
+                s->tls_port = free_port(s->port);
+            if (s->port < 0 || s->tls_port < 0) {
                 fprintf(stderr, "test_redis: no free port: %s\n", strerror(errno));
                 return -1;
             }
@@ -475,8 +520,11 @@ static int start_process(test_redis *s, bool fixed_port)
             return -1;
         if (wait_ready(s) == 0)
             return 0;
-        fprintf(stderr, "test_redis: attempt %d/%d on port %d: %s\n", attempt,
-                START_ATTEMPTS, s->port, why);
+        char tls[32] = "";
+        if (s->tls_port > 0)
+            snprintf(tls, sizeof tls, " (TLS %d)", s->tls_port);
+        fprintf(stderr, "test_redis: attempt %d/%d on port %d%s: %s\n", attempt,
+                START_ATTEMPTS, s->port, tls, why);
         stop_process(s);
         if (!log_says_port_taken(s, log_from))
             break;
@@ -516,6 +564,9 @@ static void destroy(test_redis *s)
     for (size_t i = 0; s->extra && s->extra[i]; i++)
         free(s->extra[i]);
     free(s->extra);
+    free(s->tls_cert);
+    free(s->tls_key);
+    free(s->tls_ca);
     arc_buffer_free(s->out);
     free(s->requirepass);
     free(s->log_path);
@@ -533,6 +584,45 @@ static void stop_all_at_exit(void)
         return;
     while (live)
         destroy(live);
+}
+
+/* The TLS options, checked and resolved to file paths. A tls_port of -1
+ * asks start_process() for a port. 0, or -1 with the reason on stderr. */
+static int copy_tls_options(test_redis *s, const test_redis_options *opt)
+{
+    bool own_cert = opt->tls_cert_file || opt->tls_key_file;
+    if (!opt->tls) {
+        if (own_cert || opt->tls_auth_clients) {
+            fprintf(stderr, "test_redis: tls_cert_file, tls_key_file and "
+                            "tls_auth_clients need tls = 1\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (own_cert && !(opt->tls_cert_file && opt->tls_key_file)) {
+        fprintf(stderr, "test_redis: tls_cert_file and tls_key_file go together\n");
+        return -1;
+    }
+    if (opt->tls_auth_clients != 0 && opt->tls_auth_clients != 1) {
+        fprintf(stderr, "test_redis: tls_auth_clients is 0 or 1, not %d\n",
+                opt->tls_auth_clients);
+        return -1;
+    }
+    const test_tls_files *f = test_tls_files_get();
+    if (!f) {
+        fprintf(stderr, "test_redis: TLS asked for, but there are no certificates\n");
+        return -1;
+    }
+    s->tls_port = -1;
+    s->tls_auth_clients = opt->tls_auth_clients == 1;
+    s->tls_cert = strdup(own_cert ? opt->tls_cert_file : f->server_cert);
+    s->tls_key = strdup(own_cert ? opt->tls_key_file : f->server_key);
+    s->tls_ca = strdup(f->ca_cert);
+    if (!s->tls_cert || !s->tls_key || !s->tls_ca) {
+        fprintf(stderr, "test_redis: out of memory\n");
+        return -1;
+    }
+    return 0;
 }
 
 static bool copy_options(test_redis *s, const test_redis_options *opt)
@@ -563,6 +653,10 @@ test_redis *test_redis_start(const test_redis_options *opt)
         return NULL;
     s->pid = -1;
     s->admin_fd = -1;
+    if (opt && copy_tls_options(s, opt) != 0) {
+        destroy(s);
+        return NULL;
+    }
 
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
@@ -614,6 +708,11 @@ test_redis *test_redis_start(const test_redis_options *opt)
 int test_redis_port(const test_redis *s)
 {
     return s->port;
+}
+
+int test_redis_tls_port(const test_redis *s)
+{
+    return s->tls_port > 0 ? s->tls_port : 0;
 }
 
 const char *test_redis_host(const test_redis *s)

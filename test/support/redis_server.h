@@ -16,17 +16,34 @@ typedef struct test_redis test_redis;
 typedef struct test_redis_options {
     const char *requirepass;       /* NULL: none */
     const char *const *extra_args; /* NULL-terminated extra words, e.g.
-                                      {"--maxclients", "10", NULL}; or NULL */
+                                      {"--maxclients", "10", NULL}; or NULL.
+                                      They come last, so they can override
+                                      any other setting. */
+    /* TLS (the files are those of tls_certs.h). With `tls` set, the server
+     * also listens for TLS on a second free port, test_redis_tls_port(),
+     * with the certificate below (default: server_cert and server_key, for
+     * "localhost") and tls-ca-cert-file ca_cert; the plain port and the unix
+     * socket stay as they are. */
+    int tls;
+    int tls_auth_clients;      /* 0: tls-auth-clients no; 1: yes, a client
+                                  must present a certificate that ca_cert
+                                  issued (client_cert) */
+    const char *tls_cert_file; /* NULL: server_cert; else, with tls_key_file, */
+    const char *tls_key_file;  /* e.g. wrong_name_cert or expired_cert. Both
+                                  or neither, and only with `tls`. */
 } test_redis_options;
 
 /* Starts a server and waits (10 s at most) until it answers PING on both its
- * unix socket and its TCP port. `opt` may be NULL; its strings are copied.
- * Returns NULL on failure, after printing the reason and the tail of the
- * server's log on stderr. Free with test_redis_stop(). */
+ * unix socket and its TCP port (and, with TLS, accepts a TCP connection on
+ * its TLS port). `opt` may be NULL; its strings are copied. Returns NULL on
+ * failure (bad options, no certificates, no TLS in the redis-server
+ * binary...), after printing the reason and the tail of the server's log on
+ * stderr. Free with test_redis_stop(). */
 test_redis *test_redis_start(const test_redis_options *opt);
 
 /* Where the server listens. The strings live as long as `s`. */
 int test_redis_port(const test_redis *s);
+int test_redis_tls_port(const test_redis *s);          /* 0 without TLS */
 const char *test_redis_host(const test_redis *s);      /* "127.0.0.1" */
 const char *test_redis_unix_path(const test_redis *s); /* <tmpdir>/redis.sock */
 
@@ -47,8 +64,8 @@ arc_reply *test_redis_command(test_redis *s, const char *fmt, ...);
  * `s`. NULL is ignored. */
 void test_redis_stop(test_redis *s);
 
-/* Stops the process and starts a new one with the same port, socket, options
- * and directory (the old log is kept; the new server appends to it). Returns
+/* Stops the process and starts a new one with the same ports, socket, options
+ * (TLS included) and directory (the old log is kept; the new server appends to it). Returns
  * 0 once the new server answers PING, -1 (reason on stderr) otherwise; either
  * way `s` must still be given to test_redis_stop(). */
 int test_redis_restart(test_redis *s);
