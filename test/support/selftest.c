@@ -1,5 +1,6 @@
 /* selftest.c (tests): proves the test infrastructure itself: the throwaway
- * redis-server and the scripted fake server. */
+ * redis-server (plain and TLS), its certificates, the scripted fake server
+ * and the silent listener. */
 #define _GNU_SOURCE
 
 #include <setjmp.h>
@@ -20,11 +21,20 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#ifdef ARC_TEST_HAVE_OPENSSL
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#endif
+
 #include "fake_server.h"
 #include "redis_server.h"
+#include "silent_listener.h"
+#include "tls_certs.h"
 
 /* meson sets ARC_REDIS_SERVER to '' when it found no redis-server. */
 static void skip_without_redis(void)
@@ -92,6 +102,7 @@ static void redis_start_command_restart_stop(void **state)
     test_redis *s = test_redis_start(NULL);
     assert_non_null(s);
     assert_true(test_redis_port(s) > 0);
+    assert_int_equal(test_redis_tls_port(s), 0);
     assert_string_equal(test_redis_host(s), "127.0.0.1");
     struct stat st;
     assert_int_equal(stat(test_redis_unix_path(s), &st), 0);
@@ -228,6 +239,407 @@ static void redis_unix_socket(void **state)
     recv_expect(fd, "$2\r\nhi\r\n");
     close(fd);
     test_redis_stop(s);
+}
+
+/* --- TLS: the certificates ----------------------------------------------- */
+
+/* The TLS cases need the openssl program, a redis-server built with TLS
+ * and, for the server cases, the OpenSSL library. Where ARC_TLS_REQUIRED is
+ * set (meson: -Dintegration_tests=enabled, as in CI) a missing piece fails
+ * the case, since a skip there would hide it; elsewhere the case skips and
+ * says why on a TAP comment line. */
+static void tls_missing(const char *what)
+{
+    const char *required = getenv("ARC_TLS_REQUIRED");
+    if (required && *required)
+        fail_msg("%s (ARC_TLS_REQUIRED is set: the TLS cases must run)", what);
+    printf("# skip: %s\n", what);
+    skip();
+}
+
+static void skip_without_openssl_program(void)
+{
+    const char *bin = getenv("ARC_OPENSSL");
+    if (bin && !*bin)
+        tls_missing("no openssl program (install the openssl package)");
+}
+
+static bool tls_files_made; /* by this process, through tls_files() */
+
+static const test_tls_files *tls_files(void)
+{
+    skip_without_openssl_program();
+    long long t0 = now_ms();
+    const test_tls_files *f = test_tls_files_get();
+    assert_non_null(f);
+    if (!tls_files_made)
+        printf("# certificates made in %lld ms\n", now_ms() - t0);
+    tls_files_made = true;
+    return f;
+}
+
+/* Runs openssl with `args`; its exit status, its output in `out`. */
+static int openssl_run(char *out, size_t cap, const char *const *args)
+{
+    int rc = test_tls_openssl(args, out, cap);
+    assert_true(rc >= 0);
+    return rc;
+}
+
+/* Listed first: once this process has its files, a forked child reuses
+ * them (and leaves them alone at exit) instead of making its own. */
+static void tls_files_removed_at_exit(void **state)
+{
+    (void)state;
+    skip_without_openssl_program();
+    assert_false(tls_files_made);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(stdout); /* or the child would print our buffered TAP again */
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        const test_tls_files *f = test_tls_files_get();
+        if (f) {
+            ssize_t ignored = write(p[1], f->dir, strlen(f->dir));
+            (void)ignored;
+        }
+        exit(f ? 0 : 1); /* runs the atexit handlers */
+    }
+    close(p[1]);
+    char dir[512];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(p[0], dir + len, sizeof dir - 1 - len)) > 0)
+        len += (size_t)n;
+    close(p[0]);
+    dir[len] = '\0';
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(len > 0);
+    assert_int_equal(access(dir, F_OK), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+static void tls_files_are_what_they_say(void **state)
+{
+    (void)state;
+    const test_tls_files *f = tls_files();
+    assert_ptr_equal(test_tls_files_get(), f); /* made once */
+    const char *all[] = {f->ca_cert, f->ca_key, f->server_cert, f->server_key,
+                         f->client_cert, f->client_key, f->wrong_name_cert,
+                         f->wrong_name_key, f->expired_cert, f->expired_key,
+                         f->other_ca_cert, f->other_ca_key};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        assert_true(all[i][0] == '/');
+        assert_int_equal(access(all[i], R_OK), 0);
+    }
+    char out[4096];
+
+    /* Issued by the CA, for their purpose; the CApath works as well. */
+    const char *server[] = {"verify", "-purpose", "sslserver", "-verify_hostname",
+                            "localhost", "-CAfile", f->ca_cert, f->server_cert, NULL};
+    assert_int_equal(openssl_run(out, sizeof out, server), 0);
+    assert_non_null(strstr(out, ": OK"));
+    const char *server_ip[] = {"verify", "-verify_ip", "::1", "-CAfile", f->ca_cert,
+                               f->server_cert, NULL};
+    assert_int_equal(openssl_run(out, sizeof out, server_ip), 0);
+    const char *capath[] = {"verify", "-no-CAfile", "-no-CAstore", "-CApath", f->ca_dir,
+                            f->server_cert, NULL};
+    assert_int_equal(openssl_run(out, sizeof out, capath), 0);
+    const char *client[] = {"verify", "-purpose", "sslclient", "-CAfile", f->ca_cert,
+                            f->client_cert, NULL};
+    assert_int_equal(openssl_run(out, sizeof out, client), 0);
+    const char *other_self[] = {"verify", "-CAfile", f->other_ca_cert, f->other_ca_cert,
+                                NULL};
+    assert_int_equal(openssl_run(out, sizeof out, other_self), 0);
+
+    /* The other CA vouches for none of them. */
+    const char *other[] = {"verify", "-CAfile", f->other_ca_cert, f->server_cert, NULL};
+    assert_int_not_equal(openssl_run(out, sizeof out, other), 0);
+
+    /* The good names, and only the wrong one on the wrong-name cert. */
+    char good_san[1024];
+    const char *san[] = {"x509", "-noout", "-ext", "subjectAltName", "-in",
+                         f->server_cert, NULL};
+    assert_int_equal(openssl_run(good_san, sizeof good_san, san), 0);
+    assert_non_null(strstr(good_san, "DNS:localhost"));
+    assert_non_null(strstr(good_san, "IP Address:127.0.0.1"));
+    assert_non_null(strstr(good_san, "IP Address:0:0:0:0:0:0:0:1"));
+    san[5] = f->wrong_name_cert;
+    assert_int_equal(openssl_run(out, sizeof out, san), 0);
+    assert_non_null(strstr(out, "DNS:wrong.example"));
+    assert_null(strstr(out, "localhost"));
+    assert_null(strstr(out, "IP Address"));
+    const char *wrong[] = {"verify", "-verify_hostname", "localhost", "-CAfile",
+                           f->ca_cert, f->wrong_name_cert, NULL};
+    assert_int_not_equal(openssl_run(out, sizeof out, wrong), 0);
+    assert_non_null(strstr(out, "hostname mismatch"));
+
+    /* Expired, and otherwise the same as the good one. */
+    const char *expired[] = {"verify", "-CAfile", f->ca_cert, f->expired_cert, NULL};
+    assert_int_not_equal(openssl_run(out, sizeof out, expired), 0);
+    assert_non_null(strstr(out, "expired"));
+    san[5] = f->expired_cert;
+    assert_int_equal(openssl_run(out, sizeof out, san), 0);
+    assert_string_equal(out, good_san);
+}
+
+/* Bad TLS options fail before anything starts (no server, no openssl). */
+static void tls_options_are_checked(void **state)
+{
+    (void)state;
+    const test_redis_options without_tls[] = {
+        {.tls_cert_file = "c.pem", .tls_key_file = "k.pem"},
+        {.tls_auth_clients = 1},
+    };
+    for (size_t i = 0; i < 2; i++)
+        assert_null(test_redis_start(&without_tls[i]));
+    const test_redis_options half[] = {
+        {.tls = 1, .tls_cert_file = "c.pem"},
+        {.tls = 1, .tls_key_file = "k.pem"},
+        {.tls = 1, .tls_auth_clients = 2},
+    };
+    for (size_t i = 0; i < 3; i++)
+        assert_null(test_redis_start(&half[i]));
+}
+
+/* --- TLS: the server ----------------------------------------------------- */
+
+#ifdef ARC_TEST_HAVE_OPENSSL
+
+/* A blocking TLS client on a raw socket. */
+typedef struct tls_client {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    long verify; /* the handshake's certificate verdict, X509_V_* */
+} tls_client;
+
+/* OpenSSL writes with write(), so a server that already hung up (one that
+ * refused our certificate) would kill the test with SIGPIPE. Ignored only
+ * during TLS calls: a server started in between must not inherit it. */
+static struct sigaction saved_sigpipe;
+
+static void sigpipe_off(void)
+{
+    struct sigaction ignore = {.sa_handler = SIG_IGN};
+    sigaction(SIGPIPE, &ignore, &saved_sigpipe);
+}
+
+static void sigpipe_on(void)
+{
+    sigaction(SIGPIPE, &saved_sigpipe, NULL);
+}
+
+/* Connects to the TLS port and does a handshake that verifies the server
+ * as "localhost" (SNI too) against `ca_file` or `ca_dir`, presenting
+ * cert/key when not NULL. 0 when the handshake completed, else -1; either
+ * way c->verify holds the verdict and c goes to tls_close(). */
+static int tls_open(tls_client *c, int port, const char *ca_file, const char *ca_dir,
+                    const char *cert, const char *key)
+{
+    c->fd = tcp_connect(port, false);
+    struct timeval tv = {10, 0}; /* a silent server fails the case, not CI */
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    assert_non_null(c->ctx);
+    assert_int_equal(SSL_CTX_load_verify_locations(c->ctx, ca_file, ca_dir), 1);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if (cert) {
+        assert_int_equal(SSL_CTX_use_certificate_file(c->ctx, cert, SSL_FILETYPE_PEM), 1);
+        assert_int_equal(SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM), 1);
+    }
+    c->ssl = SSL_new(c->ctx);
+    assert_non_null(c->ssl);
+    assert_int_equal(SSL_set_fd(c->ssl, c->fd), 1);
+    assert_int_equal(SSL_set_tlsext_host_name(c->ssl, "localhost"), 1);
+    assert_int_equal(SSL_set1_host(c->ssl, "localhost"), 1);
+    sigpipe_off();
+    int rc = SSL_connect(c->ssl);
+    sigpipe_on();
+    c->verify = SSL_get_verify_result(c->ssl);
+    ERR_clear_error();
+    return rc == 1 ? 0 : -1;
+}
+
+/* PING as RESP over the connection; 0 when +PONG came back. */
+static int tls_ping(tls_client *c)
+{
+    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    static const char pong[] = "+PONG\r\n";
+    char buf[sizeof pong - 1];
+    size_t got = 0;
+    int rc = -1;
+    sigpipe_off();
+    if (SSL_write(c->ssl, ping, (int)(sizeof ping - 1)) == (int)(sizeof ping - 1)) {
+        int n = 1;
+        while (got < sizeof buf && n > 0) {
+            n = SSL_read(c->ssl, buf + got, (int)(sizeof buf - got));
+            got += n > 0 ? (size_t)n : 0;
+        }
+        rc = got == sizeof buf && memcmp(buf, pong, sizeof buf) == 0 ? 0 : -1;
+    }
+    sigpipe_on();
+    ERR_clear_error();
+    return rc;
+}
+
+static void tls_close(tls_client *c)
+{
+    SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+    close(c->fd);
+}
+
+/* The files, or a skip (or failure, see tls_missing) without a server. */
+static const test_tls_files *tls_server_files(void)
+{
+    skip_without_redis();
+    return tls_files();
+}
+
+static test_redis *tls_server_start(const test_redis_options *opt)
+{
+    test_redis *s = test_redis_start(opt);
+    if (!s)
+        tls_missing("cannot start a TLS redis-server (built without TLS? see stderr)");
+    return s;
+}
+
+static void tls_server_answers_ping(void **state)
+{
+    (void)state;
+    const test_tls_files *f = tls_server_files();
+    test_redis *s = tls_server_start(&(test_redis_options){.tls = 1});
+    int port = test_redis_tls_port(s);
+    assert_true(port > 0);
+    assert_int_not_equal(port, test_redis_port(s));
+
+    tls_client c;
+    assert_int_equal(tls_open(&c, port, f->ca_cert, NULL, NULL, NULL), 0);
+    assert_int_equal(c.verify, X509_V_OK);
+    assert_int_equal(tls_ping(&c), 0);
+    tls_close(&c);
+
+    assert_int_equal(tls_open(&c, port, NULL, f->ca_dir, NULL, NULL), 0);
+    assert_int_equal(tls_ping(&c), 0);
+    tls_close(&c);
+
+    /* A client that trusts only the other CA refuses the server. Redis
+     * sends its CA along with its certificate (OpenSSL builds the chain
+     * from tls-ca-cert-file), hence a self-signed root that nobody trusts. */
+    assert_int_equal(tls_open(&c, port, f->other_ca_cert, NULL, NULL, NULL), -1);
+    assert_true(c.verify == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                c.verify == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+    tls_close(&c);
+
+    /* The plain port stays plain. */
+    int fd = tcp_connect(test_redis_port(s), false);
+    send_str(fd, "PING\r\n");
+    recv_expect(fd, "+PONG\r\n");
+    close(fd);
+
+    /* A restart keeps the TLS port and certificate. */
+    assert_int_equal(test_redis_restart(s), 0);
+    assert_int_equal(test_redis_tls_port(s), port);
+    assert_int_equal(tls_open(&c, port, f->ca_cert, NULL, NULL, NULL), 0);
+    assert_int_equal(tls_ping(&c), 0);
+    tls_close(&c);
+    test_redis_stop(s);
+}
+
+static void tls_server_auth_clients(void **state)
+{
+    (void)state;
+    const test_tls_files *f = tls_server_files();
+    test_redis *s = tls_server_start(&(test_redis_options){.tls = 1, .tls_auth_clients = 1});
+    int port = test_redis_tls_port(s);
+
+    /* With TLS 1.3 the client's handshake ends before the server has seen
+     * that no certificate came, so the refusal may come with the first read. */
+    tls_client c;
+    int rc = tls_open(&c, port, f->ca_cert, NULL, NULL, NULL);
+    assert_true(rc != 0 || tls_ping(&c) != 0);
+    tls_close(&c);
+
+    assert_int_equal(tls_open(&c, port, f->ca_cert, NULL, f->client_cert, f->client_key), 0);
+    assert_int_equal(tls_ping(&c), 0);
+    tls_close(&c);
+
+    /* A restart keeps the demand. */
+    assert_int_equal(test_redis_restart(s), 0);
+    rc = tls_open(&c, port, f->ca_cert, NULL, NULL, NULL);
+    assert_true(rc != 0 || tls_ping(&c) != 0);
+    tls_close(&c);
+    test_redis_stop(s);
+}
+
+static void tls_server_with_a_bad_certificate(void **state)
+{
+    (void)state;
+    const test_tls_files *f = tls_server_files();
+    const struct {
+        const char *cert, *key;
+        long verdict;
+    } cases[] = {
+        {f->wrong_name_cert, f->wrong_name_key, X509_V_ERR_HOSTNAME_MISMATCH},
+        {f->expired_cert, f->expired_key, X509_V_ERR_CERT_HAS_EXPIRED},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        test_redis_options opt = {.tls = 1, .tls_cert_file = cases[i].cert,
+                                  .tls_key_file = cases[i].key};
+        test_redis *s = tls_server_start(&opt);
+        tls_client c;
+        assert_int_equal(tls_open(&c, test_redis_tls_port(s), f->ca_cert, NULL, NULL, NULL), -1);
+        assert_int_equal(c.verify, cases[i].verdict);
+        tls_close(&c);
+        test_redis_stop(s);
+    }
+}
+
+#define TLS_SERVER_TESTS                                                                 \
+    cmocka_unit_test(tls_server_answers_ping), cmocka_unit_test(tls_server_auth_clients), \
+        cmocka_unit_test(tls_server_with_a_bad_certificate)
+
+#else
+
+static void tls_server_cases(void **state)
+{
+    (void)state;
+    tls_missing("the selftest was built without the OpenSSL library (libssl-dev)");
+}
+
+#define TLS_SERVER_TESTS cmocka_unit_test(tls_server_cases)
+
+#endif
+
+/* --- the silent listener ------------------------------------------------- */
+
+static void silent_listener_connects_and_says_nothing(void **state)
+{
+    (void)state;
+    int port = 0;
+    int lfd = test_tcp_listener_silent(&port);
+    assert_true(lfd >= 0);
+    assert_true(port > 0);
+    int fd = tcp_connect(port, true);
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    assert_int_equal(poll(&pfd, 1, 2000), 1);
+    int err = -1;
+    socklen_t len = sizeof err;
+    assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    assert_int_equal(err, 0);
+    send_str(fd, "\x16\x03\x01"); /* the start of a TLS ClientHello */
+    pfd.events = POLLIN;
+    assert_int_equal(poll(&pfd, 1, 200), 0);
+    close(lfd);
+    close(fd);
 }
 
 /* --- the scripted fake server -------------------------------------------- */
@@ -370,10 +782,15 @@ static void fake_backlog_full_stalls_connect(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tls_files_removed_at_exit), /* first: see there */
         cmocka_unit_test(redis_start_command_restart_stop),
         cmocka_unit_test(redis_password_and_extra_args),
         cmocka_unit_test(redis_restart_on_a_taken_port),
         cmocka_unit_test(redis_unix_socket),
+        cmocka_unit_test(tls_files_are_what_they_say),
+        cmocka_unit_test(tls_options_are_checked),
+        TLS_SERVER_TESTS,
+        cmocka_unit_test(silent_listener_connects_and_says_nothing),
         cmocka_unit_test(fake_script_runs_to_the_end),
         cmocka_unit_test(fake_expect_mismatch_exits_3),
         cmocka_unit_test(fake_expect_eof_exits_3),
