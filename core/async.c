@@ -91,7 +91,7 @@ static arc_context *create(const arc_options *opt)
         return NULL;
     memset(c, 0, sizeof *c);
     arc__alloc_copy(&c->alloc, opt->allocator);
-    arc__link_init(&c->link);
+    arc__link_init(c);
     c->adopted_fd = -1;
     c->resolver = arc__net_resolver();
     c->told_fd = -1;
@@ -102,9 +102,9 @@ static arc_context *create(const arc_options *opt)
     c->since_ms = arc__now_ms();
     c->phase = ARC_PHASE_OPEN;
     c->idle_since_ms = -1;
+    c->rc_at = -1;
     arc__buffer_init(&c->out, opt->max_output ? opt->max_output : ARC_DEFAULT_MAX_OUTPUT,
                      &c->alloc);
-    arc__buffer_init(&c->link.hello, 0, &c->alloc);
     arc__queue_init(&c->queue, &c->alloc);
     arc__deadlines_init(&c->deadlines, &c->alloc);
     arc__pubsub_init(&c->subs, &c->alloc);
@@ -134,6 +134,7 @@ static arc_context *create(const arc_options *opt)
     c->on_state = opt->on_state;
     c->data = opt->data;
     c->data_free = opt->data_free;
+    arc__reconnect_setup(c, opt->reconnect);
     return c;
 }
 
@@ -181,6 +182,8 @@ static arc_state derive_state(const arc_context *c)
         return ARC_STATE_HANDSHAKE;
     case ARC_LINK_UP:
         break;
+    case ARC_LINK_DOWN:
+        return c->rc_at >= 0 ? ARC_STATE_WAITING : ARC_STATE_CONNECTING;
     default:
         return ARC_STATE_CONNECTING;
     }
@@ -273,6 +276,8 @@ void arc__terminate(arc_context *c, int status)
     c->phase = status == ARC_OK || status == ARC_ERR_FREED ? ARC_PHASE_CLOSED : ARC_PHASE_FAILED;
     if (status != ARC_OK && c->failure == ARC_OK)
         c->failure = status;
+    bool was_up = c->link.step == ARC_LINK_UP;
+    c->rc_at = -1;
     arc__link_down(c);
     arc__update_state(c);
 
@@ -280,15 +285,15 @@ void arc__terminate(arc_context *c, int status)
     arc__end_subscriptions(c, status);
     arc__deadlines_clear(&c->deadlines);
 
+    /* on_connect's failure when never ready; on_disconnect for a ready
+     * link that ends now (a lost one was told when it was lost). */
     c->depth++;
-    if (!c->connect_called) {
-        c->connect_called = true;
+    if (!c->ever_ready) {
+        c->ever_ready = true; /* told: never again */
         if (c->on_connect != NULL)
             c->on_connect(c, status == ARC_OK ? ARC_ERR_CLOSED : status, c->data);
-    } else if (!c->disconnect_called) {
-        c->disconnect_called = true;
-        if (c->on_disconnect != NULL)
-            c->on_disconnect(c, status, c->data);
+    } else if (was_up && c->on_disconnect != NULL) {
+        c->on_disconnect(c, status, c->data);
     }
     c->depth--;
     arc__buffer_release(&c->out);
@@ -304,7 +309,11 @@ void arc__fail(arc_context *c, int status, int sys_errno, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->error, sizeof c->error, fmt, ap);
     va_end(ap);
-    arc__terminate(c, status);
+    long delay = arc__reconnect_delay(c, status);
+    if (delay >= 0 && arc__alive(c))
+        arc__reconnect_after(c, status, delay);
+    else
+        arc__terminate(c, status);
 }
 
 void arc__link_up(arc_context *c)
@@ -315,17 +324,16 @@ void arc__link_up(arc_context *c)
     c->link.deadline = -1;
     if (arc__queue_len(&c->queue) == 0)
         c->idle_since_ms = now;
+    c->rc_attempt = 0;
     arc__link_set_step(c, ARC_LINK_UP);
     /* A callback above may have ended or freed the session. */
     if (!arc__alive(c))
         return;
-    if (!c->connect_called) {
-        c->connect_called = true;
-        if (c->on_connect != NULL) {
-            c->depth++;
-            c->on_connect(c, ARC_OK, c->data);
-            c->depth--;
-        }
+    c->ever_ready = true;
+    if (c->on_connect != NULL) {
+        c->depth++;
+        c->on_connect(c, ARC_OK, c->data);
+        c->depth--;
     }
     if (arc__alive(c))
         arc__maybe_close(c);
@@ -354,6 +362,12 @@ void arc_disconnect(arc_context *c)
     if (c == NULL || !arc__alive(c) || c->phase != ARC_PHASE_OPEN)
         return;
     arc__enter(c);
+    if (c->link.step == ARC_LINK_DOWN && c->rc_at >= 0) {
+        /* Waiting to reconnect: nothing to drain over; end it now. */
+        arc__terminate(c, ARC_OK);
+        arc__leave(c);
+        return;
+    }
     /* Commands already queued were accepted: they are still sent and
      * answered (once the link is up, when it is not yet), then it closes.
      * Subscriptions and a monitor never end on their own: with no command
@@ -471,6 +485,7 @@ const char *arc_state_name(arc_state s)
     case ARC_STATE_DISCONNECTING: return "DISCONNECTING";
     case ARC_STATE_CLOSED: return "CLOSED";
     case ARC_STATE_FAILED: return "FAILED";
+    case ARC_STATE_WAITING: return "WAITING";
     }
     return "UNKNOWN";
 }

@@ -112,8 +112,15 @@ struct arc_context {
     int failure;         /* arc_status of the failure, ARC_OK while none */
     int sys_errno;
     char error[256];
-    bool connect_called;
-    bool disconnect_called;
+    bool ever_ready;     /* on_connect(ARC_OK) was called at least once */
+
+    /* The reconnect policy (rc.initial_delay_ms > 0 once set up), and where
+     * it stands: attempts since the last ready link, the backoff's end. */
+    bool reconnecting_on;
+    arc_reconnect rc;
+    unsigned rc_attempt;
+    int64_t rc_at;       /* -1: not waiting */
+    uint64_t rc_rng;
 
     arc_link link;
 
@@ -123,6 +130,7 @@ struct arc_context {
     int resp;            /* the protocol in use: 2 until HELLO 3 succeeds */
     arc_buffer out;
     uint64_t out_sent;
+    uint64_t last_end;   /* where the last popped entry's bytes ended */
     arc_queue queue;
     arc_deadlines deadlines; /* per-command deadlines, earliest first */
     size_t tombstones;   /* entries whose callback already ran */
@@ -167,7 +175,9 @@ void arc__update_state(arc_context *c);
 /* Ends the session with `status` (ARC_OK: clean): the link goes down,
  * every pending callback is called once. No-op when already ended. */
 void arc__terminate(arc_context *c, int status);
-/* Records a failure (message formatted) and terminates. */
+/* Records a failure (message formatted); then the link is lost and tried
+ * again (a reconnect policy that retries this failure), or the session
+ * terminates. */
 void arc__fail(arc_context *c, int status, int sys_errno, const char *fmt, ...)
     ARC_PRINTF(4, 5);
 void arc__enter(arc_context *c);
@@ -186,7 +196,10 @@ void arc__maybe_close(arc_context *c);
 size_t arc__live_entries(const arc_context *c);
 
 /* ---- link.c ---- */
-void arc__link_init(arc_link *l);
+void arc__link_init(arc_context *c);
+/* A new attempt after a lost link: the old one's memory goes, the
+ * subscriptions and MONITOR are replayed after the handshake. */
+void arc__link_renew(arc_context *c);
 /* Starts (or goes on with) the link from the IDLE step. */
 void arc__link_start(arc_context *c);
 /* The link's own next deadline (connect, attempt share, retry), -1: none. */
@@ -220,7 +233,20 @@ int64_t arc__commands_deadline(arc_context *c);
 /* The connection-wide command timeout's deadline, -1: none. */
 int64_t arc__liveness_deadline(const arc_context *c);
 
+/* ---- reconnect.c ---- */
+void arc__reconnect_setup(arc_context *c, const arc_reconnect *r);
+/* How long to wait before trying again after `status`, or -1: end. */
+long arc__reconnect_delay(arc_context *c, int status);
+/* The link is lost and another follows in `delay` ms (state WAITING). */
+void arc__reconnect_after(arc_context *c, int status, long delay);
+/* The backoff's timer: starts the next attempt when it is due. */
+void arc__reconnect_due(arc_context *c, int64_t now);
+/* ARC_ERR_OFFLINE when a command may not wait for the next link. */
+int arc__reconnect_refusal(const arc_context *c);
+
 /* ---- dispatch.c ---- */
+/* Pops the head, keeping the counts that describe the queue right. */
+void arc__queue_take(arc_context *c, arc_entry *e);
 /* Routes one reply: push or pub/sub frame, monitor line, or the callback at
  * the head of the queue. */
 void arc__dispatch(arc_context *c, arc_reply *reply);

@@ -240,6 +240,9 @@ static int issue(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
         return ARC_ERR_CLOSED;
     if (c->phase != ARC_PHASE_OPEN)
         return ARC_ERR_DISCONNECTING;
+    int refused = arc__reconnect_refusal(c);
+    if (refused != ARC_OK)
+        return refused;
     /* Room for the entry, its deadline (and a RESET's handshake) first, so
      * that nothing after encoding can fail half-way. */
     if (arc__queue_reserve(&c->queue) != ARC_OK)

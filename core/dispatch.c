@@ -5,10 +5,10 @@
 
 #include <string.h>
 
-/* Pops the head, keeping the counts that describe the queue right. */
-static void pop_entry(arc_context *c, arc_entry *e)
+void arc__queue_take(arc_context *c, arc_entry *e)
 {
     arc__queue_pop(&c->queue, e);
+    c->last_end = e->end;
     if (e->flags & ARC_ENTRY_DEAD)
         c->tombstones--;
     switch (e->kind) {
@@ -119,7 +119,7 @@ void arc__fail_entries(arc_context *c, int freed_status)
      * queue (or frees the context) never sees one twice. */
     while (arc__queue_len(&c->queue) > 0) {
         arc_entry e;
-        pop_entry(c, &e);
+        arc__queue_take(c, &e);
         if ((e.flags & ARC_ENTRY_DEAD) || e.kind == ARC_ENTRY_HANDSHAKE || e.kind == ARC_ENTRY_SUB)
             continue; /* SUB callbacks end with their names */
         int status = freed_status != ARC_OK   ? freed_status
@@ -170,7 +170,7 @@ static void confirmation(arc_context *c, const arc_frame *f, arc_reply *reply)
     arc_entry done;
     bool finished = false;
     if (ours && --head->expect == 0) {
-        pop_entry(c, &done);
+        arc__queue_take(c, &done);
         finished = true;
     }
     if (s != NULL) {
@@ -200,7 +200,7 @@ static void confirmation(arc_context *c, const arc_frame *f, arc_reply *reply)
 static void sub_refused(arc_context *c, arc_reply *reply)
 {
     arc_entry e;
-    pop_entry(c, &e);
+    arc__queue_take(c, &e);
     if (e.kind == ARC_ENTRY_UNSUB) {
         arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
         return;
@@ -268,7 +268,7 @@ static void to_head(arc_context *c, arc_reply *reply)
         return;
     }
     arc_entry e;
-    pop_entry(c, &e);
+    arc__queue_take(c, &e);
     bool ok = reply->type != ARC_REPLY_ERROR;
     switch (e.kind) {
     case ARC_ENTRY_HANDSHAKE:

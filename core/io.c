@@ -28,7 +28,8 @@ static size_t writable(const arc_context *c, const arc_buffer **from)
     const arc_link *l = &c->link;
     if (l->write_errno != 0 || l->fd < 0)
         return 0;
-    if (l->step == ARC_LINK_HANDSHAKE) {
+    if (l->step == ARC_LINK_HANDSHAKE || (l->step == ARC_LINK_UP && arc__buffer_len(&l->hello))) {
+        /* The handshake, then what a new link replays, before commands. */
         *from = &l->hello;
         return arc__buffer_len(&l->hello);
     }
@@ -84,9 +85,9 @@ int64_t arc__deadline(arc_context *c)
     if (arc__ended(c))
         return -1;
     int64_t d = arc__link_deadline(c);
-    int64_t more[3] = {arc__commands_deadline(c), arc__liveness_deadline(c),
-                       trimmable(c) ? c->idle_since_ms + IDLE_TRIM_MS : -1};
-    for (int i = 0; i < 3; i++)
+    int64_t more[4] = {arc__commands_deadline(c), arc__liveness_deadline(c),
+                       trimmable(c) ? c->idle_since_ms + IDLE_TRIM_MS : -1, c->rc_at};
+    for (int i = 0; i < 4; i++)
         if (more[i] >= 0 && (d < 0 || more[i] < d))
             d = more[i];
     return d;
@@ -156,6 +157,15 @@ void arc__sync_loop(arc_context *c)
                   arc_strerror(rc));
 }
 
+/* The link carries bytes: alive, and in its RESP handshake or up. A
+ * failure inside a read or a dispatch can take the link down (and a
+ * reconnect policy keep the session alive), so loops check this. */
+static bool flowing(const arc_context *c)
+{
+    return arc__alive(c) &&
+           (c->link.step == ARC_LINK_HANDSHAKE || c->link.step == ARC_LINK_UP);
+}
+
 static int write_status(int err)
 {
     return err == EPIPE || err == ECONNRESET ? ARC_ERR_EOF : ARC_ERR_IO;
@@ -176,6 +186,8 @@ static void flush_output(arc_context *c)
             arc__buffer_consume((arc_buffer *)from, w);
             if (from == &c->out)
                 c->out_sent += w;
+            else if (arc__buffer_len(from) == 0)
+                arc__buffer_release(&l->hello);
             if (w < n)
                 break; /* the socket is full; wait for writability */
             continue;
@@ -204,7 +216,7 @@ void arc__write_through(arc_context *c)
 static void check_write_error(arc_context *c)
 {
     arc_link *l = &c->link;
-    if (l->write_errno == 0 || !arc__alive(c))
+    if (l->write_errno == 0 || !flowing(c))
         return;
     const arc_entry *head = arc__queue_head(&c->queue);
     if (head != NULL && head->end <= c->out_sent)
@@ -216,7 +228,7 @@ static void check_write_error(arc_context *c)
 static void parse_replies(arc_context *c)
 {
     arc_reader *r = c->link.reader;
-    while (arc__alive(c)) {
+    while (flowing(c)) {
         arc_reply *reply;
         int rc = arc_reader_next(r, &reply);
         if (rc != ARC_OK) {
@@ -255,7 +267,7 @@ static void end_of_stream(arc_context *c)
 static void read_input(arc_context *c)
 {
     arc_link *l = &c->link;
-    while (arc__alive(c)) {
+    while (flowing(c)) {
         if (l->reader == NULL) {
             /* Given back by the idle trim; made again on demand. */
             l->reader = arc_reader_new(&c->limits, &c->alloc);
@@ -301,8 +313,7 @@ static void read_input(arc_context *c)
          * command, or part of one still arriving. Pushes alone are not: a
          * server that only sends invalidations while a reply is late is
          * still late. */
-        if (arc__alive(c) &&
-            (c->queue.head_id != answered || arc__reader_midway(l->reader)))
+        if (flowing(c) && (c->queue.head_id != answered || arc__reader_midway(l->reader)))
             l->last_progress_ms = arc__now_ms();
         if (l->tr.ops == NULL || l->tr.ops->pending(&l->tr) == 0)
             return;
@@ -339,9 +350,9 @@ void arc_handle_read(arc_context *c)
             /* Commands the callbacks queued go out now, in one send,
              * instead of through a round of write interest: at depth 1 a
              * round trip costs one wait, one recv and one send. */
-            if (arc__alive(c))
+            if (flowing(c))
                 flush_output(c);
-            if (c->link.write_errno != 0 && arc__alive(c)) {
+            if (c->link.write_errno != 0 && flowing(c)) {
                 read_input(c);
                 check_write_error(c);
             }
@@ -369,7 +380,7 @@ void arc_handle_write(arc_context *c)
         }
         if (arc__alive(c) && (s == ARC_LINK_HANDSHAKE || s == ARC_LINK_UP)) {
             flush_output(c);
-            if (c->link.write_errno != 0 && arc__alive(c)) {
+            if (c->link.write_errno != 0 && flowing(c)) {
                 /* What the server sent before it went away comes first. */
                 read_input(c);
                 check_write_error(c);
@@ -389,7 +400,9 @@ void arc_handle_timeout(arc_context *c)
      * armed has fired. */
     c->told_deadline = -1;
     int64_t now = arc__now_ms();
-    if (arc__alive(c) && c->link.step < ARC_LINK_UP)
+    if (arc__alive(c) && c->link.step == ARC_LINK_DOWN)
+        arc__reconnect_due(c, now);
+    else if (arc__alive(c) && c->link.step < ARC_LINK_UP)
         arc__link_timeout(c, now);
     if (arc__alive(c))
         arc__expire_commands(c, now);

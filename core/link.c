@@ -6,6 +6,8 @@
 
 #include "alloc.h"
 
+#include <arc/format.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +23,11 @@
  * gets only this long, so that a silent one never stalls the rest. */
 #define ATTEMPT_DEFAULT_MS 2000
 
-void arc__link_init(arc_link *l)
+void arc__link_init(arc_context *c)
 {
+    arc_link *l = &c->link;
     memset(l, 0, sizeof *l);
+    arc__buffer_init(&l->hello, 0, &c->alloc);
     l->step = ARC_LINK_IDLE;
     l->fd = -1;
     l->tr.fd = -1;
@@ -240,6 +244,7 @@ static void lookup_done(arc_context *c)
 }
 
 static void secure_step(arc_context *c);
+static int encode_replay(arc_context *c);
 
 static bool bad_options(arc_context *c)
 {
@@ -279,6 +284,8 @@ void arc__link_start(arc_context *c)
         }
     }
     int rc = arc__encode_handshake(c, &l->hello, &l->hello_left);
+    if (rc == ARC_OK && c->rc_attempt > 0)
+        rc = encode_replay(c);
     if (rc != ARC_OK) {
         arc__fail(c, rc, 0, "cannot encode the handshake: %s", arc_strerror(rc));
         return;
@@ -528,10 +535,8 @@ bool arc__link_hello_reply(arc_context *c, arc_reply *reply)
     }
     if (reply->type == ARC_REPLY_MAP)
         c->resp = 3; /* only HELLO 3 answers with a map */
-    if (l->hello_left == 0) {
-        arc__buffer_release(&l->hello);
-        arc__link_up(c);
-    }
+    if (l->hello_left == 0)
+        arc__link_up(c); /* hello may still hold a replay's bytes: they go first */
     return true;
 }
 
@@ -545,10 +550,68 @@ void arc__link_down(arc_context *c)
     }
     arc__buffer_release(&l->hello);
     l->hello_left = 0;
+    l->write_errno = 0;
+    l->read_wants_write = false;
     l->attempt_deadline = -1;
     l->retry_at = -1;
     l->deadline = -1;
     l->step = ARC_LINK_DOWN; /* the caller announces the session's state */
+}
+
+/* Encodes a (P|S)SUBSCRIBE of every name of one kind, in batches, into
+ * the hello buffer; the names' owners get the new confirmations. */
+static int replay_kind(arc_context *c, int kind, uint32_t serial)
+{
+    static const char *const verb[ARC_SUB_KINDS] = {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"};
+    enum { BATCH = 64 };
+    const char *argv[BATCH + 1];
+    size_t lens[BATCH + 1];
+    arc_subtable *t = &c->subs.table[kind];
+    int argc = 0;
+    for (size_t i = 0; i <= t->cap; i++) {
+        arc_sub *s = i < t->cap ? t->slots[i] : NULL;
+        if (s != NULL) {
+            if (argc == 0) {
+                argv[0] = verb[kind];
+                lens[0] = strlen(verb[kind]);
+                argc = 1;
+            }
+            argv[argc] = s->name;
+            lens[argc] = s->len;
+            argc++;
+            /* unconfirmed until the new link says so */
+            arc__pubsub_unconfirm(&c->subs, kind, s, serial);
+        }
+        if (argc > 0 && (argc == BATCH + 1 || i == t->cap)) {
+            int rc = arc_format_argv(&c->link.hello, argc, argv, lens);
+            if (rc != ARC_OK)
+                return rc;
+            argc = 0;
+        }
+    }
+    return ARC_OK;
+}
+
+/* What a new link says after its handshake, before any queued command:
+ * every subscription, and MONITOR if it was on. */
+static int encode_replay(arc_context *c)
+{
+    uint32_t serial = ++c->serial;
+    for (int k = 0; k < ARC_SUB_KINDS; k++) {
+        int rc = replay_kind(c, k, serial);
+        if (rc != ARC_OK)
+            return rc;
+    }
+    if (c->monitor_fn != NULL)
+        return arc_format(&c->link.hello, "MONITOR");
+    return ARC_OK;
+}
+
+void arc__link_renew(arc_context *c)
+{
+    arc__link_release(c);
+    arc__buffer_release(&c->link.hello);
+    arc__link_init(c);
 }
 
 void arc__link_release(arc_context *c)

@@ -63,6 +63,13 @@ size_t arc__pubsub_confirmed(const arc_pubsub *ps)
     return ps->table[0].confirmed + ps->table[1].confirmed + ps->table[2].confirmed;
 }
 
+void arc__pubsub_unconfirm(arc_pubsub *ps, int kind, arc_sub *s, uint32_t serial)
+{
+    if (s->serial == 0)
+        ps->table[kind].confirmed--;
+    s->serial = serial;
+}
+
 void arc__pubsub_confirm(arc_pubsub *ps, int kind, arc_sub *s)
 {
     if (s->serial != 0) {

@@ -58,6 +58,8 @@ size_t arc__pubsub_count(const arc_pubsub *ps, int kind);
 size_t arc__pubsub_total(const arc_pubsub *ps);
 /* Subscriptions the server has confirmed, over all kinds. */
 size_t arc__pubsub_confirmed(const arc_pubsub *ps);
+/* Marks `s` as waiting for the confirmation of command `serial` again. */
+void arc__pubsub_unconfirm(arc_pubsub *ps, int kind, arc_sub *s, uint32_t serial);
 /* Marks `s` confirmed (serial 0). */
 void arc__pubsub_confirm(arc_pubsub *ps, int kind, arc_sub *s);
 

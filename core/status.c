@@ -39,6 +39,7 @@ static const struct {
                             "the connection ended before the reply (the command may have run)"},
     [ARC_ERR_CANCELLED] = {"ARC_ERR_CANCELLED", "command cancelled"},
     [ARC_ERR_TLS] = {"ARC_ERR_TLS", "TLS failure"},
+    [ARC_ERR_OFFLINE] = {"ARC_ERR_OFFLINE", "the connection is down and reconnecting"},
     [ARC_ERR_DUPLICATE] = {"ARC_ERR_DUPLICATE",
                            "already subscribed to that name with another callback"},
 };

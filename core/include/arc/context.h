@@ -28,6 +28,8 @@ typedef enum arc_state {
     ARC_STATE_DISCONNECTING, /* clean disconnect: draining pending replies */
     ARC_STATE_CLOSED,        /* ended cleanly; terminal */
     ARC_STATE_FAILED,        /* ended by an error, see arc_context_failure(); terminal */
+    ARC_STATE_WAITING,       /* the link was lost: waiting out the backoff before the
+                                next attempt (arc_options.reconnect) */
 } arc_state;
 
 /* Called once per command with its reply (status ARC_OK, reply borrowed until
@@ -56,13 +58,16 @@ typedef enum arc_state {
  * an unsubscribe command is called once, with its last confirmation. */
 typedef void arc_reply_fn(arc_context *c, arc_reply *reply, int status, void *privdata);
 
-/* Connect callback: once, with ARC_OK when the handshake is done, or with
- * the reason the connection failed before becoming ready. */
+/* Connect callback: with ARC_OK each time a connection becomes ready (once,
+ * without a reconnect policy), or once with the reason when the context
+ * ends without ever having been ready. */
 typedef void arc_connect_fn(arc_context *c, int status, void *data);
 
-/* Disconnect callback: once, for a context that became ready: ARC_OK after a
- * clean disconnect (or QUIT), else the failure status (ARC_ERR_FREED after
- * arc_free()). */
+/* Disconnect callback: each time a ready connection ends (once, without a
+ * reconnect policy): ARC_OK after a clean disconnect (or QUIT), else the
+ * failure status (ARC_ERR_FREED after arc_free()). With a reconnect policy
+ * it is also called when a ready link is lost and a new one is about to be
+ * tried; the state then says WAITING. */
 typedef void arc_disconnect_fn(arc_context *c, int status, void *data);
 
 /* Push callback: RESP3 pushes that are not pub/sub (e.g. client tracking
@@ -92,6 +97,26 @@ enum arc_family {
     ARC_FAMILY_PREFER_IPV4,
     ARC_FAMILY_PREFER_IPV6,
 };
+
+/* A reconnect policy (arc_options.reconnect): a lost link waits, backing off,
+ * and the same context connects again, replaying its handshake, its
+ * subscriptions and MONITOR; commands never written wait and go out on the
+ * new link. Zero fields mean the default. */
+typedef struct arc_reconnect {
+    long initial_delay_ms;   /* the first wait's ceiling; 0: 100 */
+    long max_delay_ms;       /* the ceiling doubles up to this; 0: 5000. Each
+                                wait is drawn uniformly below the ceiling
+                                (full jitter) */
+    unsigned max_attempts;   /* attempts in a row without a ready link before
+                                the context fails; 0: for ever */
+    /* Optional: decides per failure. `proposed` is the backoff's delay, or
+     * -1 when the policy would not retry this failure (a refused handshake,
+     * a protocol error, a TLS failure, out of memory). Returns the delay in
+     * ms, or -1 to stop (the context then fails with that status). */
+    long (*decide)(arc_context *c, int failure, unsigned attempt, long proposed, void *data);
+    size_t max_offline_commands; /* commands accepted while down; 0: 100000 */
+    bool fail_fast;          /* refuse commands while down (ARC_ERR_OFFLINE) */
+} arc_reconnect;
 
 /* Options of arc_connect(). Zero (or NULL) fields mean the default; the
  * struct only ever grows by appending fields, so `arc_options o = {0};`
@@ -132,6 +157,8 @@ typedef struct arc_options {
     const struct arc_transport_kind *transport; /* NULL: plain sockets; TLS:
                                     arc_tls_transport() of <arc/tls.h>; the
                                     kind must outlive the context */
+    const arc_reconnect *reconnect; /* NULL: a lost link ends the context;
+                                    copied at creation */
 } arc_options;
 
 /* A command whose output would pass this is refused with ARC_ERR_LIMIT:
@@ -251,6 +278,11 @@ ARC_API const char *arc_state_name(arc_state s);
  * context is freed. */
 ARC_API size_t arc_context_attempts(const arc_context *c);
 ARC_API const arc_attempt *arc_context_attempt(const arc_context *c, size_t i);
+/* The reconnect attempt under way or waited for (1 for the first after a
+ * loss; 0 while connected or without a policy), and when the next attempt
+ * starts (arc_now_ms() clock; -1 when none is waited for). */
+ARC_API unsigned arc_context_reconnects(const arc_context *c);
+ARC_API int64_t arc_context_next_attempt_ms(const arc_context *c);
 /* Commands sent or queued whose replies have not yet come. */
 ARC_API size_t arc_context_pending(const arc_context *c);
 /* The RESP version in use: 2 or 3. */

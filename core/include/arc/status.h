@@ -37,6 +37,8 @@ typedef enum arc_status {
     ARC_ERR_CANCELLED,     /* arc_cancel() was called for the command */
     ARC_ERR_DUPLICATE,     /* already subscribed to that name with another callback */
     ARC_ERR_TLS,           /* the TLS handshake or a TLS record failed; see the message */
+    ARC_ERR_OFFLINE,       /* the link is down and reconnecting: the command was not
+                              accepted (fail_fast, or too many waiting) */
 } arc_status;
 
 /* A static, human-readable description of `status`; never NULL (unknown

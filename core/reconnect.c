@@ -1,0 +1,160 @@
+/* reconnect.c: what a lost link means under a reconnect policy: which
+ * failures are tried again, the backoff, and what the queue keeps. */
+#include "async.h"
+
+#include <string.h>
+
+#define DEFAULT_INITIAL_MS 100
+#define DEFAULT_MAX_MS 5000
+#define DEFAULT_OFFLINE_COMMANDS 100000
+
+void arc__reconnect_setup(arc_context *c, const arc_reconnect *r)
+{
+    if (r == NULL)
+        return;
+    c->reconnecting_on = true;
+    c->rc = *r;
+    if (c->rc.initial_delay_ms <= 0)
+        c->rc.initial_delay_ms = DEFAULT_INITIAL_MS;
+    if (c->rc.max_delay_ms <= 0)
+        c->rc.max_delay_ms = DEFAULT_MAX_MS;
+    if (c->rc.max_delay_ms < c->rc.initial_delay_ms)
+        c->rc.max_delay_ms = c->rc.initial_delay_ms;
+    if (c->rc.max_offline_commands == 0)
+        c->rc.max_offline_commands = DEFAULT_OFFLINE_COMMANDS;
+    /* Seeded per context, so that many contexts losing one server spread
+     * their attempts out instead of coming back together. */
+    c->rc_rng = (uint64_t)(uintptr_t)c ^ ((uint64_t)arc__now_ms() << 20) ^ 0x9e3779b97f4a7c15u;
+}
+
+/* The failures a lost link is tried again for: the server went away or
+ * could not be reached. A refused handshake, a protocol error, a TLS
+ * failure or no memory would only repeat. */
+static bool worth_retrying(int status)
+{
+    switch (status) {
+    case ARC_ERR_EOF:
+    case ARC_ERR_IO:
+    case ARC_ERR_TIMEOUT:
+    case ARC_ERR_REFUSED:
+    case ARC_ERR_NOADDR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static uint64_t next_random(arc_context *c)
+{
+    /* xorshift64*: plenty for spreading waits. */
+    uint64_t x = c->rc_rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rc_rng = x;
+    return x * 0x2545f4914f6cdd1du;
+}
+
+/* Full jitter: uniform below a ceiling that doubles per attempt. */
+static long backoff(arc_context *c, unsigned attempt)
+{
+    long ceiling = c->rc.initial_delay_ms;
+    for (unsigned i = 1; i < attempt && ceiling < c->rc.max_delay_ms; i++)
+        ceiling *= 2;
+    if (ceiling > c->rc.max_delay_ms)
+        ceiling = c->rc.max_delay_ms;
+    return (long)(next_random(c) % (uint64_t)(ceiling + 1));
+}
+
+long arc__reconnect_delay(arc_context *c, int status)
+{
+    if (!c->reconnecting_on || c->phase != ARC_PHASE_OPEN || c->free_requested ||
+        c->adopted_ops != NULL || (c->host == NULL && c->unix_path == NULL))
+        return -1; /* an adopted socket has nowhere to go back to */
+    unsigned attempt = c->rc_attempt + 1;
+    bool more = c->rc.max_attempts == 0 || attempt <= c->rc.max_attempts;
+    long proposed = worth_retrying(status) && more ? backoff(c, attempt) : -1;
+    if (c->rc.decide != NULL) {
+        c->depth++;
+        proposed = c->rc.decide(c, status, attempt, proposed, c->data);
+        c->depth--;
+        if (!arc__alive(c))
+            return -1;
+    }
+    return proposed < 0 ? -1 : proposed;
+}
+
+/* The link went down and a new one follows: commands it wrote and that got
+ * no reply may have run (ARC_ERR_UNANSWERED); one it wrote in part never
+ * ran, since the server drops a command cut short (ARC_ERR_NOT_SENT, its
+ * rest dropped); those never written stay, in order, for the next link. */
+static void settle_queue(arc_context *c)
+{
+    arc_entry *head;
+    while ((head = arc__queue_head(&c->queue)) != NULL && c->last_end < c->out_sent) {
+        arc_entry e;
+        bool whole = head->end <= c->out_sent;
+        if (!whole) {
+            /* Cut short: what is left of it goes, so that the next link
+             * starts on a command boundary. */
+            size_t rest = (size_t)(head->end - c->out_sent);
+            arc__buffer_consume(&c->out, rest);
+            c->out_sent = head->end;
+        }
+        arc__queue_take(c, &e);
+        if ((e.flags & ARC_ENTRY_DEAD) || e.kind == ARC_ENTRY_HANDSHAKE || e.kind == ARC_ENTRY_SUB)
+            continue; /* subscriptions are replayed; tombstones are done */
+        arc__call_reply(c, e.fn, NULL, whole ? ARC_ERR_UNANSWERED : ARC_ERR_NOT_SENT,
+                        e.privdata);
+        if (!arc__alive(c))
+            return;
+    }
+}
+
+void arc__reconnect_after(arc_context *c, int status, long delay)
+{
+    bool was_ready = c->link.step == ARC_LINK_UP;
+    arc__link_down(c);
+    c->resp = 2; /* until the new link's HELLO 3 */
+    c->rc_attempt++;
+    c->rc_at = arc__now_ms() + delay;
+    arc__update_state(c); /* WAITING */
+    if (!arc__alive(c))
+        return;
+    settle_queue(c);
+    if (was_ready && arc__alive(c) && c->on_disconnect != NULL) {
+        c->depth++;
+        c->on_disconnect(c, status, c->data);
+        c->depth--;
+    }
+}
+
+void arc__reconnect_due(arc_context *c, int64_t now)
+{
+    if (c->rc_at < 0 || now < c->rc_at || c->link.step != ARC_LINK_DOWN)
+        return;
+    c->rc_at = -1;
+    arc__link_renew(c);
+    arc__update_state(c); /* CONNECTING */
+    if (arc__alive(c))
+        arc__link_start(c);
+}
+
+int arc__reconnect_refusal(const arc_context *c)
+{
+    if (!c->reconnecting_on || c->rc_attempt == 0 || c->link.step == ARC_LINK_UP)
+        return ARC_OK;
+    if (c->rc.fail_fast || arc__live_entries(c) >= c->rc.max_offline_commands)
+        return ARC_ERR_OFFLINE;
+    return ARC_OK;
+}
+
+unsigned arc_context_reconnects(const arc_context *c)
+{
+    return c ? c->rc_attempt : 0;
+}
+
+int64_t arc_context_next_attempt_ms(const arc_context *c)
+{
+    return c ? c->rc_at : -1;
+}
