@@ -31,12 +31,21 @@ typedef struct arc_libev_state {
     arc_allocator alloc;
 } arc_libev_state;
 
+/* Frees the state through the allocator copied into it at attach (the
+ * context's may be gone by now); the copy moves to the stack first, since
+ * it lives in the block being freed. */
+static inline void arc_libev_release(arc_libev_state *s)
+{
+    arc_allocator a = s->alloc;
+    arc_mem_free(&a, s);
+}
+
+/* After calling into arc: the context may have been freed meanwhile, and
+ * with it (through cleanup) this state. */
 static inline void arc_libev_leave(arc_libev_state *s)
 {
-    if (--s->in_callback == 0 && s->dead) {
-        arc_allocator a = s->alloc;
-        arc_mem_free(&a, s);
-    }
+    if (--s->in_callback == 0 && s->dead)
+        arc_libev_release(s);
 }
 
 static inline void arc_libev_on_read(struct ev_loop *loop, ev_io *w, int revents)
@@ -132,12 +141,10 @@ static inline void arc_libev_cleanup(void *data)
     ev_io_stop(s->loop, &s->wio);
     ev_timer_stop(s->loop, &s->timer);
     s->c = NULL;
-    if (s->in_callback) {
-        s->dead = 1;
-    } else {
-        arc_allocator a = s->alloc;
-        arc_mem_free(&a, s);
-    }
+    if (s->in_callback)
+        s->dead = 1; /* our callback frees it once arc has returned */
+    else
+        arc_libev_release(s);
 }
 
 /* Drives `c` from `loop`. Returns ARC_OK, ARC_ERR_INVALID (NULL argument),
@@ -169,7 +176,7 @@ static inline int arc_libev_attach(arc_context *c, struct ev_loop *loop)
                              arc_libev_cleanup};
     int rc = arc_attach(c, &hooks);
     if (rc != ARC_OK)
-        arc_mem_free(a, s);
+        arc_libev_release(s);
     return rc;
 }
 
