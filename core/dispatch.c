@@ -56,21 +56,16 @@ static void drop_line(arc_context *c, arc_reply *r, int status, void *privdata)
     (void)privdata;
 }
 
-void arc__end_subscriptions(arc_context *c, int status)
+/* Ends the subscriptions taken out of the table into `list`, and the
+ * monitor: each owner whose last name this was gets its final NULL. */
+static void end_taken(arc_context *c, arc_sub *list, int status)
 {
-    /* Empty the table before the first call: a callback that subscribes
-     * again (after RESET) starts a subscription that must not end here. */
-    arc_sub *list = NULL, *s;
-    while ((s = arc__pubsub_pop_any(&c->subs)) != NULL) {
-        s->next = list;
-        list = s;
-    }
     arc_reply_fn *mfn = c->monitor_fn;
     void *mpd = c->monitor_privdata;
     c->monitor_fn = NULL;
     arc__update_state(c);
     while (list != NULL) {
-        s = list;
+        arc_sub *s = list;
         list = s->next;
         arc_sub_owner *owner = s->owner;
         arc__pubsub_discard(&c->subs, s);
@@ -80,37 +75,43 @@ void arc__end_subscriptions(arc_context *c, int status)
         arc__call_reply(c, mfn, NULL, status, mpd);
 }
 
+void arc__end_subscriptions(arc_context *c, int status)
+{
+    /* Empty the table before the first call: a callback that subscribes
+     * again (after RESET) starts a subscription that must not end here. */
+    arc_sub *list = NULL, *s;
+    while ((s = arc__pubsub_pop_any(&c->subs)) != NULL) {
+        s->next = list;
+        list = s;
+    }
+    end_taken(c, list, status);
+}
+
 /* RESET ends what the server held before it: subscriptions of commands
- * queued behind the RESET are the server's to confirm afresh. */
+ * queued behind the RESET are the server's to confirm afresh. The matches
+ * are found first and taken out after: taking one out shifts others. */
 static void end_subscriptions_before(arc_context *c, uint32_t serial)
 {
-    arc_sub *list = NULL, *s;
+    arc_sub *list = NULL;
     for (int k = 0; k < ARC_SUB_KINDS; k++) {
         arc_subtable *t = &c->subs.table[k];
-        for (size_t i = 0; i < t->cap;) {
-            s = t->slots[i];
+        arc_sub *found = NULL;
+        for (size_t i = 0; i < t->cap; i++) {
+            arc_sub *s = t->slots[i];
             if (s != NULL && (s->serial == 0 || s->serial < serial)) {
-                arc__pubsub_remove(&c->subs, k, s);
-                s->next = list;
-                list = s;
-                continue; /* the slot may hold a shifted member now */
+                s->next = found;
+                found = s;
             }
-            i++;
+        }
+        while (found != NULL) {
+            arc_sub *s = found;
+            found = s->next;
+            arc__pubsub_remove(&c->subs, k, s);
+            s->next = list;
+            list = s;
         }
     }
-    arc_reply_fn *mfn = c->monitor_fn;
-    void *mpd = c->monitor_privdata;
-    c->monitor_fn = NULL;
-    arc__update_state(c);
-    while (list != NULL) {
-        s = list;
-        list = s->next;
-        arc_sub_owner *owner = s->owner;
-        arc__pubsub_discard(&c->subs, s);
-        release_owner(c, owner, ARC_OK);
-    }
-    if (mfn != NULL)
-        arc__call_reply(c, mfn, NULL, ARC_OK, mpd);
+    end_taken(c, list, ARC_OK);
 }
 
 void arc__fail_entries(arc_context *c, int freed_status)
