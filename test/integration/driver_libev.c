@@ -39,7 +39,7 @@ static void run_once(void *loop, long max_wait_ms)
 
 static const itest_driver libev_driver = {"libev", loop_new, loop_free, attach, run_once};
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return itest_main(&libev_driver);
+    return itest_main(&libev_driver, argc, argv);
 }

@@ -28,7 +28,7 @@ static void run_once(void *loop, long max_wait_ms)
 
 static const itest_driver libevent_driver = {"libevent", loop_new, loop_free, attach, run_once};
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return itest_main(&libevent_driver);
+    return itest_main(&libevent_driver, argc, argv);
 }

@@ -26,7 +26,7 @@ static void run_once(void *loop, long max_wait_ms)
 
 static const itest_driver poll_driver = {"poll", loop_new, loop_free, attach, run_once};
 
-int main(void)
+int main(int argc, char **argv)
 {
-    return itest_main(&poll_driver);
+    return itest_main(&poll_driver, argc, argv);
 }

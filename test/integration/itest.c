@@ -8,6 +8,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#ifdef ARC_ITEST_TLS
+#include <arc/tls.h>
+
+#include "tls_certs.h"
+#endif
+
 /* The scenario lists, one per file: scenarios.c (the core paths),
  * scenarios_link.c (the link: deadlines, cancels, resolution, addresses),
  * scenarios_contract.c (the callback contract's corners). */
@@ -20,6 +26,7 @@ extern const size_t itest_contract_scenario_count;
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
+static struct arc_tls *shared_tls, *shared_tls_as_localhost; /* the TLS group's */
 
 int64_t itest_now_ms(void)
 {
@@ -35,13 +42,47 @@ void itest_run_for(itest *t, long ms)
         t->drv->run_once(t->loop, 10);
 }
 
+bool itest_tls(const itest *t)
+{
+    return t->tls != NULL;
+}
+
+int itest_port_of(const itest *t, const test_redis *s)
+{
+    return itest_tls(t) ? test_redis_tls_port(s) : test_redis_port(s);
+}
+
+int itest_port(const itest *t)
+{
+    return itest_port_of(t, t->redis);
+}
+
+#ifdef ARC_ITEST_TLS
+const arc_transport_kind *itest_transport_as_localhost(const itest *t)
+{
+    return arc_tls_transport(t->tls_as_localhost);
+}
+#else
+const arc_transport_kind *itest_transport_as_localhost(const itest *t)
+{
+    (void)t;
+    return NULL;
+}
+#endif
+
 arc_options itest_options(const itest *t)
 {
     arc_options o;
     memset(&o, 0, sizeof o);
     o.host = test_redis_host(t->redis);
-    o.port = test_redis_port(t->redis);
+    o.port = itest_port(t);
     o.connect_timeout_ms = 5000;
+#ifdef ARC_ITEST_TLS
+    if (itest_tls(t)) {
+        o.host = "localhost"; /* the name the server's certificate has */
+        o.transport = arc_tls_transport(t->tls);
+    }
+#endif
     return o;
 }
 
@@ -113,6 +154,8 @@ static int test_setup(void **state)
         return -1;
     t->drv = driver;
     t->redis = shared_redis;
+    t->tls = shared_tls;
+    t->tls_as_localhost = shared_tls_as_localhost;
     t->loop = driver->loop_new();
     if (t->loop == NULL) {
         free(t);
@@ -148,9 +191,76 @@ static int group_teardown(void **state)
     return 0;
 }
 
-int itest_main(const itest_driver *drv)
+#ifdef ARC_ITEST_TLS
+static struct arc_tls *tls_new(const char *ca_file, const char *server_name)
+{
+    arc_tls_options o = {0};
+    o.ca_file = ca_file;
+    o.server_name = server_name;
+    char err[256];
+    arc_tls *tls = arc_tls_new(&o, err, sizeof err);
+    if (tls == NULL)
+        fprintf(stderr, "itest: arc_tls_new: %s\n", err);
+    return tls;
+}
+
+static int tls_group_teardown(void **state)
+{
+    group_teardown(state);
+    /* After every context: each scenario freed its own. */
+    arc_tls_free(shared_tls);
+    arc_tls_free(shared_tls_as_localhost);
+    shared_tls = shared_tls_as_localhost = NULL;
+    return 0;
+}
+
+/* The shared server with a TLS port too (the admin connection stays on
+ * its unix socket), and one TLS configuration for the whole group. */
+static int tls_group_setup(void **state)
+{
+    const test_tls_files *f = test_tls_files_get();
+    if (f == NULL)
+        return -1;
+    shared_tls = tls_new(f->ca_cert, NULL);
+    shared_tls_as_localhost = tls_new(f->ca_cert, "localhost");
+    shared_redis = test_redis_start(&(test_redis_options){.tls = 1});
+    if (shared_tls == NULL || shared_tls_as_localhost == NULL || shared_redis == NULL) {
+        tls_group_teardown(state);
+        return -1;
+    }
+    return 0;
+}
+#endif
+
+static int run_group(const char *name, struct CMUnitTest *tests, size_t n, bool tls)
+{
+    if (!tls)
+        return _cmocka_run_group_tests(name, tests, n, group_setup, group_teardown);
+#ifdef ARC_ITEST_TLS
+    return _cmocka_run_group_tests(name, tests, n, tls_group_setup, tls_group_teardown);
+#else
+    fprintf(stderr, "itest: %s: built without libarc-tls\n", name);
+    return 1;
+#endif
+}
+
+int itest_main(const itest_driver *drv, int argc, char **argv)
 {
     driver = drv;
+    bool plain = argc < 2, tls = argc < 2;
+#ifndef ARC_ITEST_TLS
+    tls = false; /* no TLS group without libarc-tls */
+#endif
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "plain") == 0) {
+            plain = true;
+        } else if (strcmp(argv[i], "tls") == 0) {
+            tls = true;
+        } else {
+            fprintf(stderr, "usage: %s [plain] [tls]\n", argv[0]);
+            return 2;
+        }
+    }
     /* A thousand contexts need more descriptors than the usual 1024; the
      * server started below inherits the raised limit too. */
     struct rlimit rl;
@@ -181,7 +291,15 @@ int itest_main(const itest_driver *drv)
             n++;
         }
     }
-    int rc = _cmocka_run_group_tests(drv->name, tests, total, group_setup, group_teardown);
+    /* One group per run of the binary as meson runs it (its TAP parser
+     * takes one plan per process); both, one after the other, by hand. */
+    char tls_name[64];
+    snprintf(tls_name, sizeof tls_name, "%s-tls", drv->name);
+    int rc = 0;
+    if (plain)
+        rc |= run_group(drv->name, tests, total, false);
+    if (tls)
+        rc |= run_group(tls_name, tests, total, true);
     free(tests);
     return rc;
 }

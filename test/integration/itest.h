@@ -23,17 +23,49 @@ typedef struct itest_driver {
     void (*run_once)(void *loop, long max_wait_ms);
 } itest_driver;
 
+struct arc_tls; /* <arc/tls.h>, when libarc-tls is built */
+
 typedef struct itest {
     const itest_driver *drv;
     void *loop;
-    test_redis *redis; /* shared by the scenarios of one binary */
+    test_redis *redis;   /* shared by the scenarios of one group */
+    struct arc_tls *tls; /* the TLS group's one configuration (it trusts
+                            the harness CA), shared by all its contexts as
+                            users share theirs; NULL in the plain group */
+    struct arc_tls *tls_as_localhost; /* the same, verifying "localhost"
+                            whatever the host (server_name) */
 } itest;
 
-int itest_main(const itest_driver *drv);
+/* Runs the scenario list as the groups named in argv[1..] ("plain",
+ * "tls"; none: both, plain first): the plain group, named after the loop,
+ * over plain TCP, and the TLS group, "<loop>-tls", over TLS to the TLS
+ * port of a server of its own. Without libarc-tls there is no TLS group. */
+int itest_main(const itest_driver *drv, int argc, char **argv);
+
+/* Whether the scenario runs in the TLS group. A scenario that starts a
+ * server of its own starts it with `.tls = itest_tls(t)` and connects to
+ * itest_port_of(); one that is about plain TCP says so and sets
+ * o.transport = NULL. */
+bool itest_tls(const itest *t);
+
+/* The port itest_options() connects to: the shared server's TLS port in
+ * the TLS group, its plain port otherwise. */
+int itest_port(const itest *t);
+
+/* The same for a server the scenario started with `.tls = itest_tls(t)`. */
+int itest_port_of(const itest *t, const test_redis *s);
+
+/* The transport for a context whose host is a name only the fake resolver
+ * knows (or an address the certificate does not name): in the TLS group,
+ * TLS that verifies the server as "localhost", the name its certificate
+ * has; NULL (plain TCP) in the plain group. */
+const struct arc_transport_kind *itest_transport_as_localhost(const itest *t);
 
 int64_t itest_now_ms(void);
 
-/* Options aimed at the shared server (TCP), with a connect timeout. */
+/* Options aimed at the shared server, with a connect timeout: its TCP
+ * port at 127.0.0.1, or in the TLS group its TLS port at "localhost" with
+ * the group's TLS transport. */
 arc_options itest_options(const itest *t);
 
 /* arc_connect + attach; fails the test when either fails. */

@@ -88,19 +88,38 @@ static void pipeline_10k(void **state)
     arc_free(c);
 }
 
-/* The unix socket path works like TCP. */
+/* The unix socket path works like TCP; TLS over it is refused, saying so. */
 static void unix_socket(void **state)
 {
     itest *t = *state;
+    itest_conn k = {0};
     arc_options o = itest_options(t);
     o.host = NULL;
     o.unix_path = test_redis_unix_path(t->redis);
+    o.on_connect = itest_on_connect;
+    o.on_disconnect = itest_on_disconnect;
+    o.data = &k;
     arc_context *c = itest_connect(t, &o);
     itest_rec ping = {0};
     assert_int_equal(arc_command(c, itest_rec_cb, &ping, "PING"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
-    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    if (itest_tls(t)) {
+        assert_int_equal(k.connects, 1);
+        assert_int_equal(k.connect_status, ARC_ERR_INVALID);
+        assert_int_equal(arc_context_state(c), ARC_STATE_FAILED);
+        assert_int_equal(arc_context_failure(c), ARC_ERR_INVALID);
+        if (strstr(arc_context_error(c), "unix socket") == NULL)
+            fail_msg("the error does not name unix sockets: \"%s\"", arc_context_error(c));
+        assert_int_equal(ping.nulls, 1);
+        assert_int_equal(ping.status, ARC_ERR_NOT_SENT);
+    } else {
+        assert_int_equal(k.connect_status, ARC_OK);
+        assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    }
     arc_free(c);
+    assert_int_equal(ping.calls, 1);
+    assert_int_equal(k.connects, 1);
+    assert_int_equal(k.disconnects, itest_tls(t) ? 0 : 1);
     itest_rec_clear(&ping);
 }
 
@@ -219,13 +238,13 @@ static void resp2_types(void **state)
 static void handshake_password(void **state)
 {
     itest *t = *state;
-    test_redis_options ro = {.requirepass = "s3cret"};
+    test_redis_options ro = {.requirepass = "s3cret", .tls = itest_tls(t)};
     test_redis *srv = test_redis_start(&ro);
     assert_non_null(srv);
     for (int resp = 2; resp <= 3; resp++) {
         itest_conn ok = {0}, bad = {0};
         arc_options o = itest_options(t);
-        o.port = test_redis_port(srv);
+        o.port = itest_port_of(t, srv);
         o.resp = resp;
         o.password = "s3cret";
         o.on_connect = itest_on_connect;
@@ -766,6 +785,7 @@ static void connect_failures(void **state)
 
     memset(&k, 0, sizeof k);
     o = itest_options(t);
+    o.transport = NULL; /* a missing socket file: TLS over unix sockets, see unix_socket */
     o.unix_path = "/nonexistent/arc.sock";
     o.host = NULL;
     o.on_connect = itest_on_connect;
@@ -810,9 +830,10 @@ static void socket_change_after_refusal(void **state)
 {
     itest *t = *state;
     static const char *const hosts[] = {"127.0.0.2", "127.0.0.1", NULL};
-    fake_resolver_on(hosts, test_redis_port(t->redis));
+    fake_resolver_on(hosts, itest_port(t));
     arc_options o = itest_options(t);
     o.host = "two-addresses.test";
+    o.transport = itest_transport_as_localhost(t); /* TLS over the new socket */
     arc_context *c = itest_connect(t, &o);
     fake_resolver_off();
     itest_rec ping = {0};
@@ -823,7 +844,9 @@ static void socket_change_after_refusal(void **state)
     itest_rec_clear(&ping);
 }
 
-/* A thousand contexts in one loop, each with a command. */
+/* A thousand contexts in one loop, each with a command: on the unix
+ * socket, or with TLS a thousand handshakes over TCP with one
+ * configuration. */
 static void thousand_contexts(void **state)
 {
     itest *t = *state;
@@ -832,8 +855,12 @@ static void thousand_contexts(void **state)
     static itest_rec recs[N];
     memset(recs, 0, sizeof recs);
     arc_options o = itest_options(t);
-    o.host = NULL;
-    o.unix_path = test_redis_unix_path(t->redis);
+    if (itest_tls(t)) {
+        o.connect_timeout_ms = 30000; /* the server does the handshakes one by one */
+    } else {
+        o.host = NULL;
+        o.unix_path = test_redis_unix_path(t->redis);
+    }
     for (int i = 0; i < N; i++) {
         cs[i] = itest_connect(t, &o);
         assert_int_equal(arc_command(cs[i], itest_rec_cb, &recs[i], "INCR thousand"), ARC_OK);

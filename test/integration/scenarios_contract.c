@@ -582,6 +582,8 @@ static void error_with_nothing_pending(void **state)
         assert_non_null(f);
         watch w = {0};
         arc_options o = watched(t, &w, i == 0 ? 2 : 3);
+        o.transport = NULL; /* the scripted server speaks plain RESP */
+        o.host = "127.0.0.1";
         o.port = fake_port(f);
         arc_context *c = itest_connect(t, &o);
         ITEST_RUN_UNTIL(t, 5000, arc_context_state(c) == ARC_STATE_FAILED);
