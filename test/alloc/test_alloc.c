@@ -5,7 +5,8 @@
  * allocator fails the Nth allocation, for N = 1, 2, ... until a run
  * completes without reaching N. Every run must end cleanly: each callback
  * that was accepted called exactly once, the connect callback once, nothing
- * left allocated. */
+ * left allocated. With libarc-tls, a context over TLS to a TLS
+ * redis-server is swept too (sweep_tls). */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,12 @@
 #include <arc/adapters/glib.h>
 #endif
 #include <arc/adapters/poll.h>
+#ifdef ARC_SWEEP_TLS
+#include <arc/tls.h>
+
+#include "redis_server.h"
+#include "tls_certs.h"
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -490,6 +497,152 @@ static void sweep_tcp_connect(void **state)
     sweep_over(&poll_loop, 2, false, true, true); /* the lookup thread's hand-over */
 }
 
+#ifdef ARC_SWEEP_TLS
+/* ---- over TLS, to a real TLS redis-server ----
+ * The sweep's own peer cannot speak TLS, so the harness starts a server.
+ * Only arc's allocations fail in turn: those through the context's
+ * allocator, the TLS connection's state among them. OpenSSL allocates
+ * through its own process-wide hooks (docs/tls.md "Memory"): its memory is
+ * not the context's and is outside the sweep. */
+
+static bool tls_done(const run *r, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (r->accepted[i] && r->calls[i] == 0)
+            return false;
+    return true;
+}
+
+/* Runs whose failed allocation was the TLS connection's own state. */
+static int tls_state_failures;
+
+static bool run_tls_once(arc_tls *tls, int port, int resp, long fail_at)
+{
+    failing_alloc f = {0, fail_at, 0, 0};
+    arc_allocator alloc = {failing_realloc, &f};
+    run r;
+    memset(&r, 0, sizeof r);
+    slot slots[NCMD];
+    for (int i = 0; i < NCMD; i++)
+        slots[i] = (slot){&r, i};
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.host = "localhost"; /* through the lookup thread; the certificate's name */
+    o.family = ARC_FAMILY_IPV4;
+    o.port = port;
+    o.transport = arc_tls_transport(tls);
+    o.resp = resp;
+    o.db = 2;
+    o.client_name = "sweep";
+    o.allocator = &alloc;
+    o.on_connect = on_connect;
+    o.on_disconnect = on_disconnect;
+    o.data = &r;
+    o.connect_timeout_ms = 5000;
+    o.command_timeout_ms = 5000;
+    run_alloc = &alloc;
+    void *loop = poll_loop.make();
+    assert_true(loop != NULL || f.failed > 0);
+    arc_context *c = loop == NULL ? NULL : arc_connect(&o);
+    if (c != NULL && poll_loop.attach(c, loop) != ARC_OK) {
+        assert_true(f.failed > 0);
+        arc_free(c);
+        c = NULL;
+        assert_int_equal(r.connects, 1);
+    }
+    if (c == NULL) {
+        assert_true(f.failed > 0);
+    } else {
+        int i = 0;
+        r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "SET %s %b", "k", "v\0v", (size_t)3) == ARC_OK;
+        i++;
+        r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "GET k") == ARC_OK;
+        i++;
+        uint64_t id = 0;
+        arc_command_options co = {.timeout_ms = 60000, .id = &id};
+        r.accepted[i] = arc_command_with(c, &co, cmd_cb, &slots[i], "GET k") == ARC_OK;
+        i++;
+        r.accepted[i] = arc_command_with(c, &co, cmd_cb, &slots[i], "GET k") == ARC_OK;
+        if (r.accepted[i])
+            assert_int_equal(arc_cancel(c, id), ARC_OK);
+        int cancelled = i++;
+        r.accepted[i] = arc_command(c, cmd_cb, &slots[i], "PING") == ARC_OK;
+        i++;
+        /* The replies (or the failure), then a clean disconnect. */
+        int64_t end = arc_now_ms() + 10000;
+        while (!tls_done(&r, i) && arc_context_state(c) != ARC_STATE_FAILED &&
+               arc_now_ms() < end)
+            poll_loop.run_once(loop);
+        bool was_tls = arc_tls_version_of(c) != NULL;
+        arc_disconnect(c);
+        while (arc_context_state(c) != ARC_STATE_CLOSED &&
+               arc_context_state(c) != ARC_STATE_FAILED && arc_now_ms() < end)
+            poll_loop.run_once(loop);
+        bool clean = arc_context_state(c) == ARC_STATE_CLOSED;
+        char why[300];
+        snprintf(why, sizeof why, "%s: %s", arc_state_name(arc_context_state(c)),
+                 arc_context_error(c));
+        if (arc_context_state(c) == ARC_STATE_FAILED &&
+            arc_context_failure(c) != ARC_ERR_NOMEM)
+            fail_msg("allocation %ld failing ended %s (%s), not ARC_ERR_NOMEM", fail_at, why,
+                     arc_status_name(arc_context_failure(c)));
+        if (arc_context_state(c) == ARC_STATE_FAILED && strstr(why, "TLS") != NULL)
+            tls_state_failures++;
+        if (!clean && arc_context_state(c) != ARC_STATE_FAILED)
+            fail_msg("allocation %ld failing: still %s after 10 s", fail_at, why);
+        arc_free(c);
+        assert_int_equal(r.connects, 1);
+        assert_true(r.disconnects <= 1);
+        if (f.failed == 0) {
+            if (!clean)
+                fail_msg("untouched run ended %s", why);
+            assert_true(was_tls);
+            assert_int_equal(r.disconnects, 1);
+            for (int k = 0; k < i; k++)
+                assert_int_equal(r.replies[k], k == cancelled ? 0 : 1);
+        }
+        for (int k = 0; k < i; k++)
+            if (r.accepted[k] && r.calls[k] != 1)
+                fail_msg("command %d called %d times (fail_at %ld)", k, r.calls[k], fail_at);
+            else if (!r.accepted[k] && r.calls[k] != 0)
+                fail_msg("refused command %d was called (fail_at %ld)", k, fail_at);
+    }
+    if (loop != NULL)
+        poll_loop.destroy(loop);
+    if (f.live != 0)
+        fail_msg("%ld blocks leaked with allocation %ld failing (TLS)", f.live, fail_at);
+    return f.calls >= fail_at;
+}
+
+static void sweep_tls(void **state)
+{
+    (void)state;
+    const test_tls_files *files = test_tls_files_get();
+    assert_non_null(files);
+    test_redis *srv = test_redis_start(&(test_redis_options){.tls = 1});
+    assert_non_null(srv);
+    arc_tls_options to = {0};
+    to.ca_file = files->ca_cert;
+    char err[256];
+    arc_tls *tls = arc_tls_new(&to, err, sizeof err);
+    if (tls == NULL)
+        fail_msg("arc_tls_new: %s", err);
+    for (int resp = 2; resp <= 3; resp++) {
+        long n = 1;
+        tls_state_failures = 0;
+        while (run_tls_once(tls, test_redis_tls_port(srv), resp, n))
+            n++;
+        assert_true(n > 10);
+        /* The sweep reached the transport's own allocation. */
+        assert_int_equal(tls_state_failures, 1);
+        printf("# poll: swept %ld allocation points (RESP%d, TLS to a redis-server)\n", n - 1,
+               resp);
+    }
+    arc_tls_free(tls);
+    test_redis_stop(srv);
+}
+#endif
+
 static void sweep_resp2(void **state)
 {
     (void)state;
@@ -760,6 +913,9 @@ int main(void)
         cmocka_unit_test(sweep_resp3),
         cmocka_unit_test(sweep_monitor),
         cmocka_unit_test(sweep_tcp_connect),
+#ifdef ARC_SWEEP_TLS
+        cmocka_unit_test(sweep_tls),
+#endif
         cmocka_unit_test(sweep_reader),
         cmocka_unit_test(sweep_reader_long_bulk),
         cmocka_unit_test(sweep_encoder),
