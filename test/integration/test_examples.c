@@ -1,41 +1,66 @@
 /* test_examples.c (tests): every example program, run against a throwaway
- * redis-server, must exit 0. The programs' paths are the arguments. */
+ * redis-server, must exit 0. The programs' paths are the arguments; each
+ * gets the server's HOST PORT, and example-tls gets "localhost", the TLS
+ * port and the harness CA file (the server then listens for TLS too). */
 #define _POSIX_C_SOURCE 200809L
 #include "redis_server.h"
+#include "tls_certs.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+static const char *base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static bool is_tls(const char *path)
+{
+    return strcmp(base(path), "example-tls") == 0;
+}
+
 int main(int argc, char **argv)
 {
     printf("1..%d\n", argc - 1);
-    test_redis *srv = test_redis_start(NULL);
+    bool tls = false;
+    for (int i = 1; i < argc; i++)
+        tls = tls || is_tls(argv[i]);
+    const test_tls_files *files = tls ? test_tls_files_get() : NULL;
+    test_redis *srv = NULL;
+    if (!tls || files != NULL)
+        srv = test_redis_start(&(test_redis_options){.tls = tls});
     if (srv == NULL) {
         for (int i = 1; i < argc; i++)
-            printf("not ok %d - %s: no redis-server\n", i, argv[i]);
+            printf("not ok %d - %s: no redis-server%s\n", i, base(argv[i]),
+                   tls ? " with TLS" : "");
         return 1;
     }
-    char port[16];
+    char port[16], tls_port[16];
     snprintf(port, sizeof port, "%d", test_redis_port(srv));
+    snprintf(tls_port, sizeof tls_port, "%d", test_redis_tls_port(srv));
     int failed = 0;
     for (int i = 1; i < argc; i++) {
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
             dup2(STDERR_FILENO, STDOUT_FILENO); /* keep the TAP stream clean */
-            execl(argv[i], argv[i], test_redis_host(srv), port, (char *)NULL);
+            if (is_tls(argv[i]))
+                execl(argv[i], argv[i], "localhost", tls_port, files->ca_cert, (char *)NULL);
+            else
+                execl(argv[i], argv[i], test_redis_host(srv), port, (char *)NULL);
             _exit(127);
         }
         int st = 0;
         waitpid(pid, &st, 0);
-        const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-            printf("ok %d - %s\n", i, name);
+            printf("ok %d - %s\n", i, base(argv[i]));
         } else {
-            printf("not ok %d - %s (status %d)\n", i, name, st);
+            printf("not ok %d - %s (status %d)\n", i, base(argv[i]), st);
             failed = 1;
         }
     }
