@@ -855,27 +855,33 @@ static void thousand_contexts(void **state)
     static itest_rec recs[N];
     memset(recs, 0, sizeof recs);
     arc_options o = itest_options(t);
+    int n = N;
     if (itest_tls(t)) {
         o.connect_timeout_ms = 30000; /* the server does the handshakes one by one */
+        /* Under valgrind (meson test --setup valgrind) a thousand TLS
+         * handshakes on one loop take minutes, and the last ones would pass
+         * the 3 s handshake limit waiting for the others: 25. */
+        if (getenv("ARC_UNDER_VALGRIND") != NULL)
+            n = 25;
     } else {
         o.host = NULL;
         o.unix_path = test_redis_unix_path(t->redis);
     }
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < n; i++) {
         cs[i] = itest_connect(t, &o);
         assert_int_equal(arc_command(cs[i], itest_rec_cb, &recs[i], "INCR thousand"), ARC_OK);
     }
     int done = 0;
     int64_t end = itest_now_ms() + 30000;
-    while (done < N && itest_now_ms() < end) {
+    while (done < n && itest_now_ms() < end) {
         t->drv->run_once(t->loop, 10);
         done = 0;
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < n; i++)
             done += recs[i].calls;
     }
-    assert_int_equal(done, N);
+    assert_int_equal(done, n);
     long long max = 0;
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < n; i++) {
         const arc_reply *r = itest_last(&recs[i]);
         assert_int_equal(r->type, ARC_REPLY_INTEGER);
         if (r->integer > max)
@@ -883,7 +889,7 @@ static void thousand_contexts(void **state)
         arc_free(cs[i]);
         itest_rec_clear(&recs[i]);
     }
-    assert_int_equal(max, N);
+    assert_int_equal(max, n);
 }
 
 const struct CMUnitTest itest_scenarios[] = {
