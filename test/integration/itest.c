@@ -23,6 +23,9 @@ extern const struct CMUnitTest itest_link_scenarios[];
 extern const size_t itest_link_scenario_count;
 extern const struct CMUnitTest itest_contract_scenarios[];
 extern const size_t itest_contract_scenario_count;
+/* scenarios_reconnect.c: the reconnect policy (arc_options.reconnect). */
+extern const struct CMUnitTest itest_reconnect_scenarios[];
+extern const size_t itest_reconnect_scenario_count;
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
@@ -275,6 +278,7 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
         {itest_scenarios, itest_scenario_count},
         {itest_link_scenarios, itest_link_scenario_count},
         {itest_contract_scenarios, itest_contract_scenario_count},
+        {itest_reconnect_scenarios, itest_reconnect_scenario_count},
     };
     size_t total = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
