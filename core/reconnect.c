@@ -119,10 +119,11 @@ void arc__reconnect_after(arc_context *c, int status, long delay)
     c->rc_attempt++;
     c->rc_at = arc__now_ms() + delay;
     arc__update_state(c); /* WAITING */
-    if (!arc__alive(c))
-        return;
-    settle_queue(c);
-    if (was_ready && arc__alive(c) && c->on_disconnect != NULL) {
+    if (arc__alive(c))
+        settle_queue(c);
+    /* Told even when a callback above asked for arc_free(): that link was
+     * ready, and the teardown that follows sees it already down. */
+    if (was_ready && !arc__ended(c) && c->on_disconnect != NULL) {
         c->depth++;
         c->on_disconnect(c, status, c->data);
         c->depth--;

@@ -196,6 +196,10 @@ static int failed(arc_transport *t, tls_conn *k, int ssl_err, int ret)
         t->status = errno == ECONNRESET || errno == EPIPE ? ARC_ERR_EOF : ARC_ERR_IO;
         snprintf(t->why, sizeof t->why, "%s", strerror(errno));
     } else {
+        /* The peer closed the socket (OpenSSL 3.0 reports a close without
+         * close_notify this way even with SSL_OP_IGNORE_UNEXPECTED_EOF):
+         * an end of stream, which a reconnect policy tries again. */
+        t->status = ARC_ERR_EOF;
         snprintf(t->why, sizeof t->why, "%s",
                  SSL_is_init_finished(k->ssl)
                      ? "the server closed the connection in the middle of a TLS record"
@@ -216,6 +220,12 @@ static int io_result(arc_transport *t, tls_conn *k, int ret)
         return ARC_IO_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN:
         return ARC_IO_EOF; /* close_notify */
+    case SSL_ERROR_SYSCALL:
+        /* A clean close without close_notify, after the handshake: the end
+         * of the stream (the RESP framing tells a cut reply). */
+        if (ret == 0 && ERR_peek_error() == 0 && SSL_is_init_finished(k->ssl))
+            return ARC_IO_EOF;
+        return failed(t, k, e, ret);
     default:
         return failed(t, k, e, ret);
     }
