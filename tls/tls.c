@@ -83,6 +83,8 @@ static int sock_read(BIO *b, char *buf, int len)
     while (r < 0 && errno == EINTR);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         BIO_set_retry_read(b);
+    if (r == 0)
+        BIO_set_flags(b, BIO_FLAGS_IN_EOF); /* what BIO_CTRL_EOF reports */
     return (int)r;
 }
 
@@ -100,6 +102,10 @@ static long sock_ctrl(BIO *b, int cmd, long num, void *ptr)
         return bio_fd(b);
     case BIO_CTRL_FLUSH:
         return 1;
+    case BIO_CTRL_EOF:
+        /* Lets OpenSSL see a peer's close, so that SSL_OP_IGNORE_UNEXPECTED_EOF
+         * applies to a close without close_notify. */
+        return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
     default:
         return 0;
     }
@@ -202,7 +208,7 @@ static int failed(arc_transport *t, tls_conn *k, int ssl_err, int ret)
         t->status = ARC_ERR_EOF;
         snprintf(t->why, sizeof t->why, "%s",
                  SSL_is_init_finished(k->ssl)
-                     ? "the server closed the connection in the middle of a TLS record"
+                     ? "the server closed the connection"
                      : "the server closed the connection during the TLS handshake "
                        "(it may not speak TLS)");
     }
