@@ -330,8 +330,11 @@ void arc__link_start(arc_context *c)
         arc_addr *addrs = NULL;
         size_t n = 0;
         char msg[200];
-        rc = arc__net_resolve(c->host, c->port, c->family, &c->alloc, &addrs, &n, msg,
-                              sizeof msg);
+        struct addrinfo *res;
+        int err;
+        int gai = arc__net_lookup(&c->resolver, c->host, c->port, c->family, &res, &err);
+        rc = arc__net_addrs(&c->resolver, gai, err, res, c->host, c->family, &c->alloc, &addrs,
+                            &n, msg, sizeof msg);
         if (rc != ARC_OK) {
             arc__fail(c, rc, 0, "%s", msg);
             return;
