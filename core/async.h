@@ -53,7 +53,8 @@ typedef struct arc_link {
     int64_t retry_at;         /* HELD, or a full unix accept queue; -1 */
     int64_t secure_deadline;  /* SECURING: the transport's handshake limit; -1 */
     int64_t busy_since;       /* first "accept queue full" of this address; -1 */
-    int64_t last_progress_ms; /* the last read that brought bytes */
+    int64_t read_ms;          /* when the last read that brought bytes came */
+    int64_t last_progress_ms; /* the last read that moved a reply on */
 
     /* The RESP handshake of this link: its bytes go out before any
      * command, its replies are the first to come back. */
@@ -241,6 +242,9 @@ long arc__reconnect_delay(arc_context *c, int status);
 void arc__reconnect_after(arc_context *c, int status, long delay);
 /* The backoff's timer: starts the next attempt when it is due. */
 void arc__reconnect_due(arc_context *c, int64_t now);
+/* What a new link says after its handshake, into `out`: every
+ * subscription (marked unconfirmed again) and MONITOR if it was on. */
+int arc__reconnect_encode_replay(arc_context *c, arc_buffer *out);
 /* ARC_ERR_OFFLINE when a command may not wait for the next link. */
 int arc__reconnect_refusal(const arc_context *c);
 

@@ -195,7 +195,7 @@ static int queue_encoded(arc_context *c, arc_reply_fn *fn, void *privdata, size_
         e.serial = ++c->serial; /* what it ends: subscriptions made before it */
     uint64_t id = arc__queue_next_id(&c->queue);
     e.end = c->out_sent + arc__buffer_len(&c->out);
-    if ((c->command_timeout_ms || o != NULL) && arc__live_entries(c) == 0)
+    if (c->command_timeout_ms && arc__live_entries(c) == 0)
         c->due_since_ms = arc__now_ms();
     arc__queue_push(&c->queue, &e); /* reserved by the caller: cannot fail */
     c->idle_since_ms = -1;

@@ -24,8 +24,9 @@ void arc__queue_take(arc_context *c, arc_entry *e)
     default:
         break;
     }
+    /* Replies are popped while a read is dispatched: its time will do. */
     if (arc__queue_len(&c->queue) == 0)
-        c->idle_since_ms = arc__now_ms();
+        c->idle_since_ms = c->link.read_ms;
 }
 
 /* A name of `owner` ended: when it was the last, the owner's final call
@@ -336,7 +337,7 @@ void arc__dispatch(arc_context *c, arc_reply *reply)
             to_push_callback(c, reply); /* e.g. client tracking invalidations */
         return;
     }
-    if (arc__link_hello_reply(c, reply))
+    if (c->link.step == ARC_LINK_HANDSHAKE && arc__link_hello_reply(c, reply))
         return;
 
     arc_entry *head = arc__queue_head(&c->queue);

@@ -307,6 +307,7 @@ static void read_input(arc_context *c)
             return;
         }
         arc__reader_commit(l->reader, n);
+        l->read_ms = arc__now_ms(); /* one clock read per read, for all below */
         uint64_t answered = c->queue.head_id;
         parse_replies(c);
         /* Progress for the liveness timeout: a reply that answered a
@@ -314,7 +315,7 @@ static void read_input(arc_context *c)
          * server that only sends invalidations while a reply is late is
          * still late. */
         if (flowing(c) && (c->queue.head_id != answered || arc__reader_midway(l->reader)))
-            l->last_progress_ms = arc__now_ms();
+            l->last_progress_ms = l->read_ms;
         if (l->tr.ops == NULL || l->tr.ops->pending(&l->tr) == 0)
             return;
     }

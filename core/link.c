@@ -6,8 +6,6 @@
 
 #include "alloc.h"
 
-#include <arc/format.h>
-
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -244,7 +242,6 @@ static void lookup_done(arc_context *c)
 }
 
 static void secure_step(arc_context *c);
-static int encode_replay(arc_context *c);
 
 static bool bad_options(arc_context *c)
 {
@@ -285,7 +282,7 @@ void arc__link_start(arc_context *c)
     }
     int rc = arc__encode_handshake(c, &l->hello, &l->hello_left);
     if (rc == ARC_OK && c->rc_attempt > 0)
-        rc = encode_replay(c);
+        rc = arc__reconnect_encode_replay(c, &l->hello);
     if (rc != ARC_OK) {
         arc__fail(c, rc, 0, "cannot encode the handshake: %s", arc_strerror(rc));
         return;
@@ -330,11 +327,8 @@ void arc__link_start(arc_context *c)
         arc_addr *addrs = NULL;
         size_t n = 0;
         char msg[200];
-        struct addrinfo *res;
-        int err;
-        int gai = arc__net_lookup(&c->resolver, c->host, c->port, c->family, &res, &err);
-        rc = arc__net_addrs(&c->resolver, gai, err, res, c->host, c->family, &c->alloc, &addrs,
-                            &n, msg, sizeof msg);
+        rc = arc__net_resolve(&c->resolver, c->host, c->port, c->family, &c->alloc, &addrs, &n,
+                              msg, sizeof msg);
         if (rc != ARC_OK) {
             arc__fail(c, rc, 0, "%s", msg);
             return;
@@ -559,55 +553,6 @@ void arc__link_down(arc_context *c)
     l->retry_at = -1;
     l->deadline = -1;
     l->step = ARC_LINK_DOWN; /* the caller announces the session's state */
-}
-
-/* Encodes a (P|S)SUBSCRIBE of every name of one kind, in batches, into
- * the hello buffer; the names' owners get the new confirmations. */
-static int replay_kind(arc_context *c, int kind, uint32_t serial)
-{
-    static const char *const verb[ARC_SUB_KINDS] = {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"};
-    enum { BATCH = 64 };
-    const char *argv[BATCH + 1];
-    size_t lens[BATCH + 1];
-    arc_subtable *t = &c->subs.table[kind];
-    int argc = 0;
-    for (size_t i = 0; i <= t->cap; i++) {
-        arc_sub *s = i < t->cap ? t->slots[i] : NULL;
-        if (s != NULL) {
-            if (argc == 0) {
-                argv[0] = verb[kind];
-                lens[0] = strlen(verb[kind]);
-                argc = 1;
-            }
-            argv[argc] = s->name;
-            lens[argc] = s->len;
-            argc++;
-            /* unconfirmed until the new link says so */
-            arc__pubsub_unconfirm(&c->subs, kind, s, serial);
-        }
-        if (argc > 0 && (argc == BATCH + 1 || i == t->cap)) {
-            int rc = arc_format_argv(&c->link.hello, argc, argv, lens);
-            if (rc != ARC_OK)
-                return rc;
-            argc = 0;
-        }
-    }
-    return ARC_OK;
-}
-
-/* What a new link says after its handshake, before any queued command:
- * every subscription, and MONITOR if it was on. */
-static int encode_replay(arc_context *c)
-{
-    uint32_t serial = ++c->serial;
-    for (int k = 0; k < ARC_SUB_KINDS; k++) {
-        int rc = replay_kind(c, k, serial);
-        if (rc != ARC_OK)
-            return rc;
-    }
-    if (c->monitor_fn != NULL)
-        return arc_format(&c->link.hello, "MONITOR");
-    return ARC_OK;
 }
 
 void arc__link_renew(arc_context *c)

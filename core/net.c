@@ -114,14 +114,17 @@ int arc__net_addrs(const arc_resolver *rv, int rc, int err, struct addrinfo *res
     return ARC_OK;
 }
 
-int arc__net_resolve(const char *host, int port, int family, const arc_allocator *alloc,
-                     arc_addr **out, size_t *count, char *msg, size_t msglen)
+int arc__net_resolve(const arc_resolver *rv, const char *host, int port, int family,
+                     const arc_allocator *alloc, arc_addr **out, size_t *count, char *msg,
+                     size_t msglen)
 {
     struct addrinfo *res;
     int err;
-    arc_resolver rv = current;
-    int rc = arc__net_lookup(&rv, host, port, family, &res, &err);
-    return arc__net_addrs(&rv, rc, err, res, host, family, alloc, out, count, msg, msglen);
+    arc_resolver now = current;
+    if (rv == NULL)
+        rv = &now;
+    int rc = arc__net_lookup(rv, host, port, family, &res, &err);
+    return arc__net_addrs(rv, rc, err, res, host, family, alloc, out, count, msg, msglen);
 }
 
 void arc__net_addr_text(const arc_addr *a, char *buf, size_t n)

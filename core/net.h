@@ -48,9 +48,11 @@ int arc__net_addrs(const arc_resolver *rv, int rc, int err, struct addrinfo *res
                    const char *host, int family, const arc_allocator *alloc, arc_addr **out,
                    size_t *count, char *msg, size_t msglen);
 
-/* Both of the above in one call, for literals and for tests. */
-int arc__net_resolve(const char *host, int port, int family, const arc_allocator *alloc,
-                     arc_addr **out, size_t *count, char *msg, size_t msglen);
+/* Both of the above in one call through `rv` (NULL: the seam in force
+ * now): for literals, which never block, and for tests. */
+int arc__net_resolve(const arc_resolver *rv, const char *host, int port, int family,
+                     const arc_allocator *alloc, arc_addr **out, size_t *count, char *msg,
+                     size_t msglen);
 
 /* "127.0.0.1:6379", "[::1]:6379" or the unix path, into buf. */
 void arc__net_addr_text(const arc_addr *a, char *buf, size_t n);

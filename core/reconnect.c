@@ -2,6 +2,8 @@
  * failures are tried again, the backoff, and what the queue keeps. */
 #include "async.h"
 
+#include <arc/format.h>
+
 #include <string.h>
 
 #define DEFAULT_INITIAL_MS 100
@@ -139,6 +141,55 @@ void arc__reconnect_due(arc_context *c, int64_t now)
     arc__update_state(c); /* CONNECTING */
     if (arc__alive(c))
         arc__link_start(c);
+}
+
+/* Encodes a (P|S)SUBSCRIBE of every name of one kind, in batches, into
+ * `out`; the names' owners get the new confirmations. */
+static int replay_kind(arc_context *c, arc_buffer *out, int kind, uint32_t serial)
+{
+    static const char *const verb[ARC_SUB_KINDS] = {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"};
+    enum { BATCH = 64 };
+    const char *argv[BATCH + 1];
+    size_t lens[BATCH + 1];
+    arc_subtable *t = &c->subs.table[kind];
+    int argc = 0;
+    for (size_t i = 0; i <= t->cap; i++) {
+        arc_sub *s = i < t->cap ? t->slots[i] : NULL;
+        if (s != NULL) {
+            if (argc == 0) {
+                argv[0] = verb[kind];
+                lens[0] = strlen(verb[kind]);
+                argc = 1;
+            }
+            argv[argc] = s->name;
+            lens[argc] = s->len;
+            argc++;
+            /* unconfirmed until the new link says so */
+            arc__pubsub_unconfirm(&c->subs, kind, s, serial);
+        }
+        if (argc > 0 && (argc == BATCH + 1 || i == t->cap)) {
+            int rc = arc_format_argv(out, argc, argv, lens);
+            if (rc != ARC_OK)
+                return rc;
+            argc = 0;
+        }
+    }
+    return ARC_OK;
+}
+
+/* What a new link says after its handshake, before any queued command:
+ * every subscription, and MONITOR if it was on. */
+int arc__reconnect_encode_replay(arc_context *c, arc_buffer *out)
+{
+    uint32_t serial = ++c->serial;
+    for (int k = 0; k < ARC_SUB_KINDS; k++) {
+        int rc = replay_kind(c, out, k, serial);
+        if (rc != ARC_OK)
+            return rc;
+    }
+    if (c->monitor_fn != NULL)
+        return arc_format(out, "MONITOR");
+    return ARC_OK;
 }
 
 int arc__reconnect_refusal(const arc_context *c)

@@ -81,7 +81,7 @@ static void order_for(int family, const int *want, int expect_hint)
     size_t n = 0;
     char msg[128];
     arc__net_set_resolver(fake_gai, fake_free);
-    assert_int_equal(arc__net_resolve("h", 1, family, NULL, &addrs, &n, msg, sizeof msg), ARC_OK);
+    assert_int_equal(arc__net_resolve(NULL, "h", 1, family, NULL, &addrs, &n, msg, sizeof msg), ARC_OK);
     arc__net_set_resolver(NULL, NULL);
     assert_int_equal(seen_family, expect_hint);
     assert_int_equal(n, 4);
@@ -102,10 +102,10 @@ static void resolution_order(void **state)
     size_t n = 0;
     char msg[128];
     arc__net_set_resolver(fake_gai, fake_free);
-    arc__net_resolve("h", 1, ARC_FAMILY_IPV4, NULL, &addrs, &n, msg, sizeof msg);
+    arc__net_resolve(NULL, "h", 1, ARC_FAMILY_IPV4, NULL, &addrs, &n, msg, sizeof msg);
     assert_int_equal(seen_family, AF_INET);
     arc_mem_free(NULL, addrs);
-    arc__net_resolve("h", 1, ARC_FAMILY_IPV6, NULL, &addrs, &n, msg, sizeof msg);
+    arc__net_resolve(NULL, "h", 1, ARC_FAMILY_IPV6, NULL, &addrs, &n, msg, sizeof msg);
     assert_int_equal(seen_family, AF_INET6);
     arc_mem_free(NULL, addrs);
     arc__net_set_resolver(NULL, NULL);
@@ -119,7 +119,7 @@ static void resolution_failure_names_host(void **state)
     char msg[128];
     answer_error = EAI_NONAME;
     arc__net_set_resolver(fake_gai, fake_free);
-    assert_int_equal(arc__net_resolve("nowhere.test", 1, 0, NULL, &addrs, &n, msg, sizeof msg),
+    assert_int_equal(arc__net_resolve(NULL, "nowhere.test", 1, 0, NULL, &addrs, &n, msg, sizeof msg),
                      ARC_ERR_NOADDR);
     arc__net_set_resolver(NULL, NULL);
     answer_error = 0;
