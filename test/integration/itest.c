@@ -125,6 +125,37 @@ const arc_reply *itest_last(const itest_rec *rec)
     return rec->replies[rec->nreplies - 1];
 }
 
+void itest_assert_str(const arc_reply *r, int type, const char *s)
+{
+    assert_non_null(r);
+    assert_int_equal(r->type, type);
+    assert_int_equal(r->len, strlen(s));
+    assert_memory_equal(r->str, s, r->len);
+}
+
+void itest_assert_null_once(const itest_rec *rec, int status, const char *what)
+{
+    if (rec->calls != 1 || rec->nulls != 1 || rec->status != status)
+        fail_msg("%s%sexpected one call with NULL and %s; got %d calls, %d NULL, last %s",
+                 what ? what : "", what ? ": " : "", arc_status_name(status), rec->calls,
+                 rec->nulls, arc_status_name(rec->status));
+}
+
+bool itest_kind_is(const arc_reply *r, const char *kind)
+{
+    return r != NULL && (r->type == ARC_REPLY_ARRAY || r->type == ARC_REPLY_PUSH) &&
+           r->elements > 0 && r->element[0]->len == strlen(kind) &&
+           memcmp(r->element[0]->str, kind, r->element[0]->len) == 0;
+}
+
+int itest_count_kind(const itest_rec *rec, const char *kind)
+{
+    int n = 0;
+    for (size_t i = 0; i < rec->nreplies; i++)
+        n += itest_kind_is(rec->replies[i], kind);
+    return n;
+}
+
 void itest_on_connect(arc_context *c, int status, void *data)
 {
     (void)c;

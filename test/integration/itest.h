@@ -106,6 +106,17 @@ const arc_reply *itest_last(const itest_rec *rec);
 /* Blocking admin commands on the shared server: test_redis_command(t->redis,
  * ...) from redis_server.h. */
 
+/* Assertions the scenario files share. */
+/* `r` is a reply of `type` whose text is `s`. */
+void itest_assert_str(const arc_reply *r, int type, const char *s);
+/* A callback that ran once, with no reply and `status`; `what` (or NULL)
+ * names it in the failure. */
+void itest_assert_null_once(const itest_rec *rec, int status, const char *what);
+/* A pub/sub frame (array or push) whose first element is `kind`. */
+bool itest_kind_is(const arc_reply *r, const char *kind);
+/* How many of the recorded replies are frames of `kind`. */
+int itest_count_kind(const itest_rec *rec, const char *kind);
+
 /* Connect/disconnect/state recorders, for arc_options callbacks with
  * data = an itest_conn. */
 typedef struct itest_conn {

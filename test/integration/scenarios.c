@@ -13,14 +13,6 @@
 #include <string.h>
 
 
-static void assert_str(const arc_reply *r, int type, const char *s)
-{
-    assert_non_null(r);
-    assert_int_equal(r->type, type);
-    assert_int_equal(r->len, strlen(s));
-    assert_memory_equal(r->str, s, r->len);
-}
-
 /* Invariant 1: a command's callback runs once, with its reply. */
 static void set_get(void **state)
 {
@@ -39,8 +31,8 @@ static void set_get(void **state)
     assert_int_equal(k.connects, 1);
     assert_int_equal(k.connect_status, ARC_OK);
     assert_int_equal(set.calls, 1);
-    assert_str(itest_last(&set), ARC_REPLY_STATUS, "OK");
-    assert_str(itest_last(&get), ARC_REPLY_STRING, "va lue");
+    itest_assert_str(itest_last(&set), ARC_REPLY_STATUS, "OK");
+    itest_assert_str(itest_last(&get), ARC_REPLY_STRING, "va lue");
     assert_int_equal(arc_context_state(c), ARC_STATE_READY);
     arc_disconnect(c);
     ITEST_RUN_UNTIL(t, 5000, k.disconnects == 1);
@@ -114,7 +106,7 @@ static void unix_socket(void **state)
         assert_int_equal(ping.status, ARC_ERR_NOT_SENT);
     } else {
         assert_int_equal(k.connect_status, ARC_OK);
-        assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+        itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
     }
     arc_free(c);
     assert_int_equal(ping.calls, 1);
@@ -218,9 +210,9 @@ static void resp2_types(void **state)
     const arc_reply *a = itest_last(&arr);
     assert_int_equal(a->type, ARC_REPLY_ARRAY);
     assert_int_equal(a->elements, 3);
-    assert_str(a->element[2], ARC_REPLY_STRING, "c");
+    itest_assert_str(a->element[2], ARC_REPLY_STRING, "c");
     assert_int_equal(itest_last(&err)->type, ARC_REPLY_ERROR);
-    assert_str(itest_last(&st), ARC_REPLY_STATUS, "OK");
+    itest_assert_str(itest_last(&st), ARC_REPLY_STATUS, "OK");
     assert_int_equal(itest_last(&big)->len, 1u << 20);
     assert_memory_equal(itest_last(&big)->str, value, 1u << 20);
     assert_int_equal(nil.calls + num.calls + arr.calls + err.calls + st.calls + big.calls, 6);
@@ -259,7 +251,7 @@ static void handshake_password(void **state)
         assert_int_equal(arc_command(wrong, itest_rec_cb, &queued, "PING"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, ping.calls == 1 && bad.connects == 1 && queued.calls == 1);
         assert_int_equal(ok.connect_status, ARC_OK);
-        assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+        itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
         assert_int_equal(bad.connect_status, ARC_ERR_HANDSHAKE);
         assert_int_equal(bad.disconnects, 0); /* never ready: no disconnect callback */
         assert_int_equal(arc_context_state(wrong), ARC_STATE_FAILED);
@@ -302,8 +294,8 @@ static void handshake_user_db_name(void **state)
         ITEST_RUN_UNTIL(t, 5000, info.calls == 1);
         assert_int_equal(k.connect_status, ARC_OK);
         assert_int_equal(arc_context_previous_state(c), ARC_STATE_HANDSHAKE);
-        assert_str(itest_last(&who), resp == 3 ? ARC_REPLY_STRING : ARC_REPLY_STRING, "alice");
-        assert_str(itest_last(&name), ARC_REPLY_STRING, "arc-itest");
+        itest_assert_str(itest_last(&who), resp == 3 ? ARC_REPLY_STRING : ARC_REPLY_STRING, "alice");
+        itest_assert_str(itest_last(&name), ARC_REPLY_STRING, "arc-itest");
         const arc_reply *ci = itest_last(&info);
         assert_true(ci->type == ARC_REPLY_STRING || ci->type == ARC_REPLY_VERB);
         assert_non_null(strstr(ci->str, " db=3 "));
@@ -330,18 +322,6 @@ static void handshake_user_db_name(void **state)
 typedef struct pubsub_run {
     itest_rec chan, pat, shard, unsub, mixed;
 } pubsub_run;
-
-static size_t count_kind(const itest_rec *rec, const char *kind)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < rec->nreplies; i++) {
-        const arc_reply *r = rec->replies[i];
-        if (r->elements > 0 && r->element[0]->len == strlen(kind) &&
-            memcmp(r->element[0]->str, kind, r->element[0]->len) == 0)
-            n++;
-    }
-    return n;
-}
 
 static void publish(itest *t, const char *cmd, const char *chan, const char *msg)
 {
@@ -378,13 +358,13 @@ static void pubsub_all_kinds(void **state)
         publish(t, "PUBLISH", "user:7", "u1");
         publish(t, "SPUBLISH", "shardchan", "s1");
         ITEST_RUN_UNTIL(t, 5000, p.chan.calls == 3 && p.pat.calls == 2 && p.shard.calls == 2);
-        assert_int_equal(count_kind(&p.chan, "message"), 1);
-        assert_int_equal(count_kind(&p.pat, "pmessage"), 1);
-        assert_int_equal(count_kind(&p.shard, "smessage"), 1);
+        assert_int_equal(itest_count_kind(&p.chan, "message"), 1);
+        assert_int_equal(itest_count_kind(&p.pat, "pmessage"), 1);
+        assert_int_equal(itest_count_kind(&p.shard, "smessage"), 1);
         const arc_reply *pm = itest_last(&p.pat);
         assert_int_equal(pm->elements, 4);
-        assert_str(pm->element[2], ARC_REPLY_STRING, "user:7");
-        assert_str(pm->element[3], ARC_REPLY_STRING, "u1");
+        itest_assert_str(pm->element[2], ARC_REPLY_STRING, "user:7");
+        itest_assert_str(pm->element[3], ARC_REPLY_STRING, "u1");
         if (resp == 3) {
             assert_int_equal(p.mixed.calls, 1);
             assert_int_equal(itest_last(&p.mixed)->type, ARC_REPLY_NIL);
@@ -393,16 +373,16 @@ static void pubsub_all_kinds(void **state)
          * the command's own callback gets the last one. */
         assert_int_equal(arc_command(c, itest_rec_cb, &p.unsub, "UNSUBSCRIBE news"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, p.unsub.calls == 1);
-        assert_int_equal(count_kind(&p.chan, "unsubscribe"), 1);
+        assert_int_equal(itest_count_kind(&p.chan, "unsubscribe"), 1);
         /* Unsubscribe of everything, each kind. */
         itest_rec u2 = {0}, u3 = {0}, u4 = {0};
         assert_int_equal(arc_command(c, itest_rec_cb, &u2, "UNSUBSCRIBE"), ARC_OK);
         assert_int_equal(arc_command(c, itest_rec_cb, &u3, "PUNSUBSCRIBE"), ARC_OK);
         assert_int_equal(arc_command(c, itest_rec_cb, &u4, "SUNSUBSCRIBE"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, u2.calls == 1 && u3.calls == 1 && u4.calls == 1);
-        assert_int_equal(count_kind(&p.chan, "unsubscribe"), 2);
-        assert_int_equal(count_kind(&p.pat, "punsubscribe"), 1);
-        assert_int_equal(count_kind(&p.shard, "sunsubscribe"), 1);
+        assert_int_equal(itest_count_kind(&p.chan, "unsubscribe"), 2);
+        assert_int_equal(itest_count_kind(&p.pat, "punsubscribe"), 1);
+        assert_int_equal(itest_count_kind(&p.shard, "sunsubscribe"), 1);
         assert_int_equal(arc_context_state(c), ARC_STATE_READY);
         /* Out of subscribed mode, ordinary commands work again. */
         itest_rec get = {0};
@@ -468,12 +448,12 @@ static void reset_keeps_session(void **state)
         itest_run_for(t, 500);
         assert_int_equal(arc_command(c, itest_rec_cb, &reset, "RESET"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, reset.calls == 1);
-        assert_str(itest_last(&reset), ARC_REPLY_STATUS, "RESET");
+        itest_assert_str(itest_last(&reset), ARC_REPLY_STATUS, "RESET");
         assert_int_equal(sub.nulls, 1);
         assert_int_equal(arc_context_state(c), ARC_STATE_READY);
         assert_int_equal(arc_command(c, itest_rec_cb, &name, "CLIENT GETNAME"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, name.calls == 1);
-        assert_str(itest_last(&name), ARC_REPLY_STRING, "keepme");
+        itest_assert_str(itest_last(&name), ARC_REPLY_STRING, "keepme");
         assert_int_equal(arc_context_resp(c), resp);
         arc_free(c);
         assert_int_equal(sub.calls, 2);
@@ -494,7 +474,7 @@ static void monitor_lines(void **state)
     assert_int_equal(arc_command(mon, itest_rec_cb, &lines, "MONITOR"), ARC_OK);
     assert_int_equal(arc_command(mon, itest_rec_cb, &refused, "GET x"), ARC_ERR_MONITORING);
     ITEST_RUN_UNTIL(t, 5000, lines.calls == 1);
-    assert_str(itest_last(&lines), ARC_REPLY_STATUS, "OK");
+    itest_assert_str(itest_last(&lines), ARC_REPLY_STATUS, "OK");
     assert_int_equal(arc_context_state(mon), ARC_STATE_MONITORING);
     assert_int_equal(arc_command(cmd, itest_rec_cb, &set, "SET monitored yes"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, lines.calls >= 2 && set.calls == 1);
@@ -545,8 +525,8 @@ static void tracking_push(void **state)
     assert_int_equal(arc_command(c, itest_rec_cb, &get2, "GET tracked"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, p.count == 1 && get2.calls == 1);
     assert_int_equal(p.last->type, ARC_REPLY_PUSH);
-    assert_str(p.last->element[0], ARC_REPLY_STRING, "invalidate");
-    assert_str(itest_last(&get2), ARC_REPLY_STRING, "changed");
+    itest_assert_str(p.last->element[0], ARC_REPLY_STRING, "invalidate");
+    itest_assert_str(itest_last(&get2), ARC_REPLY_STRING, "changed");
     arc_free(c);
     arc_reply_free(p.last);
     itest_rec_clear(&trk);
@@ -620,7 +600,7 @@ static void blpop_outlives_connect_timeout(void **state)
     ITEST_RUN_UNTIL(t, 5000, pop.calls == 1);
     const arc_reply *a = itest_last(&pop);
     assert_int_equal(a->elements, 2);
-    assert_str(a->element[1], ARC_REPLY_STRING, "item");
+    itest_assert_str(a->element[1], ARC_REPLY_STRING, "item");
     arc_free(c);
     itest_rec_clear(&pop);
 }
@@ -839,7 +819,7 @@ static void socket_change_after_refusal(void **state)
     itest_rec ping = {0};
     assert_int_equal(arc_command(c, itest_rec_cb, &ping, "PING"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
-    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
     arc_free(c);
     itest_rec_clear(&ping);
 }

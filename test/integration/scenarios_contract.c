@@ -92,29 +92,6 @@ static arc_context *ready(itest *t, watch *w, const arc_options *o)
     return c;
 }
 
-static bool kind_is(const arc_reply *r, const char *kind)
-{
-    return r != NULL && (r->type == ARC_REPLY_ARRAY || r->type == ARC_REPLY_PUSH) &&
-           r->elements > 0 && r->element[0]->len == strlen(kind) &&
-           memcmp(r->element[0]->str, kind, r->element[0]->len) == 0;
-}
-
-static int count_kind(const itest_rec *rec, const char *kind)
-{
-    int n = 0;
-    for (size_t i = 0; i < rec->nreplies; i++)
-        n += kind_is(rec->replies[i], kind);
-    return n;
-}
-
-static void assert_text(const arc_reply *r, int type, const char *s)
-{
-    assert_non_null(r);
-    assert_int_equal(r->type, type);
-    assert_int_equal(r->len, strlen(s));
-    assert_memory_equal(r->str, s, r->len);
-}
-
 /* An admin command whose reply is an integer; returns it. */
 static long long admin_int(itest *t, const char *fmt, const char *arg)
 {
@@ -215,7 +192,7 @@ static void duplicate_subscribe(void **state)
         /* The same pair is sent and confirmed again. */
         assert_int_equal(arc_command(c, itest_rec_cb, &a, "SUBSCRIBE ch"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, a.calls == 2);
-        assert_int_equal(count_kind(&a, "subscribe"), 2);
+        assert_int_equal(itest_count_kind(&a, "subscribe"), 2);
         assert_int_equal(arc_context_state(c), ARC_STATE_SUBSCRIBED);
         /* After it: still refused, the whole command (x is not taken). */
         assert_int_equal(arc_command(c, other_fn, &b, "SUBSCRIBE ch"), ARC_ERR_DUPLICATE);
@@ -223,18 +200,18 @@ static void duplicate_subscribe(void **state)
                          ARC_ERR_DUPLICATE);
         assert_int_equal(arc_command(c, itest_rec_cb, &a, "SUBSCRIBE ch"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, a.calls == 3);
-        assert_int_equal(count_kind(&a, "subscribe"), 3);
+        assert_int_equal(itest_count_kind(&a, "subscribe"), 3);
         assert_int_equal(numsub(t, "x"), 0);
         assert_int_equal(admin_int(t, "PUBLISH ch %s", "m1"), 1);
         ITEST_RUN_UNTIL(t, 5000, a.calls == 4);
-        assert_int_equal(count_kind(&a, "message"), 1);
+        assert_int_equal(itest_count_kind(&a, "message"), 1);
         assert_int_equal(a.nulls, 0);
         assert_int_equal(arc_command(c, itest_rec_cb, &unsub, "UNSUBSCRIBE ch"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, unsub.calls == 1);
         itest_run_for(t, 20);
         /* One unsubscribe confirmation, then the one final NULL. */
         assert_int_equal(a.calls, 6);
-        assert_int_equal(count_kind(&a, "unsubscribe"), 1);
+        assert_int_equal(itest_count_kind(&a, "unsubscribe"), 1);
         assert_int_equal(a.nulls, 1);
         assert_int_equal(a.nreplies, 5); /* the NULL was the last call */
         assert_int_equal(a.status, ARC_OK);
@@ -283,11 +260,11 @@ static void owned_cb(arc_context *c, arc_reply *r, int status, void *privdata)
     owned *o = privdata;
     assert_int_equal(o->magic, OWNED_MAGIC); /* valgrind: never after the free */
     if (r != NULL) {
-        log->subs += kind_is(r, "subscribe");
-        log->unsubs += kind_is(r, "unsubscribe");
-        log->messages += kind_is(r, "message");
-        log->others += !kind_is(r, "subscribe") && !kind_is(r, "unsubscribe") &&
-                       !kind_is(r, "message");
+        log->subs += itest_kind_is(r, "subscribe");
+        log->unsubs += itest_kind_is(r, "unsubscribe");
+        log->messages += itest_kind_is(r, "message");
+        log->others += !itest_kind_is(r, "subscribe") && !itest_kind_is(r, "unsubscribe") &&
+                       !itest_kind_is(r, "message");
         return;
     }
     log->nulls++;
@@ -322,7 +299,7 @@ static void one_final_null_run(itest *t, int resp, enum end_how how)
     case END_UNSUBSCRIBE:
         assert_int_equal(arc_command(c, itest_rec_cb, &unsub, "UNSUBSCRIBE a b c"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, unsub.calls == 1);
-        assert_true(kind_is(itest_last(&unsub), "unsubscribe"));
+        assert_true(itest_kind_is(itest_last(&unsub), "unsubscribe"));
         expect_calls = 8;
         assert_int_equal(log.unsubs, 3);
         assert_int_equal(arc_context_state(c), ARC_STATE_READY);
@@ -411,10 +388,10 @@ static void resp2_unsubscribe_nothing_then_command(void **state)
     assert_int_equal(set.calls, 1);
     for (int i = 0; i < N; i++) {
         assert_int_equal(u[i].calls, 1);
-        if (!kind_is(itest_last(&u[i]), kinds[i]))
+        if (!itest_kind_is(itest_last(&u[i]), kinds[i]))
             fail_msg("%s: its callback did not get its confirmation", unsubs[i]);
         assert_int_equal(g[i].calls, 1);
-        assert_text(itest_last(&g[i]), ARC_REPLY_STRING, "v");
+        itest_assert_str(itest_last(&g[i]), ARC_REPLY_STRING, "v");
         itest_rec_clear(&u[i]);
         itest_rec_clear(&g[i]);
     }
@@ -457,7 +434,7 @@ static void subscribed_from_first_confirmation(void **state)
                 assert_int_equal(arc_context_state(c), ARC_STATE_SUBSCRIBED);
         }
         assert_int_equal(sub.calls, 1);
-        assert_true(kind_is(itest_last(&sub), "subscribe"));
+        assert_true(itest_kind_is(itest_last(&sub), "subscribe"));
         assert_int_equal(w.nstates, first + 1);
         assert_int_equal(w.state[first], ARC_STATE_SUBSCRIBED);
         assert_int_equal(w.probe_calls[first][0], 1); /* after DEBUG SLEEP's reply */
@@ -668,13 +645,13 @@ static void formatted_commands(void **state)
     ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
     itest_run_for(t, 20);
     assert_int_equal(set.calls, 1);
-    assert_text(itest_last(&set), ARC_REPLY_STATUS, "OK");
+    itest_assert_str(itest_last(&set), ARC_REPLY_STATUS, "OK");
     assert_int_equal(get.calls, 1);
-    assert_text(itest_last(&get), ARC_REPLY_STRING, "v");
+    itest_assert_str(itest_last(&get), ARC_REPLY_STRING, "v");
     assert_int_equal(cancelled.calls, 1);
     assert_int_equal(get2.calls, 1);
-    assert_text(itest_last(&get2), ARC_REPLY_STRING, "v");
-    assert_text(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&get2), ARC_REPLY_STRING, "v");
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
     assert_int_equal(arc_cancel(c, id2), ARC_ERR_INVALID); /* answered */
     assert_int_equal(refused.calls, 0);
     arc_free(c);
@@ -719,7 +696,7 @@ static void timed_out_subscribe_keeps_effect(void **state)
         assert_int_equal(sub.calls, 1);
         assert_int_equal(arc_command(c, itest_rec_cb, &unsub, "UNSUBSCRIBE ch"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, unsub.calls == 1);
-        assert_true(kind_is(itest_last(&unsub), "unsubscribe"));
+        assert_true(itest_kind_is(itest_last(&unsub), "unsubscribe"));
         assert_int_equal(arc_context_state(c), ARC_STATE_READY);
         assert_int_equal(numsub(t, "ch"), 0);
         assert_int_equal(w.nstates, first + 2);

@@ -20,22 +20,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static void assert_str(const arc_reply *r, int type, const char *s)
-{
-    assert_non_null(r);
-    assert_int_equal(r->type, type);
-    assert_int_equal(r->len, strlen(s));
-    assert_memory_equal(r->str, s, r->len);
-}
-
-/* A callback that ran once, with no reply and this status. */
-static void assert_null_once(const itest_rec *rec, int status)
-{
-    if (rec->calls != 1 || rec->nulls != 1 || rec->status != status)
-        fail_msg("expected one call with NULL and %s; got %d calls, %d NULL, last %s",
-                 arc_status_name(status), rec->calls, rec->nulls, arc_status_name(rec->status));
-}
-
 static void assert_between(int64_t v, int64_t lo, int64_t hi, const char *what)
 {
     if (v < lo || v >= hi)
@@ -127,7 +111,7 @@ static void per_command_timeout_in_pipeline(void **state)
     assert_int_equal(arc_context_pending(c), 10001);
 
     ITEST_RUN_UNTIL(t, 20000, n.calls == 10000);
-    assert_null_once(&slow.rec, ARC_ERR_TIMEOUT);
+    itest_assert_null_once(&slow.rec, ARC_ERR_TIMEOUT, NULL);
     assert_between(slow.at_ms - issued, 100, 1000, "the per-command timeout");
     /* The server sleeps 300 ms before any INCR behind it: when the timeout
      * came, none of them was answered, and the timed-out command no longer
@@ -173,7 +157,7 @@ static void cancel(void **state)
     assert_int_equal(pop.calls, 0);
 
     assert_int_equal(arc_cancel(c, pop_id), ARC_OK);
-    assert_null_once(&pop, ARC_ERR_CANCELLED); /* at once, inside the call */
+    itest_assert_null_once(&pop, ARC_ERR_CANCELLED, NULL); /* at once, inside the call */
     assert_int_equal(arc_cancel(c, pop_id), ARC_ERR_INVALID);
     assert_int_equal(arc_cancel(c, pop_id + 1), ARC_ERR_INVALID); /* never issued */
     assert_int_equal(arc_cancel(c, UINT64_MAX), ARC_ERR_INVALID);
@@ -186,7 +170,7 @@ static void cancel(void **state)
     ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
     /* The PING waited behind the BLPOP on the server: the nil came first. */
     assert_true(itest_now_ms() - sent >= 1500);
-    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
     assert_int_equal(pop.calls, 1);
     assert_int_equal(arc_cancel(c, ping_id), ARC_ERR_INVALID); /* answered */
     assert_int_equal(arc_context_state(c), ARC_STATE_READY);
@@ -228,7 +212,7 @@ static void blpop_longer_than_command_timeout(void **state)
     assert_int_equal(pop.status, ARC_OK);
     assert_int_equal(itest_last(&pop)->type, ARC_REPLY_NIL);
     assert_true(itest_now_ms() - start >= 900);
-    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
     assert_int_equal(arc_context_state(c), ARC_STATE_READY);
     assert_int_equal(arc_context_failure(c), ARC_OK);
 
@@ -244,8 +228,8 @@ static void blpop_longer_than_command_timeout(void **state)
     const arc_reply *a = itest_last(&forever);
     assert_int_equal(a->type, ARC_REPLY_ARRAY);
     assert_int_equal(a->elements, 2);
-    assert_str(a->element[0], ARC_REPLY_STRING, "link:k");
-    assert_str(a->element[1], ARC_REPLY_STRING, "v");
+    itest_assert_str(a->element[0], ARC_REPLY_STRING, "link:k");
+    itest_assert_str(a->element[1], ARC_REPLY_STRING, "v");
     assert_int_equal(arc_context_state(c), ARC_STATE_READY);
 
     itest_run_for(t, 30);
@@ -333,7 +317,7 @@ static void trickled_reply_within_timeout(void **state)
     assert_int_equal(arc_command(c, itest_rec_cb, &stalled, "GET stalled"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, stalled.calls == 1);
     assert_between(itest_now_ms() - start, 190, 1500, "the stalled reply's timeout");
-    assert_null_once(&stalled, ARC_ERR_UNANSWERED);
+    itest_assert_null_once(&stalled, ARC_ERR_UNANSWERED, NULL);
     assert_int_equal(arc_context_failure(c), ARC_ERR_TIMEOUT);
     assert_int_equal(k.disconnects, 1);
     assert_int_equal(k.disconnect_status, ARC_ERR_TIMEOUT);
@@ -459,7 +443,7 @@ static void resolution_does_not_block(void **state)
     assert_true(slow.at_ms - start >= 1900);
     assert_true(p.done_ms + 1000 < slow.at_ms); /* B was done long before */
     ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
-    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
     assert_int_equal(arc_context_attempts(a), 1);
     char want[32];
     snprintf(want, sizeof want, "127.0.0.1:%d", itest_port(t));
@@ -509,7 +493,7 @@ static void free_while_resolving(void **state)
     assert_int_equal(k.connects, 1);
     assert_int_equal(k.connect_status, ARC_ERR_FREED);
     assert_int_equal(k.disconnects, 0); /* it was never ready */
-    assert_null_once(&ping, ARC_ERR_FREED);
+    itest_assert_null_once(&ping, ARC_ERR_FREED, NULL);
     itest_run_for(t, 50);
     assert_int_equal(fake_resolver_counts_now().finished, before.finished);
 
@@ -555,7 +539,7 @@ static void resolution_counts_in_connect_timeout(void **state)
     assert_int_equal(arc_context_failure(c), ARC_ERR_TIMEOUT);
     if (strstr(arc_context_error(c), "resolving") == NULL)
         fail_msg("the message does not say it was resolving: %s", arc_context_error(c));
-    assert_null_once(&ping, ARC_ERR_NOT_SENT);
+    itest_assert_null_once(&ping, ARC_ERR_NOT_SENT, NULL);
     assert_int_equal(fake_resolver_counts_now().finished, before.finished);
 
     /* The lookup ends long after the context gave it up. */
@@ -615,7 +599,7 @@ static void silent_first_address(void **state)
     assert_int_equal(k.connects, 1);
     assert_int_equal(k.connect_status, ARC_OK);
     assert_int_equal(arc_context_state(c), ARC_STATE_READY);
-    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
 
     assert_int_equal(arc_context_attempts(c), 2);
     assert_null(arc_context_attempt(c, 2));
@@ -664,7 +648,7 @@ static void many_addresses_last_answers(void **state)
     assert_int_equal(arc_command(c, itest_rec_cb, &ping, "PING"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
     assert_int_equal(k.connect_status, ARC_OK);
-    assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
     assert_int_equal(arc_context_attempts(c), 7);
     for (size_t i = 0; i < 6; i++) {
         char want[32];
@@ -742,9 +726,9 @@ static void replies_read_after_failed_send(void **state)
         assert_int_equal(rec[i].calls, 0); /* nothing ran inside arc_command */
 
     ITEST_RUN_UNTIL(t, 5000, ended(c));
-    assert_str(itest_last(&rec[0]), ARC_REPLY_STATUS, "one");
-    assert_str(itest_last(&rec[1]), ARC_REPLY_STATUS, "two");
-    assert_str(itest_last(&rec[2]), ARC_REPLY_STATUS, "three");
+    itest_assert_str(itest_last(&rec[0]), ARC_REPLY_STATUS, "one");
+    itest_assert_str(itest_last(&rec[1]), ARC_REPLY_STATUS, "two");
+    itest_assert_str(itest_last(&rec[2]), ARC_REPLY_STATUS, "three");
     for (int i = 0; i < 3; i++) {
         assert_int_equal(rec[i].calls, 1);
         assert_int_equal(rec[i].status, ARC_OK);
@@ -754,7 +738,7 @@ static void replies_read_after_failed_send(void **state)
     assert_int_equal(rec[3].calls, 1);
     assert_int_equal(rec[3].nulls, 1);
     assert_true(rec[3].status == ARC_ERR_UNANSWERED || rec[3].status == ARC_ERR_NOT_SENT);
-    assert_null_once(&rec[4], ARC_ERR_NOT_SENT);
+    itest_assert_null_once(&rec[4], ARC_ERR_NOT_SENT, NULL);
     int failure = arc_context_failure(c);
     assert_true(failure == ARC_ERR_EOF || failure == ARC_ERR_IO);
     int err = arc_context_errno(c);
@@ -798,7 +782,7 @@ static void set_timeouts_live(void **state)
     assert_int_equal(arc_set_timeouts(c, 5000, 0), ARC_OK);
     assert_int_equal(arc_command(c, itest_rec_cb, &lifted, "DEBUG SLEEP 0.3"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, lifted.calls == 1);
-    assert_str(itest_last(&lifted), ARC_REPLY_STATUS, "OK");
+    itest_assert_str(itest_last(&lifted), ARC_REPLY_STATUS, "OK");
     assert_int_equal(arc_context_state(c), ARC_STATE_READY);
 
     /* Imposed on a command already on its way; then a refused change must
@@ -810,7 +794,7 @@ static void set_timeouts_live(void **state)
     assert_int_equal(arc_set_timeouts(c, 0, -200), ARC_ERR_INVALID);
     ITEST_RUN_UNTIL(t, 3000, slow.calls == 1);
     assert_between(itest_now_ms() - start, 190, 480, "the command timeout set live");
-    assert_null_once(&slow, ARC_ERR_UNANSWERED);
+    itest_assert_null_once(&slow, ARC_ERR_UNANSWERED, NULL);
     assert_int_equal(arc_context_state(c), ARC_STATE_FAILED);
     assert_int_equal(arc_context_failure(c), ARC_ERR_TIMEOUT);
     assert_int_equal(k.disconnects, 1);

@@ -340,36 +340,6 @@ static bool lost_link_status(int status)
     return status == ARC_ERR_EOF || status == ARC_ERR_IO;
 }
 
-static bool kind_is(const arc_reply *r, const char *kind)
-{
-    return r != NULL && (r->type == ARC_REPLY_ARRAY || r->type == ARC_REPLY_PUSH) &&
-           r->elements > 0 && r->element[0]->len == strlen(kind) &&
-           memcmp(r->element[0]->str, kind, r->element[0]->len) == 0;
-}
-
-static int count_kind(const itest_rec *rec, const char *kind)
-{
-    int n = 0;
-    for (size_t i = 0; i < rec->nreplies; i++)
-        n += kind_is(rec->replies[i], kind);
-    return n;
-}
-
-static void assert_text(const arc_reply *r, int type, const char *s)
-{
-    assert_non_null(r);
-    assert_int_equal(r->type, type);
-    assert_int_equal(r->len, strlen(s));
-    assert_memory_equal(r->str, s, r->len);
-}
-
-static void assert_null_once(const itest_rec *rec, int status, const char *what)
-{
-    if (rec->calls != 1 || rec->nulls != 1 || rec->status != status)
-        fail_msg("%s: expected one call with NULL and %s; got %d calls, %d NULL, last %s", what,
-                 arc_status_name(status), rec->calls, rec->nulls, arc_status_name(rec->status));
-}
-
 /* ---- a load of INCRs kept at a depth ---- */
 
 enum { LOAD_MAX = 16384 };
@@ -540,7 +510,7 @@ static void restart_under_load(void **state)
     ITEST_RUN_UNTIL(t, 5000, get.calls == 1);
     char want[32];
     snprintf(want, sizeof want, "%ld", l->ok_on_link[2]);
-    assert_text(itest_last(&get), ARC_REPLY_STRING, want);
+    itest_assert_str(itest_last(&get), ARC_REPLY_STRING, want);
     const char *ci = itest_last(&info)->str;
     if (strstr(ci, " db=2 ") == NULL || strstr(ci, " name=arc-rc-load ") == NULL)
         fail_msg("the handshake was not replayed: %s", ci);
@@ -599,8 +569,8 @@ typedef struct sub_run {
 
 static bool resubscribed(const sub_run *s)
 {
-    return count_kind(&s->chan, "subscribe") == 2 && count_kind(&s->pat, "psubscribe") == 2 &&
-           count_kind(&s->shard, "ssubscribe") == 2 &&
+    return itest_count_kind(&s->chan, "subscribe") == 2 && itest_count_kind(&s->pat, "psubscribe") == 2 &&
+           itest_count_kind(&s->shard, "ssubscribe") == 2 &&
            arc_context_state(s->c) == ARC_STATE_SUBSCRIBED;
 }
 
@@ -676,16 +646,16 @@ static void subscriptions_survive(void **state)
         /* The server has the names again: each PUBLISH reaches one. */
         publish_each(t, s);
         ITEST_RUN_UNTIL(t, 5000, s->chan.calls == 4 && s->pat.calls == 4 && s->shard.calls == 4);
-        assert_int_equal(count_kind(&s->chan, "message"), 2);
-        assert_int_equal(count_kind(&s->pat, "pmessage"), 2);
-        assert_int_equal(count_kind(&s->shard, "smessage"), 2);
+        assert_int_equal(itest_count_kind(&s->chan, "message"), 2);
+        assert_int_equal(itest_count_kind(&s->pat, "pmessage"), 2);
+        assert_int_equal(itest_count_kind(&s->shard, "smessage"), 2);
         /* The new confirmation, then the new message. */
-        assert_true(kind_is(s->chan.replies[2], "subscribe"));
-        assert_true(kind_is(s->chan.replies[3], "message"));
-        assert_true(kind_is(s->pat.replies[2], "psubscribe"));
-        assert_true(kind_is(s->pat.replies[3], "pmessage"));
-        assert_true(kind_is(s->shard.replies[2], "ssubscribe"));
-        assert_true(kind_is(s->shard.replies[3], "smessage"));
+        assert_true(itest_kind_is(s->chan.replies[2], "subscribe"));
+        assert_true(itest_kind_is(s->chan.replies[3], "message"));
+        assert_true(itest_kind_is(s->pat.replies[2], "psubscribe"));
+        assert_true(itest_kind_is(s->pat.replies[3], "pmessage"));
+        assert_true(itest_kind_is(s->shard.replies[2], "ssubscribe"));
+        assert_true(itest_kind_is(s->shard.replies[3], "smessage"));
         assert_int_equal(s->chan.nulls + s->pat.nulls + s->shard.nulls, 0);
         static const arc_state trail[] = {
             ARC_STATE_HANDSHAKE,  ARC_STATE_READY,     ARC_STATE_SUBSCRIBED, ARC_STATE_WAITING,
@@ -861,7 +831,7 @@ static void queued_while_down(void **state)
     assert_int_equal(n_pending, 6);
     /* The per-command timeout ran while down, and only it answered. */
     assert_int_equal(calls_while_down, 1);
-    assert_null_once(&sn.rec[2], ARC_ERR_TIMEOUT, "a timed command while down");
+    itest_assert_null_once(&sn.rec[2], ARC_ERR_TIMEOUT, "a timed command while down");
     if (sn.at[2] - down_at < 90 || sn.at[2] >= up_at)
         fail_msg("the timeout fired %lld ms after the command (down for %lld ms)",
                  (long long)(sn.at[2] - down_at), (long long)(up_at - down_at));
@@ -882,11 +852,11 @@ static void queued_while_down(void **state)
     /* Sent on the new link in the order they were issued. */
     static const int order[] = {2, 0, 1, 3, 4, 5};
     assert_memory_equal(sn.order, order, sizeof order);
-    assert_text(itest_last(&sn.rec[0]), ARC_REPLY_STATUS, "OK");
+    itest_assert_str(itest_last(&sn.rec[0]), ARC_REPLY_STATUS, "OK");
     assert_int_equal(itest_last(&sn.rec[1])->integer, 1);
     assert_int_equal(itest_last(&sn.rec[3])->integer, 2);
     assert_int_equal(itest_last(&sn.rec[4])->integer, 3);
-    assert_text(itest_last(&sn.rec[5]), ARC_REPLY_STRING, "v1");
+    itest_assert_str(itest_last(&sn.rec[5]), ARC_REPLY_STRING, "v1");
     for (int i = 0; i < 5; i++) {
         assert_int_equal(sm.order[i], i);
         assert_int_equal(itest_last(&sm.rec[i])->integer, i + 1);
@@ -898,7 +868,7 @@ static void queued_while_down(void **state)
     ITEST_RUN_UNTIL(t, 5000, arc_context_state(m) == ARC_STATE_READY);
     assert_int_equal(arc_command(m, itest_rec_cb, &after_m, "INCR rc-m"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, after_f.calls == 1 && after_m.calls == 1);
-    assert_text(itest_last(&after_f), ARC_REPLY_STATUS, "PONG");
+    itest_assert_str(itest_last(&after_f), ARC_REPLY_STATUS, "PONG");
     assert_int_equal(itest_last(&after_m)->integer, 6);
 
     rwatch *ws[3] = {&wn, &wf, &wm};
@@ -1092,7 +1062,7 @@ static void not_retried(void **state)
         assert_int_equal(w.connects, 1);
         assert_int_equal(w.connect_status, ARC_ERR_HANDSHAKE);
         assert_int_equal(w.disconnects, 0);
-        assert_null_once(&ping, ARC_ERR_NOT_SENT, "a command before a refused handshake");
+        itest_assert_null_once(&ping, ARC_ERR_NOT_SENT, "a command before a refused handshake");
         arc_free(c);
         assert_int_equal(w.connects + w.disconnects, 1);
         assert_int_equal(w.data_frees, 1);
@@ -1129,7 +1099,7 @@ static void not_retried(void **state)
         assert_int_equal(w.disconnect_status[0], ARC_ERR_EOF);
         assert_true(ping.issued);
         assert_int_equal(ping.rc, ARC_OK);
-        assert_null_once(&ping.rec, ARC_ERR_NOT_SENT, "a command issued while waiting");
+        itest_assert_null_once(&ping.rec, ARC_ERR_NOT_SENT, "a command issued while waiting");
         arc_free(c);
         assert_int_equal(w.disconnects, 1);
         assert_int_equal(w.data_frees, 1);
@@ -1229,7 +1199,7 @@ static void not_retried(void **state)
         static const arc_state trail[] = {ARC_STATE_READY, ARC_STATE_FAILED};
         assert_trail(&w, trail, 2, "protocol error");
         assert_int_equal(arc_context_failure(c), ARC_ERR_PROTOCOL);
-        assert_null_once(&ping, ARC_ERR_UNANSWERED, "the command the garbage answered");
+        itest_assert_null_once(&ping, ARC_ERR_UNANSWERED, "the command the garbage answered");
         assert_int_equal(w.disconnects, 1);
         assert_int_equal(w.disconnect_status[0], ARC_ERR_PROTOCOL);
         arc_free(c);
@@ -1291,7 +1261,7 @@ static void waiting_end_run(itest *t, enum waiting_end how)
     } else {
         ITEST_RUN_UNTIL(t, 5000, w.disconnects == 1);
         assert_int_equal(arc_context_state(c), ARC_STATE_WAITING);
-        assert_null_once(&blpop, ARC_ERR_UNANSWERED, what);
+        itest_assert_null_once(&blpop, ARC_ERR_UNANSWERED, what);
         for (int i = 0; i < 3; i++)
             assert_int_equal(arc_command(c, itest_rec_cb, &q[i], "INCR rc-w"), ARC_OK);
         arc_command_options soon = {.timeout_ms = 200};
@@ -1306,8 +1276,8 @@ static void waiting_end_run(itest *t, enum waiting_end how)
         }
         int end_status = how == END_DISCONNECT ? ARC_ERR_NOT_SENT : ARC_ERR_FREED;
         for (int i = 0; i < 3; i++)
-            assert_null_once(&q[i], end_status, what);
-        assert_null_once(&timed, end_status, what);
+            itest_assert_null_once(&q[i], end_status, what);
+        itest_assert_null_once(&timed, end_status, what);
     }
     itest_run_for(t, 300); /* past the timed command's deadline: no second call */
     if (c != NULL) {
@@ -1321,7 +1291,7 @@ static void waiting_end_run(itest *t, enum waiting_end how)
      * command's, one on_disconnect for the one ready link, data_free. */
     bool by_free = how != END_DISCONNECT && how != END_DISCONNECT_IN_DISCONNECT;
     itest_rec s = sub;
-    int confirmations = count_kind(&sub, "subscribe");
+    int confirmations = itest_count_kind(&sub, "subscribe");
     itest_rec_clear(&sub); /* the one recorder holding a reply: a failure below leaks nothing */
     if (s.nulls != 1 || confirmations != 1 || s.calls != 2 ||
         s.status != (by_free ? ARC_ERR_FREED : ARC_OK))
