@@ -211,16 +211,6 @@ void arc__update_state(arc_context *c)
     }
 }
 
-bool arc__ended(const arc_context *c)
-{
-    return c->phase == ARC_PHASE_CLOSED || c->phase == ARC_PHASE_FAILED;
-}
-
-bool arc__alive(const arc_context *c)
-{
-    return !c->free_requested && !arc__ended(c);
-}
-
 size_t arc__live_entries(const arc_context *c)
 {
     size_t n = arc__queue_len(&c->queue);

@@ -185,9 +185,16 @@ void arc__enter(arc_context *c);
 /* Leaves an entry point; frees the context when it was the outermost one
  * and arc_free() was asked for. Returns false when the context is gone. */
 bool arc__leave(arc_context *c);
-bool arc__ended(const arc_context *c);
+/* Inline: asked around every callback and every reply. */
+static inline bool arc__ended(const arc_context *c)
+{
+    return c->phase == ARC_PHASE_CLOSED || c->phase == ARC_PHASE_FAILED;
+}
 /* Neither ended nor being freed: callbacks may still run. */
-bool arc__alive(const arc_context *c);
+static inline bool arc__alive(const arc_context *c)
+{
+    return !c->free_requested && !arc__ended(c);
+}
 void arc__call_reply(arc_context *c, arc_reply_fn *fn, arc_reply *r, int status, void *pd);
 /* The link is up: READY (on_connect once), or DISCONNECTING. */
 void arc__link_up(arc_context *c);

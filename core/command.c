@@ -197,7 +197,7 @@ static int queue_encoded(arc_context *c, arc_reply_fn *fn, void *privdata, size_
     e.end = c->out_sent + arc__buffer_len(&c->out);
     if (c->command_timeout_ms && arc__live_entries(c) == 0)
         c->due_since_ms = arc__now_ms();
-    arc__queue_push(&c->queue, &e); /* reserved by the caller: cannot fail */
+    arc__queue_put(&c->queue, &e); /* reserved by the caller */
     c->idle_since_ms = -1;
     if (o != NULL && o->timeout_ms > 0)
         arc__deadlines_push(&c->deadlines, arc__now_ms() + o->timeout_ms, id);
@@ -506,7 +506,7 @@ int arc__queue_handshake(arc_context *c)
          * sent without the rest. */
         arc_entry e = {.expect = 1, .kind = ARC_ENTRY_HANDSHAKE};
         e.end = c->out_sent + arc__buffer_len(&c->out);
-        arc__queue_push(&c->queue, &e);
+        arc__queue_put(&c->queue, &e);
         c->handshake_left++;
     }
     return ARC_OK;

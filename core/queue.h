@@ -60,6 +60,14 @@ int arc__queue_reserve(arc_queue *q);
 /* Appends; ARC_ERR_NOMEM when the ring must grow and cannot. */
 int arc__queue_push(arc_queue *q, const arc_entry *e);
 
+/* Appends after an arc__queue_reserve(): cannot fail; inline, as every
+ * command passes here. */
+static inline void arc__queue_put(arc_queue *q, const arc_entry *e)
+{
+    q->ring[(q->head + q->len) & (q->cap - 1)] = *e;
+    q->len++;
+}
+
 static inline size_t arc__queue_len(const arc_queue *q)
 {
     return q->len;
