@@ -167,6 +167,12 @@ arc_context *arc__connect_transport(const arc_options *opt, const arc_transport_
     return c;
 }
 
+void arc__transport_reopen(arc_context *c, int (*reopen)(void *impl))
+{
+    if (c != NULL && c->adopted_ops != NULL)
+        c->adopted_reopen = reopen;
+}
+
 /* The observable state follows from the phase, the link's step and the
  * session's mode; it is never written anywhere else. */
 static arc_state derive_state(const arc_context *c)

@@ -104,6 +104,7 @@ struct arc_context {
     void *transport_session; /* the kind's state kept across links */
     const arc_transport_ops *adopted_ops; /* tests: a scripted transport */
     void *adopted_impl;
+    int (*adopted_reopen)(void *impl); /* tests: the next link's descriptor */
 
     /* The observable state: derived, announced by arc__update_state only. */
     arc_state state;
@@ -167,6 +168,10 @@ struct arc_context {
  * `fd` is closed with it. NULL as arc_connect_fd(). */
 arc_context *arc__connect_transport(const arc_options *opt, const arc_transport_ops *ops,
                                     void *impl, int fd);
+/* For tests: lets a context made by arc__connect_transport reconnect. Each
+ * link after the first asks reopen(impl) for its descriptor (the script
+ * starts over on it); -1 fails that attempt with ARC_ERR_REFUSED. */
+void arc__transport_reopen(arc_context *c, int (*reopen)(void *impl));
 int64_t arc__now_ms(void);
 /* For tests: replaces the monotonic clock (NULL restores it). */
 void arc__clock_set(int64_t (*now)(void));

@@ -268,7 +268,16 @@ static bool bad_options(arc_context *c)
 void arc__link_start(arc_context *c)
 {
     arc_link *l = &c->link;
-    if (l->step != ARC_LINK_IDLE || bad_options(c))
+    if (l->step != ARC_LINK_IDLE)
+        return;
+    if (c->adopted_fd < 0 && c->adopted_reopen != NULL) {
+        c->adopted_fd = c->adopted_reopen(c->adopted_impl);
+        if (c->adopted_fd < 0) {
+            arc__fail(c, ARC_ERR_REFUSED, ECONNREFUSED, "the scripted transport refused");
+            return;
+        }
+    }
+    if (bad_options(c))
         return;
     int64_t now = arc__now_ms();
     l->deadline = c->connect_timeout_ms ? now + c->connect_timeout_ms : -1;

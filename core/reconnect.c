@@ -70,9 +70,12 @@ static long backoff(arc_context *c, unsigned attempt)
 
 long arc__reconnect_delay(arc_context *c, int status)
 {
-    if (!c->reconnecting_on || c->phase != ARC_PHASE_OPEN || c->free_requested ||
-        c->adopted_ops != NULL || (c->host == NULL && c->unix_path == NULL))
-        return -1; /* an adopted socket has nowhere to go back to */
+    /* An adopted socket has nowhere to go back to (a test's scripted
+     * transport may say where). */
+    bool renewable = c->adopted_ops != NULL ? c->adopted_reopen != NULL
+                                            : c->host != NULL || c->unix_path != NULL;
+    if (!c->reconnecting_on || c->phase != ARC_PHASE_OPEN || c->free_requested || !renewable)
+        return -1;
     unsigned attempt = c->rc_attempt + 1;
     bool more = c->rc.max_attempts == 0 || attempt <= c->rc.max_attempts;
     long proposed = worth_retrying(status) && more ? backoff(c, attempt) : -1;
