@@ -61,6 +61,12 @@ typedef struct arc_link {
     arc_buffer hello;
     uint32_t hello_left;      /* handshake replies still due */
 
+    /* What this link replays (a reconnect): subscriptions marked with
+     * replay_serial, and how many of their confirmations are still due.
+     * They come before any queued command's reply. */
+    uint32_t replay_serial;
+    size_t replay_due;
+
     int secure_want;          /* SECURING: what the transport waits for */
     bool read_wants_write;    /* a read needs writability first (TLS) */
     int write_errno;          /* a send failed: only reading goes on */

@@ -157,11 +157,17 @@ static void confirmation(arc_context *c, const arc_frame *f, arc_reply *reply)
 {
     bool subscribe = f->cls == ARC_FRAME_SUBSCRIBE;
     arc_entry *head = arc__queue_head(&c->queue);
-    bool ours = head != NULL && head->sub == f->kind &&
-                head->kind == (subscribe ? ARC_ENTRY_SUB : ARC_ENTRY_UNSUB);
     arc_sub *s = f->name != NULL && arc__reply_is_text(f->name)
                      ? arc__pubsub_find(&c->subs, f->kind, f->name->str, f->name->len)
                      : NULL;
+    /* A new link's replay is confirmed before any queued command: those
+     * confirmations are nobody's in the queue. */
+    bool replayed = subscribe && s != NULL && c->link.replay_due > 0 &&
+                    s->serial == c->link.replay_serial;
+    if (replayed)
+        c->link.replay_due--;
+    bool ours = !replayed && head != NULL && head->sub == f->kind &&
+                head->kind == (subscribe ? ARC_ENTRY_SUB : ARC_ENTRY_UNSUB);
     if (ours && (head->flags & ARC_ENTRY_ALL)) {
         /* Everything before this entry has been answered, so the table
          * now holds exactly what the server unsubscribes. */
@@ -330,6 +336,20 @@ static bool pubsub_frame(arc_context *c, arc_reply *reply)
     }
 }
 
+/* The server would not take the subscriptions back (its ACL changed, say):
+ * the session cannot be what it was, so it fails with the server's words,
+ * and every subscription ends. */
+static void replay_refused(arc_context *c, arc_reply *reply)
+{
+    if (reply->type == ARC_REPLY_ERROR || reply->type == ARC_REPLY_STATUS)
+        arc__fail(c, ARC_ERR_HANDSHAKE, 0, "the server refused to subscribe again: %.*s",
+                  reply->len > 200 ? 200 : (int)reply->len, reply->str);
+    else
+        arc__fail(c, ARC_ERR_PROTOCOL, 0,
+                  "protocol error: a reply (%s) where a subscription's confirmation was due",
+                  arc_reply_type_name(reply->type));
+}
+
 void arc__dispatch(arc_context *c, arc_reply *reply)
 {
     if (reply->type == ARC_REPLY_PUSH) {
@@ -339,6 +359,12 @@ void arc__dispatch(arc_context *c, arc_reply *reply)
     }
     if (c->link.step == ARC_LINK_HANDSHAKE && arc__link_hello_reply(c, reply))
         return;
+    if (c->link.replay_due > 0) {
+        /* Only the replay's confirmations (and messages) come now. */
+        if (!pubsub_frame(c, reply))
+            replay_refused(c, reply);
+        return;
+    }
 
     arc_entry *head = arc__queue_head(&c->queue);
     if (c->monitor_fn != NULL && reply->type == ARC_REPLY_STATUS &&

@@ -146,9 +146,11 @@ void arc__reconnect_due(arc_context *c, int64_t now)
         arc__link_start(c);
 }
 
-/* Encodes a (P|S)SUBSCRIBE of every name of one kind, in batches, into
- * `out`; the names' owners get the new confirmations. */
-static int replay_kind(arc_context *c, arc_buffer *out, int kind, uint32_t serial)
+/* Encodes a (P|S)SUBSCRIBE of every name of one kind that the server held
+ * or was asked for on the lost link, in batches, into `out`; the names'
+ * owners get the new confirmations. A name whose own subscribe command is
+ * still queued (serial >= `queued`) is left to that command. */
+static int replay_kind(arc_context *c, arc_buffer *out, int kind, uint32_t queued)
 {
     static const char *const verb[ARC_SUB_KINDS] = {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"};
     enum { BATCH = 64 };
@@ -158,7 +160,7 @@ static int replay_kind(arc_context *c, arc_buffer *out, int kind, uint32_t seria
     int argc = 0;
     for (size_t i = 0; i <= t->cap; i++) {
         arc_sub *s = i < t->cap ? t->slots[i] : NULL;
-        if (s != NULL) {
+        if (s != NULL && (s->serial == 0 || s->serial < queued)) {
             if (argc == 0) {
                 argv[0] = verb[kind];
                 lens[0] = strlen(verb[kind]);
@@ -168,7 +170,8 @@ static int replay_kind(arc_context *c, arc_buffer *out, int kind, uint32_t seria
             lens[argc] = s->len;
             argc++;
             /* unconfirmed until the new link says so */
-            arc__pubsub_unconfirm(&c->subs, kind, s, serial);
+            arc__pubsub_unconfirm(&c->subs, kind, s, c->link.replay_serial);
+            c->link.replay_due++;
         }
         if (argc > 0 && (argc == BATCH + 1 || i == t->cap)) {
             int rc = arc_format_argv(out, argc, argv, lens);
@@ -180,13 +183,29 @@ static int replay_kind(arc_context *c, arc_buffer *out, int kind, uint32_t seria
     return ARC_OK;
 }
 
+/* The serial of the first subscribe command still queued (none was
+ * written: the lost link's were settled), UINT32_MAX when there is none. */
+static uint32_t first_queued_subscribe(const arc_context *c)
+{
+    if (c->sub_inflight == 0)
+        return UINT32_MAX;
+    for (size_t i = 0; i < arc__queue_len(&c->queue); i++) {
+        const arc_entry *e = arc__queue_at(&c->queue, i);
+        if (e->kind == ARC_ENTRY_SUB)
+            return e->serial;
+    }
+    return UINT32_MAX;
+}
+
 /* What a new link says after its handshake, before any queued command:
  * every subscription, and MONITOR if it was on. */
 int arc__reconnect_encode_replay(arc_context *c, arc_buffer *out)
 {
-    uint32_t serial = ++c->serial;
+    uint32_t queued = first_queued_subscribe(c);
+    c->link.replay_serial = ++c->serial;
+    c->link.replay_due = 0;
     for (int k = 0; k < ARC_SUB_KINDS; k++) {
-        int rc = replay_kind(c, out, k, serial);
+        int rc = replay_kind(c, out, k, queued);
         if (rc != ARC_OK)
             return rc;
     }
