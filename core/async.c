@@ -121,7 +121,12 @@ static arc_context *create(const arc_options *opt)
     }
     c->port = opt->port ? opt->port : 6379;
     c->family = opt->family;
-    c->keepalive_s = opt->keepalive_s;
+    c->tuning.keepalive_s = opt->keepalive_s > 0 ? opt->keepalive_s : 0;
+    c->tuning.keepalive_interval_s = opt->keepalive_interval_s > 0 ? opt->keepalive_interval_s : 0;
+    c->tuning.keepalive_count = opt->keepalive_count > 0 ? opt->keepalive_count : 0;
+    c->tuning.user_timeout_ms = opt->tcp_user_timeout_ms > 0 ? opt->tcp_user_timeout_ms : 0;
+    c->health_check_ms = opt->health_check_ms > 0 ? opt->health_check_ms : 0;
+    c->health_timeout_ms = opt->health_timeout_ms > 0 ? opt->health_timeout_ms : c->health_check_ms;
     c->resp_wanted = opt->resp ? opt->resp : 2;
     c->db = opt->db;
     c->limits = opt->limits;

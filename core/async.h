@@ -18,6 +18,7 @@
 #include "transport.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* The steps of a link (DESIGN "Session, link, transport"). The session's
  * arc_state is derived from the step and the session's own phase and mode
@@ -55,6 +56,7 @@ typedef struct arc_link {
     int64_t busy_since;       /* first "accept queue full" of this address; -1 */
     int64_t read_ms;          /* when the last read that brought bytes came */
     int64_t last_progress_ms; /* the last read that moved a reply on */
+    int64_t health_sent_ms;   /* the health check's PING went out; -1: none */
 
     /* The RESP handshake of this link: its bytes go out before any
      * command, its replies are the first to come back. */
@@ -92,7 +94,9 @@ struct arc_context {
     char *client_name;
     int port;
     int family;
-    int keepalive_s;
+    arc_net_tuning tuning;
+    long health_check_ms;
+    long health_timeout_ms;
     int resp_wanted;
     int db;
     long connect_timeout_ms;
@@ -145,6 +149,7 @@ struct arc_context {
     size_t handshake_left; /* HANDSHAKE entries queued behind a RESET */
     size_t sub_inflight; /* SUB entries in the queue */
     bool monitor_inflight;
+    size_t blocking_inflight; /* BLOCKING entries in the queue */
     uint32_t serial;     /* numbers subscribe commands, see arc_sub.serial */
     arc_pubsub subs;
     arc_reply_fn *monitor_fn;
@@ -214,6 +219,14 @@ void arc__maybe_close(arc_context *c);
 /* Commands waiting for a reply, tombstones and handshake entries aside. */
 size_t arc__live_entries(const arc_context *c);
 
+/* Whether an error reply starts with this code ("LOADING", "READONLY"). */
+static inline bool arc__error_code_is(const arc_reply *r, const char *code)
+{
+    size_t n = strlen(code);
+    return r->type == ARC_REPLY_ERROR && r->len >= n && memcmp(r->str, code, n) == 0 &&
+           (r->len == n || r->str[n] == ' ');
+}
+
 /* ---- link.c ---- */
 void arc__link_init(arc_context *c);
 /* A new attempt after a lost link: the old one's memory goes, the
@@ -251,6 +264,15 @@ void arc__expire_commands(arc_context *c, int64_t now);
 int64_t arc__commands_deadline(arc_context *c);
 /* The connection-wide command timeout's deadline, -1: none. */
 int64_t arc__liveness_deadline(const arc_context *c);
+
+/* A PING whose reply nobody waits for (a tombstone from the start), for
+ * the health check: ARC_ERR_NOMEM or ARC_ERR_LIMIT, and nothing queued. */
+int arc__queue_unanswered_ping(arc_context *c);
+
+/* ---- health.c ---- */
+/* When the health check acts next (a PING, or failing the link); -1. */
+int64_t arc__health_deadline(const arc_context *c);
+void arc__health_check(arc_context *c, int64_t now);
 
 /* ---- reconnect.c ---- */
 void arc__reconnect_setup(arc_context *c, const arc_reconnect *r);

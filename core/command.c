@@ -191,6 +191,8 @@ static int queue_encoded(arc_context *c, arc_reply_fn *fn, void *privdata, size_
     }
     if (e.kind == ARC_ENTRY_MONITOR)
         c->monitor_inflight = true;
+    if (e.flags & ARC_ENTRY_BLOCKING)
+        c->blocking_inflight++;
     if (e.kind == ARC_ENTRY_RESET)
         e.serial = ++c->serial; /* what it ends: subscriptions made before it */
     uint64_t id = arc__queue_next_id(&c->queue);
@@ -509,5 +511,21 @@ int arc__queue_handshake(arc_context *c)
         arc__queue_put(&c->queue, &e);
         c->handshake_left++;
     }
+    return ARC_OK;
+}
+
+int arc__queue_unanswered_ping(arc_context *c)
+{
+    int rc = arc__queue_reserve(&c->queue);
+    if (rc == ARC_OK)
+        rc = arc_format(&c->out, "PING"); /* leaves `out` as it was on failure */
+    if (rc != ARC_OK)
+        return rc;
+    /* PING, so that RESP2 subscribed mode's ["pong", ""] is known for it. */
+    arc_entry e = {.expect = 1, .kind = ARC_ENTRY_PING, .flags = ARC_ENTRY_DEAD};
+    e.end = c->out_sent + arc__buffer_len(&c->out);
+    arc__queue_put(&c->queue, &e);
+    c->tombstones++;
+    c->idle_since_ms = -1;
     return ARC_OK;
 }

@@ -11,6 +11,8 @@ void arc__queue_take(arc_context *c, arc_entry *e)
     c->last_end = e->end;
     if (e->flags & ARC_ENTRY_DEAD)
         c->tombstones--;
+    if (e->flags & ARC_ENTRY_BLOCKING)
+        c->blocking_inflight--;
     switch (e->kind) {
     case ARC_ENTRY_HANDSHAKE:
         c->handshake_left--;
@@ -133,6 +135,7 @@ void arc__fail_entries(arc_context *c, int freed_status)
     c->handshake_left = 0;
     c->sub_inflight = 0;
     c->monitor_inflight = false;
+    c->blocking_inflight = 0;
 }
 
 static void to_push_callback(arc_context *c, arc_reply *reply)
@@ -309,6 +312,11 @@ static void to_head(arc_context *c, arc_reply *reply)
     }
     if (arc__alive(c))
         arc__call_reply(c, e.fn, reply, ARC_OK, e.privdata);
+    /* A failover made this server a replica: the command hears so, and
+     * the link goes, to find the master again. */
+    if (!ok && c->rc.readonly_reconnects && arc__alive(c) && arc__error_code_is(reply, "READONLY"))
+        arc__fail(c, ARC_ERR_READONLY, 0, "the server is a read-only replica now: %.*s",
+                  reply->len > 200 ? 200 : (int)reply->len, reply->str);
 }
 
 /* Delivers a pub/sub frame (RESP3 push or RESP2 array). False when the

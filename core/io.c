@@ -79,15 +79,17 @@ static bool trimmable(const arc_context *c)
 }
 
 /* The one deadline the loop's timer follows: the earliest of the link's
- * own, the commands', the connection's liveness, and the idle trim. */
+ * own, the commands', the connection's liveness, the idle trim, the
+ * reconnect backoff and the health check. */
 int64_t arc__deadline(arc_context *c)
 {
     if (arc__ended(c))
         return -1;
     int64_t d = arc__link_deadline(c);
-    int64_t more[4] = {arc__commands_deadline(c), arc__liveness_deadline(c),
-                       trimmable(c) ? c->idle_since_ms + IDLE_TRIM_MS : -1, c->rc_at};
-    for (int i = 0; i < 4; i++)
+    int64_t more[5] = {arc__commands_deadline(c), arc__liveness_deadline(c),
+                       trimmable(c) ? c->idle_since_ms + IDLE_TRIM_MS : -1, c->rc_at,
+                       arc__health_deadline(c)};
+    for (int i = 0; i < 5; i++)
         if (more[i] >= 0 && (d < 0 || more[i] < d))
             d = more[i];
     return d;
@@ -413,6 +415,8 @@ void arc_handle_timeout(arc_context *c)
             arc__fail(c, ARC_ERR_TIMEOUT, ETIMEDOUT, "no reply within %ld ms",
                       c->command_timeout_ms);
     }
+    if (arc__alive(c))
+        arc__health_check(c, now);
     if (arc__alive(c) && trimmable(c) && now >= c->idle_since_ms + IDLE_TRIM_MS)
         trim(c);
     arc__leave(c);

@@ -6,6 +6,8 @@
 
 #include "alloc.h"
 
+#include <arc/format.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,7 @@ void arc__link_init(arc_context *c)
     l->retry_at = -1;
     l->busy_since = -1;
     l->secure_deadline = -1;
+    l->health_sent_ms = -1;
 }
 
 void arc__link_set_step(arc_context *c, arc_link_step s)
@@ -156,7 +159,7 @@ static void try_addresses(arc_context *c)
             continue;
         }
         if (a->family != AF_UNIX)
-            arc__net_tune(fd, c->keepalive_s);
+            arc__net_tune(fd, &c->tuning);
         int status = ARC_ERR_IO;
         int how = arc__net_connect(fd, a, &status);
         if (how == ARC_CONNECT_DONE || how == ARC_CONNECT_PENDING) {
@@ -290,6 +293,14 @@ void arc__link_start(arc_context *c)
         }
     }
     int rc = arc__encode_handshake(c, &l->hello, &l->hello_left);
+    if (rc == ARC_OK && c->reconnecting_on) {
+        /* The ready check: a server still loading its data (or a replica
+         * without its master) refuses PING, and the link waits and tries
+         * again instead of handing -LOADING to the first commands. */
+        rc = arc_format(&l->hello, "PING");
+        if (rc == ARC_OK)
+            l->hello_left++;
+    }
     if (rc == ARC_OK && c->rc_attempt > 0)
         rc = arc__reconnect_encode_replay(c, &l->hello);
     if (rc != ARC_OK) {
@@ -535,8 +546,11 @@ bool arc__link_hello_reply(arc_context *c, arc_reply *reply)
         return false;
     l->hello_left--;
     if (reply->type == ARC_REPLY_ERROR) {
-        arc__fail(c, ARC_ERR_HANDSHAKE, 0, "handshake refused: %.*s",
-                  reply->len > 200 ? 200 : (int)reply->len, reply->str);
+        int len = reply->len > 200 ? 200 : (int)reply->len;
+        if (arc__error_code_is(reply, "LOADING") || arc__error_code_is(reply, "MASTERDOWN"))
+            arc__fail(c, ARC_ERR_LOADING, 0, "the server is not ready: %.*s", len, reply->str);
+        else
+            arc__fail(c, ARC_ERR_HANDSHAKE, 0, "handshake refused: %.*s", len, reply->str);
         return true;
     }
     if (reply->type == ARC_REPLY_MAP)

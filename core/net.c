@@ -5,6 +5,7 @@
 #include "alloc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -227,19 +228,29 @@ int arc__net_connect_result(int fd, int *status)
     return outcome(err, status);
 }
 
-void arc__net_tune(int fd, int keepalive_s)
+void arc__net_tune(int fd, const arc_net_tuning *t)
 {
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (keepalive_s > 0) {
+    if (t->keepalive_s > 0) {
         (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
 #ifdef TCP_KEEPIDLE
-        int idle = keepalive_s, intvl = keepalive_s / 3 ? keepalive_s / 3 : 1, cnt = 3;
+        int idle = t->keepalive_s;
+        int intvl = t->keepalive_interval_s > 0 ? t->keepalive_interval_s
+                    : idle / 3 > 0              ? idle / 3
+                                                : 1;
+        int cnt = t->keepalive_count > 0 ? t->keepalive_count : 3;
         (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
         (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
         (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 #endif
     }
+#ifdef TCP_USER_TIMEOUT
+    if (t->user_timeout_ms > 0) {
+        unsigned ms = t->user_timeout_ms > (long)UINT_MAX ? UINT_MAX : (unsigned)t->user_timeout_ms;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    }
+#endif
 }
 
 int arc__net_adopt(int fd)

@@ -79,8 +79,18 @@ enum arc_connect_outcome {
 int arc__net_connect(int fd, const arc_addr *addr, int *status);
 int arc__net_connect_result(int fd, int *status);
 
-/* TCP_NODELAY and optional keepalive on a TCP socket; failures are not fatal. */
-void arc__net_tune(int fd, int keepalive_s);
+/* How a TCP socket is set up beyond TCP_NODELAY; zero fields: not set
+ * (interval and count: derived from keepalive_s). */
+typedef struct arc_net_tuning {
+    int keepalive_s;        /* SO_KEEPALIVE + TCP_KEEPIDLE */
+    int keepalive_interval_s;
+    int keepalive_count;
+    long user_timeout_ms;   /* TCP_USER_TIMEOUT */
+} arc_net_tuning;
+
+/* TCP_NODELAY, keepalive and the user timeout on a TCP socket; failures
+ * are not fatal (a system without an option keeps its defaults). */
+void arc__net_tune(int fd, const arc_net_tuning *t);
 
 /* Makes an adopted socket non-blocking and close-on-exec. */
 int arc__net_adopt(int fd);

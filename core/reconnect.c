@@ -9,6 +9,7 @@
 #define DEFAULT_INITIAL_MS 100
 #define DEFAULT_MAX_MS 5000
 #define DEFAULT_OFFLINE_COMMANDS 100000
+#define DEFAULT_OFFLINE_BYTES (16u * 1024 * 1024)
 
 void arc__reconnect_setup(arc_context *c, const arc_reconnect *r)
 {
@@ -24,14 +25,17 @@ void arc__reconnect_setup(arc_context *c, const arc_reconnect *r)
         c->rc.max_delay_ms = c->rc.initial_delay_ms;
     if (c->rc.max_offline_commands == 0)
         c->rc.max_offline_commands = DEFAULT_OFFLINE_COMMANDS;
+    if (c->rc.max_offline_bytes == 0)
+        c->rc.max_offline_bytes = DEFAULT_OFFLINE_BYTES;
     /* Seeded per context, so that many contexts losing one server spread
      * their attempts out instead of coming back together. */
     c->rc_rng = (uint64_t)(uintptr_t)c ^ ((uint64_t)arc__now_ms() << 20) ^ 0x9e3779b97f4a7c15u;
 }
 
-/* The failures a lost link is tried again for: the server went away or
- * could not be reached. A refused handshake, a protocol error, a TLS
- * failure or no memory would only repeat. */
+/* The failures a lost link is tried again for: the server went away, could
+ * not be reached, was not ready yet or is a replica now. A refused
+ * handshake, a protocol error, a TLS failure or no memory would only
+ * repeat. */
 static bool worth_retrying(int status)
 {
     switch (status) {
@@ -40,6 +44,8 @@ static bool worth_retrying(int status)
     case ARC_ERR_TIMEOUT:
     case ARC_ERR_REFUSED:
     case ARC_ERR_NOADDR:
+    case ARC_ERR_LOADING:
+    case ARC_ERR_READONLY:
         return true;
     default:
         return false;
@@ -218,7 +224,8 @@ int arc__reconnect_refusal(const arc_context *c)
 {
     if (!c->reconnecting_on || c->rc_attempt == 0 || c->link.step == ARC_LINK_UP)
         return ARC_OK;
-    if (c->rc.fail_fast || arc__live_entries(c) >= c->rc.max_offline_commands)
+    if (c->rc.fail_fast || arc__live_entries(c) >= c->rc.max_offline_commands ||
+        arc__buffer_len(&c->out) >= c->rc.max_offline_bytes)
         return ARC_ERR_OFFLINE;
     return ARC_OK;
 }

@@ -40,6 +40,8 @@ static const struct {
     [ARC_ERR_CANCELLED] = {"ARC_ERR_CANCELLED", "command cancelled"},
     [ARC_ERR_TLS] = {"ARC_ERR_TLS", "TLS failure"},
     [ARC_ERR_OFFLINE] = {"ARC_ERR_OFFLINE", "the connection is down and reconnecting"},
+    [ARC_ERR_LOADING] = {"ARC_ERR_LOADING", "the server is not ready (loading its data set, or its master is down)"},
+    [ARC_ERR_READONLY] = {"ARC_ERR_READONLY", "the server is a read-only replica"},
     [ARC_ERR_DUPLICATE] = {"ARC_ERR_DUPLICATE",
                            "already subscribed to that name with another callback"},
 };

@@ -164,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t k = (op / 8) % NCOMMANDS;
             slots[t.n] = (slot){&t, t.n};
             t.many[t.n] = commands[k].many;
-            arc_command_options co = {0, &t.ids[t.n]};
+            arc_command_options co = {.id = &t.ids[t.n]};
             if (op % 8 == 4)
                 co.timeout_ms = 1 + (op / 8) % 40;
             t.accepted[t.n] =

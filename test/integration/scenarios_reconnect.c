@@ -933,19 +933,21 @@ static void max_attempts_then_fail(void **state)
     server_release_and_restart(t, &hold);
     itest_run_for(t, 50);
 
+    /* The first link's ready check (a PING) is its HANDSHAKE. */
     static const arc_state trail[] = {
-        ARC_STATE_READY,      ARC_STATE_WAITING, ARC_STATE_CONNECTING, ARC_STATE_WAITING,
-        ARC_STATE_CONNECTING, ARC_STATE_WAITING, ARC_STATE_CONNECTING, ARC_STATE_FAILED};
+        ARC_STATE_HANDSHAKE, ARC_STATE_READY,      ARC_STATE_WAITING,
+        ARC_STATE_CONNECTING, ARC_STATE_WAITING,   ARC_STATE_CONNECTING,
+        ARC_STATE_WAITING,   ARC_STATE_CONNECTING, ARC_STATE_FAILED};
     int below_half = 0, past_first = 0;
     for (int i = 0; i < FLEET; i++) {
-        assert_trail(&w[i], trail, 8, "three attempts");
+        assert_trail(&w[i], trail, 9, "three attempts");
         assert_int_equal(assert_waits(&w[i], &rc, "three attempts"), 3);
-        assert_true(lost_link_status(w[i].trail[1].failure));
-        assert_int_equal(w[i].trail[3].failure, ARC_ERR_REFUSED);
-        assert_int_equal(w[i].trail[5].failure, ARC_ERR_REFUSED);
-        assert_int_equal(w[i].trail[7].failure, ARC_ERR_REFUSED);
+        assert_true(lost_link_status(w[i].trail[2].failure));
+        assert_int_equal(w[i].trail[4].failure, ARC_ERR_REFUSED);
+        assert_int_equal(w[i].trail[6].failure, ARC_ERR_REFUSED);
+        assert_int_equal(w[i].trail[8].failure, ARC_ERR_REFUSED);
         for (unsigned k = 1; k <= 3; k++) {
-            const change *ch = &w[i].trail[2 * k - 1];
+            const change *ch = &w[i].trail[2 * k];
             long delay = (long)(ch->next_ms - ch->since_ms);
             below_half += delay * 2 < ceiling_for(&rc, k);
             past_first += k > 1 && delay > rc.initial_delay_ms;
@@ -1168,8 +1170,8 @@ static void not_retried(void **state)
         assert_int_equal(d.failure[0], ARC_ERR_EOF);
         assert_int_equal(d.attempt[0], 1);
         assert_true(d.proposed[0] >= 0 && d.proposed[0] <= rc.initial_delay_ms);
-        static const arc_state trail[] = {ARC_STATE_READY, ARC_STATE_FAILED};
-        assert_trail(&w, trail, 2, "decide stops");
+        static const arc_state trail[] = {ARC_STATE_HANDSHAKE, ARC_STATE_READY, ARC_STATE_FAILED};
+        assert_trail(&w, trail, 3, "decide stops");
         assert_int_equal(arc_context_failure(c), ARC_ERR_EOF);
         assert_int_equal(w.disconnects, 1);
         assert_int_equal(w.disconnect_status[0], ARC_ERR_EOF);
@@ -1181,7 +1183,10 @@ static void not_retried(void **state)
     /* A protocol error is not tried again either (plain TCP: the fake
      * server speaks no TLS). */
     {
-        fake_server *fk = fake_start("ACCEPT\nEXPECT_COMMAND 1\nSEND \"@bad\\r\\n\"\nDRAIN\n");
+        /* The ready check's PING is answered; the command after it gets
+         * garbage. */
+        fake_server *fk = fake_start("ACCEPT\nEXPECT_COMMAND 1\nSEND \"+PONG\\r\\n\"\n"
+                                     "EXPECT_COMMAND 1\nSEND \"@bad\\r\\n\"\nDRAIN\n");
         assert_non_null(fk);
         static rwatch w;
         w = (rwatch){0};
@@ -1196,8 +1201,8 @@ static void not_retried(void **state)
         ITEST_RUN_UNTIL(t, 5000, ended(c));
         assert_int_equal(fake_finish(fk, 5000), 0);
         itest_run_for(t, 50);
-        static const arc_state trail[] = {ARC_STATE_READY, ARC_STATE_FAILED};
-        assert_trail(&w, trail, 2, "protocol error");
+        static const arc_state trail[] = {ARC_STATE_HANDSHAKE, ARC_STATE_READY, ARC_STATE_FAILED};
+        assert_trail(&w, trail, 3, "protocol error");
         assert_int_equal(arc_context_failure(c), ARC_ERR_PROTOCOL);
         itest_assert_null_once(&ping, ARC_ERR_UNANSWERED, "the command the garbage answered");
         assert_int_equal(w.disconnects, 1);

@@ -17,12 +17,31 @@ static const arc_reconnect quick = {.initial_delay_ms = 10, .max_delay_ms = 10};
 #define CONFIRM_B "*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
 #define PONG2 "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
 
+/* A link under a reconnect policy starts with the ready check, a PING:
+ * it is taken off what was sent, and answered. */
+static void pass_ready_check(void)
+{
+    size_t n = strlen(PING);
+    assert_true(S.sc.out_len >= n);
+    assert_memory_equal(S.sc.out, PING, n);
+    memmove(S.sc.out, S.sc.out + n, S.sc.out_len - n);
+    S.sc.out_len -= n;
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_HANDSHAKE);
+    deliver("+PONG\r\n");
+    flush();
+}
+
 /* A reconnecting session, READY on its first link. */
 static void open_reconnecting(arc_options o)
 {
     o.reconnect = &quick;
-    open_ready(&o);
+    open_session(&o);
     allow_reconnect();
+    start();
+    flush();
+    flush();
+    pass_ready_check();
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
 }
 
 /* The link ends (the server closed it): the session waits out its backoff. */
@@ -33,7 +52,8 @@ static void lose_link(void)
     assert_int_equal(arc_context_state(S.c), ARC_STATE_WAITING);
 }
 
-/* The backoff passes and the next link comes up (no handshake). */
+/* The backoff passes and the next link comes up (no handshake but the
+ * ready check). */
 static void next_link(void)
 {
     int64_t at = arc_context_next_attempt_ms(S.c);
@@ -42,6 +62,7 @@ static void next_link(void)
     arc_handle_timeout(S.c);
     flush(); /* the first writability confirms the socket */
     flush(); /* then what is due goes out */
+    pass_ready_check();
 }
 
 typedef struct subscriber {
@@ -129,6 +150,211 @@ static void replay_refused_fails(void **state)
     finish();
 }
 
+
+/* ---- the health check ---- */
+
+/* After health_check_ms of silence a PING goes out that no callback waits
+ * for; its answer (any byte) starts the count again. */
+static void health_ping_after_silence(void **state)
+{
+    (void)state;
+    open_ready(&(arc_options){.health_check_ms = 1000, .health_timeout_ms = 300});
+    assert_int_equal(arc_next_timeout_ms(S.c), 1000);
+    now_ms += 999;
+    arc_handle_timeout(S.c);
+    flush();
+    expect_out("");
+    now_ms += 1;
+    arc_handle_timeout(S.c);
+    flush();
+    expect_out(PING);
+    assert_int_equal(arc_context_pending(S.c), 0); /* nobody's command */
+    assert_int_equal(arc_next_timeout_ms(S.c), 300);
+    now_ms += 200;
+    deliver("+PONG\r\n");
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    assert_int_equal(arc_next_timeout_ms(S.c), 1000);
+    /* A reply to a command is as good a sign of life. */
+    call get = {0};
+    now_ms += 600;
+    assert_int_equal(arc_command(S.c, record, &get, "GET a"), ARC_OK);
+    flush();
+    deliver("$1\r\nx\r\n");
+    expect_reply(&get, ARC_REPLY_STRING, "x");
+    assert_int_equal(arc_next_timeout_ms(S.c), 1000);
+    finish();
+}
+
+/* No byte within health_timeout_ms of the PING: the link is dead, and the
+ * command waiting on it gets ARC_ERR_UNANSWERED. */
+static void health_silence_fails(void **state)
+{
+    (void)state;
+    open_ready(&(arc_options){.health_check_ms = 1000});
+    call get = {0};
+    assert_int_equal(arc_command(S.c, record, &get, "GET a"), ARC_OK);
+    flush();
+    now_ms += 1000;
+    arc_handle_timeout(S.c);
+    flush();
+    expect_out(GET_A PING);
+    now_ms += 999;
+    arc_handle_timeout(S.c);
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    now_ms += 1;
+    arc_handle_timeout(S.c);
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_FAILED);
+    assert_int_equal(arc_context_failure(S.c), ARC_ERR_TIMEOUT);
+    assert_non_null(strstr(arc_context_error(S.c), "health check"));
+    expect_none(&get, ARC_ERR_UNANSWERED);
+    finish();
+}
+
+/* Under a reconnect policy the dead link is replaced. */
+static void health_failure_reconnects(void **state)
+{
+    (void)state;
+    open_reconnecting((arc_options){.health_check_ms = 100, .health_timeout_ms = 100});
+    now_ms += 100;
+    arc_handle_timeout(S.c);
+    now_ms += 100;
+    arc_handle_timeout(S.c);
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_WAITING);
+    assert_int_equal(S.disconnects, 1);
+    assert_int_equal(S.disconnect_status, ARC_ERR_TIMEOUT);
+    next_link();
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    assert_int_equal(S.connects, 2);
+    finish();
+}
+
+/* A blocking command's reply comes when it comes, and a monitor's lines
+ * too: no PING is sent behind them. */
+static void health_waits_for_blocking(void **state)
+{
+    (void)state;
+    open_ready(&(arc_options){.health_check_ms = 100});
+    call pop = {0};
+    assert_int_equal(arc_command(S.c, record, &pop, "BLPOP q 0"), ARC_OK);
+    flush();
+    assert_int_equal(arc_next_timeout_ms(S.c), -1); /* BLPOP 0 waits for ever */
+    now_ms += 5000;
+    arc_handle_timeout(S.c);
+    flush();
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    assert_null(strstr(S.sc.out, "PING"));
+    deliver("*2\r\n$1\r\nq\r\n$1\r\nv\r\n");
+    assert_int_equal(pop.n, 1);
+    assert_int_equal(arc_next_timeout_ms(S.c), 100); /* then the check again */
+    finish();
+}
+
+/* ---- the ready check, -READONLY, the offline bound ---- */
+
+/* A server still loading its data answers the ready check with -LOADING:
+ * the link waits and tries again, and the command queued meanwhile never
+ * sees -LOADING. */
+static void loading_waits(void **state)
+{
+    (void)state;
+    arc_options o = {.reconnect = &quick};
+    open_session(&o);
+    allow_reconnect();
+    call get = {0};
+    assert_int_equal(arc_command(S.c, record, &get, "GET a"), ARC_OK);
+    start();
+    flush();
+    flush();
+    expect_out(PING);
+    deliver("-LOADING Redis is loading the dataset in memory\r\n");
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_WAITING);
+    assert_int_equal(arc_context_failure(S.c), ARC_ERR_LOADING);
+    assert_non_null(strstr(arc_context_error(S.c), "LOADING"));
+    assert_int_equal(S.connects, 0);
+    assert_int_equal(get.n, 0);
+    next_link();
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    assert_int_equal(S.connects, 1);
+    expect_out(GET_A);
+    deliver("$1\r\nv\r\n");
+    expect_reply(&get, ARC_REPLY_STRING, "v");
+    finish();
+}
+
+static const arc_reconnect readonly_policy = {
+    .initial_delay_ms = 10, .max_delay_ms = 10, .readonly_reconnects = true};
+
+/* With readonly_reconnects, -READONLY reaches its command and then the link
+ * goes: the server became a replica, and the next link looks again. */
+static void readonly_reconnects(void **state)
+{
+    (void)state;
+    arc_options o = {.reconnect = &readonly_policy};
+    open_session(&o);
+    allow_reconnect();
+    start();
+    flush();
+    flush();
+    pass_ready_check();
+    call set = {0}, get = {0};
+    assert_int_equal(arc_command(S.c, record, &set, "SET a 1"), ARC_OK);
+    assert_int_equal(arc_command(S.c, record, &get, "GET a"), ARC_OK);
+    flush();
+    deliver("-READONLY You can't write against a read only replica.\r\n");
+    assert_int_equal(set.n, 1);
+    assert_int_equal(set.type, ARC_REPLY_ERROR);
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_WAITING);
+    assert_int_equal(arc_context_failure(S.c), ARC_ERR_READONLY);
+    expect_none(&get, ARC_ERR_UNANSWERED);
+    next_link();
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    finish();
+}
+
+/* Without it, -READONLY is only a command's error. */
+static void readonly_is_an_error_by_default(void **state)
+{
+    (void)state;
+    open_reconnecting((arc_options){0});
+    call set = {0};
+    assert_int_equal(arc_command(S.c, record, &set, "SET a 1"), ARC_OK);
+    flush();
+    deliver("-READONLY You can't write against a read only replica.\r\n");
+    assert_int_equal(set.type, ARC_REPLY_ERROR);
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    finish();
+}
+
+static const arc_reconnect small_offline = {
+    .initial_delay_ms = 10, .max_delay_ms = 10, .max_offline_bytes = 30};
+
+/* While down, commands wait up to max_offline_bytes; then ARC_ERR_OFFLINE. */
+static void offline_bytes_bound(void **state)
+{
+    (void)state;
+    arc_options o = {.reconnect = &small_offline};
+    open_session(&o);
+    allow_reconnect();
+    start();
+    flush();
+    flush();
+    pass_ready_check();
+    lose_link();
+    call a = {0}, b = {0};
+    assert_int_equal(arc_command(S.c, record, &a, "GET a"), ARC_OK);
+    assert_int_equal(arc_command(S.c, record, &b, "GET b"), ARC_OK);
+    assert_int_equal(arc_command(S.c, record, NULL, "GET c"), ARC_ERR_OFFLINE);
+    next_link();
+    expect_out(GET_A GET_B);
+    deliver("$1\r\n1\r\n$1\r\n2\r\n");
+    expect_reply(&a, ARC_REPLY_STRING, "1");
+    expect_reply(&b, ARC_REPLY_STRING, "2");
+    call c3 = {0};
+    assert_int_equal(arc_command(S.c, record, &c3, "GET c"), ARC_OK);
+    finish();
+    expect_none(&c3, ARC_ERR_FREED);
+}
+
 #define TEST(f) cmocka_unit_test_teardown(f, end_test)
 
 int main(void)
@@ -136,6 +362,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(replay_leaves_queued_subscribe_alone),
         TEST(replay_refused_fails),
+        TEST(health_ping_after_silence),
+        TEST(health_silence_fails),
+        TEST(health_failure_reconnects),
+        TEST(health_waits_for_blocking),
+        TEST(loading_waits),
+        TEST(readonly_reconnects),
+        TEST(readonly_is_an_error_by_default),
+        TEST(offline_bytes_bound),
     };
     return cmocka_run_group_tests_name("recovery", tests, NULL, NULL);
 }

@@ -116,7 +116,35 @@ typedef struct arc_reconnect {
     long (*decide)(arc_context *c, int failure, unsigned attempt, long proposed, void *data);
     size_t max_offline_commands; /* commands accepted while down; 0: 100000 */
     bool fail_fast;          /* refuse commands while down (ARC_ERR_OFFLINE) */
+    size_t max_offline_bytes; /* while down, a command is refused
+                                (ARC_ERR_OFFLINE) once this many bytes of
+                                commands wait; 0: 16 MiB */
+    bool readonly_reconnects; /* a -READONLY error (a master demoted to a
+                                replica by a failover) is passed to its
+                                command and then ends the link with
+                                ARC_ERR_READONLY, which is tried again */
 } arc_reconnect;
+
+/* Client-side caching (arc_options.tracking): CLIENT TRACKING ON with these
+ * arguments is part of the handshake, so every new link has it again.
+ * Invalidations arrive as pushes (on_push); RESP3 only (resp = 3: a RESP2
+ * connection would need a second one to redirect to). */
+enum arc_tracking_mode {
+    ARC_TRACKING_DEFAULT = 0, /* every key read is tracked */
+    ARC_TRACKING_OPTIN,       /* only after CLIENT CACHING yes */
+    ARC_TRACKING_OPTOUT,      /* all but after CLIENT CACHING no */
+};
+typedef struct arc_tracking {
+    bool bcast;                   /* BCAST: every key under the prefixes */
+    const char *const *prefixes;  /* PREFIX each (BCAST); copied */
+    size_t nprefixes;
+    int mode;                     /* an arc_tracking_mode */
+    bool noloop;                  /* NOLOOP: not for this client's own writes */
+    /* Called when a new link is ready after a lost one: invalidations sent
+     * while it was down are lost, so the whole cache must go. Gets the
+     * options' data. NULL: not told. */
+    void (*flush)(arc_context *c, void *data);
+} arc_tracking;
 
 /* Options of arc_connect(). Zero (or NULL) fields mean the default; the
  * struct only ever grows by appending fields, so `arc_options o = {0};`
@@ -159,6 +187,22 @@ typedef struct arc_options {
                                     kind must outlive the context */
     const arc_reconnect *reconnect; /* NULL: a lost link ends the context;
                                     copied at creation */
+    long health_check_ms;        /* a PING after this long without a byte
+                                    from the server, so that a dead peer or
+                                    a blackhole is found (TCP keepalive takes
+                                    minutes); not while MONITOR or a blocking
+                                    command runs; 0: off */
+    long health_timeout_ms;      /* no byte within this long of that PING
+                                    fails the link (ARC_ERR_TIMEOUT, tried
+                                    again under a reconnect policy); 0: the
+                                    same as health_check_ms */
+    int keepalive_interval_s;    /* TCP_KEEPINTVL with keepalive_s; 0: 1/3
+                                    of keepalive_s (at least 1) */
+    int keepalive_count;         /* TCP_KEEPCNT with keepalive_s; 0: 3 */
+    long tcp_user_timeout_ms;    /* TCP_USER_TIMEOUT: data sent and not
+                                    acknowledged this long fails the link;
+                                    0: the system's (minutes) */
+    const arc_tracking *tracking; /* NULL: no client-side caching; copied */
 } arc_options;
 
 /* A command whose output would pass this is refused with ARC_ERR_LIMIT:
@@ -214,6 +258,10 @@ typedef struct arc_command_options {
                                  QUIT) still has its effect then. 0: none */
     uint64_t *id;             /* where to store the command's id, for
                                  arc_cancel(); NULL: not needed */
+    bool retry;               /* written and unanswered when the link is
+                                 lost (reconnect policy): sent again on the
+                                 next link instead of ARC_ERR_UNANSWERED.
+                                 Only for commands that may run twice */
 } arc_command_options;
 
 /* As arc_command() and friends, with per-command options (NULL: none). */

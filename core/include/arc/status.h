@@ -39,6 +39,11 @@ typedef enum arc_status {
     ARC_ERR_TLS,           /* the TLS handshake or a TLS record failed; see the message */
     ARC_ERR_OFFLINE,       /* the link is down and reconnecting: the command was not
                               accepted (fail_fast, or too many waiting) */
+    ARC_ERR_LOADING,       /* the server is not ready: loading its data set, or a
+                              replica that lost its master (-LOADING, -MASTERDOWN
+                              to the reconnect policy's ready check) */
+    ARC_ERR_READONLY,      /* the server is a read-only replica now (-READONLY with
+                              arc_reconnect.readonly_reconnects) */
 } arc_status;
 
 /* A static, human-readable description of `status`; never NULL (unknown
