@@ -50,6 +50,30 @@ static char *dup_string(const arc_allocator *a, const char *s, bool *nomem)
     return d;
 }
 
+/* The tracking options, their prefixes copied (the caller keeps its own). */
+static void copy_tracking(arc_context *c, const arc_tracking *t, bool *nomem)
+{
+    c->tracking_on = true;
+    c->tracking = *t;
+    c->tracking.prefixes = NULL;
+    size_t n = t->prefixes != NULL ? t->nprefixes : 0;
+    c->tracking.nprefixes = 0;
+    if (n == 0)
+        return;
+    c->tracking_prefixes = arc_mem_alloc(&c->alloc, arc__mul_size(n, sizeof(char *)));
+    if (c->tracking_prefixes == NULL) {
+        *nomem = true;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* A NULL prefix is an empty one: every key. */
+        c->tracking_prefixes[i] = dup_string(&c->alloc, t->prefixes[i] ? t->prefixes[i] : "", nomem);
+        if (*nomem)
+            return;
+        c->tracking.nprefixes = i + 1;
+    }
+}
+
 static void destroy(arc_context *c)
 {
     if (arc__loop_attached(c)) {
@@ -71,6 +95,9 @@ static void destroy(arc_context *c)
     arc_mem_free(&c->alloc, c->username);
     arc_mem_free(&c->alloc, c->password);
     arc_mem_free(&c->alloc, c->client_name);
+    for (size_t i = 0; c->tracking_prefixes != NULL && i < c->tracking.nprefixes; i++)
+        arc_mem_free(&c->alloc, c->tracking_prefixes[i]);
+    arc_mem_free(&c->alloc, c->tracking_prefixes);
     void (*data_free)(void *) = c->data_free;
     void *data = c->data;
     arc_allocator a = c->alloc;
@@ -115,6 +142,8 @@ static arc_context *create(const arc_options *opt)
     c->username = dup_string(&c->alloc, opt->username, &nomem);
     c->password = dup_string(&c->alloc, opt->password, &nomem);
     c->client_name = dup_string(&c->alloc, opt->client_name, &nomem);
+    if (opt->tracking != NULL && !nomem)
+        copy_tracking(c, opt->tracking, &nomem);
     if (nomem) {
         destroy(c); /* data_free is not set yet: the caller keeps its data */
         return NULL;
@@ -330,6 +359,15 @@ void arc__link_up(arc_context *c)
     /* A callback above may have ended or freed the session. */
     if (!arc__alive(c))
         return;
+    /* Invalidations sent while the link was down are lost: the cache goes
+     * before anything is read through the new link. */
+    if (c->ever_ready && c->tracking_on && c->tracking.flush != NULL) {
+        c->depth++;
+        c->tracking.flush(c, c->data);
+        c->depth--;
+        if (!arc__alive(c))
+            return;
+    }
     c->ever_ready = true;
     if (c->on_connect != NULL) {
         c->depth++;

@@ -102,6 +102,9 @@ struct arc_context {
     long connect_timeout_ms;
     long command_timeout_ms;
     arc_reader_limits limits;
+    bool tracking_on;     /* client-side caching: `tracking`, its prefixes copied */
+    arc_tracking tracking;
+    char **tracking_prefixes;
     arc_connect_fn *on_connect;
     arc_disconnect_fn *on_disconnect;
     arc_push_fn *on_push;

@@ -7,6 +7,7 @@
 
 #include <arc/format.h>
 
+#include <limits.h>
 #include <string.h>
 
 #define SPECIAL(name, kind, sub) {name, sizeof name - 1, kind, sub}
@@ -439,6 +440,36 @@ int64_t arc__liveness_deadline(const arc_context *c)
 
 /* ---- the handshake ---- */
 
+/* CLIENT TRACKING ON and its options; each new link (and RESET) says it
+ * again, so that caching is part of the session. */
+static int encode_tracking(const arc_context *c, arc_buffer *out)
+{
+    const arc_tracking *t = &c->tracking;
+    size_t argc = 3 + (t->bcast ? 1 : 0) + 2 * t->nprefixes + 2;
+    const char **argv = arc_mem_alloc(&c->alloc, arc__mul_size(argc, sizeof *argv));
+    if (argv == NULL)
+        return ARC_ERR_NOMEM;
+    size_t n = 0;
+    argv[n++] = "CLIENT";
+    argv[n++] = "TRACKING";
+    argv[n++] = "ON";
+    if (t->bcast)
+        argv[n++] = "BCAST";
+    for (size_t i = 0; i < t->nprefixes; i++) {
+        argv[n++] = "PREFIX";
+        argv[n++] = c->tracking_prefixes[i];
+    }
+    if (t->mode == ARC_TRACKING_OPTIN)
+        argv[n++] = "OPTIN";
+    else if (t->mode == ARC_TRACKING_OPTOUT)
+        argv[n++] = "OPTOUT";
+    if (t->noloop)
+        argv[n++] = "NOLOOP";
+    int rc = n > INT_MAX ? ARC_ERR_LIMIT : arc_format_argv(out, (int)n, argv, NULL);
+    arc_mem_free(&c->alloc, (void *)argv);
+    return rc;
+}
+
 int arc__encode_handshake(const arc_context *c, arc_buffer *out, uint32_t *count)
 {
     size_t mark = arc__buffer_len(out);
@@ -477,6 +508,10 @@ int arc__encode_handshake(const arc_context *c, arc_buffer *out, uint32_t *count
     if (rc == ARC_OK && c->resp_wanted == 2 && c->client_name) {
         const char *setname[] = {"CLIENT", "SETNAME", c->client_name};
         rc = arc_format_argv(out, 3, setname, NULL);
+        n++;
+    }
+    if (rc == ARC_OK && c->tracking_on) {
+        rc = encode_tracking(c, out);
         n++;
     }
     if (rc != ARC_OK) {

@@ -252,6 +252,17 @@ static bool bad_options(arc_context *c)
         arc__fail(c, ARC_ERR_INVALID, 0, "resp must be 2 or 3, not %d", c->resp_wanted);
         return true;
     }
+    if (c->tracking_on && c->resp_wanted != 3) {
+        arc__fail(c, ARC_ERR_INVALID, 0,
+                  "client-side caching (tracking) needs resp = 3: RESP2 would need a second "
+                  "connection for the invalidations");
+        return true;
+    }
+    if (c->tracking_on && (unsigned)c->tracking.mode > ARC_TRACKING_OPTOUT) {
+        arc__fail(c, ARC_ERR_INVALID, 0, "tracking mode %d is not an arc_tracking_mode",
+                  c->tracking.mode);
+        return true;
+    }
     if (c->port < 0 || c->port > 65535) {
         arc__fail(c, ARC_ERR_INVALID, 0, "port %d is out of range", c->port);
         return true;

@@ -355,6 +355,80 @@ static void offline_bytes_bound(void **state)
     expect_none(&c3, ARC_ERR_FREED);
 }
 
+/* ---- client-side caching ---- */
+
+static int flushes, flush_connects;
+
+static void on_flush(arc_context *c, void *data)
+{
+    (void)c;
+    struct session *s = data;
+    flushes++;
+    flush_connects = s->connects; /* on_connect comes after */
+}
+
+#define HELLO3 "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"
+#define TRACKING                                                                           \
+    "*9\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON\r\n$5\r\nBCAST\r\n$6\r\nPREFIX\r\n" \
+    "$5\r\nuser:\r\n$6\r\nPREFIX\r\n$2\r\ns:\r\n$6\r\nNOLOOP\r\n"
+#define HELLO3_REPLY "%1\r\n$5\r\nproto\r\n:3\r\n"
+
+/* CLIENT TRACKING is part of every link's handshake, and a link that
+ * replaces a lost one tells the cache to go before on_connect. */
+static void tracking_in_handshake_and_flush(void **state)
+{
+    (void)state;
+    static const char *const prefixes[] = {"user:", "s:"};
+    arc_tracking tr = {.bcast = true, .prefixes = prefixes, .nprefixes = 2, .noloop = true,
+                       .flush = on_flush};
+    flushes = flush_connects = 0;
+    arc_options o = {.resp = 3, .reconnect = &quick, .tracking = &tr};
+    open_session(&o);
+    allow_reconnect();
+    tr.prefixes = NULL; /* copied: the caller's array may go */
+    start();
+    flush();
+    flush();
+    const char *want = HELLO3 TRACKING PING;
+    expect_out(want);
+    deliver(HELLO3_REPLY "+OK\r\n+PONG\r\n");
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    assert_int_equal(flushes, 0); /* a first link has nothing to forget */
+    deliver(">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\nuser:1\r\n");
+    assert_int_equal(S.pushes, 1);
+
+    lose_link();
+    now_ms = arc_context_next_attempt_ms(S.c);
+    arc_handle_timeout(S.c);
+    flush();
+    flush();
+    expect_out(want);
+    deliver(HELLO3_REPLY "+OK\r\n+PONG\r\n");
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_READY);
+    assert_int_equal(flushes, 1);
+    assert_int_equal(flush_connects, 1);
+    assert_int_equal(S.connects, 2);
+    finish();
+}
+
+/* RESP2 would need a second connection for the invalidations. */
+static void tracking_needs_resp3(void **state)
+{
+    (void)state;
+    arc_tracking tr = {.mode = ARC_TRACKING_OPTIN};
+    arc_options o = {.tracking = &tr};
+    open_session(&o);
+    start();
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_FAILED);
+    assert_int_equal(arc_context_failure(S.c), ARC_ERR_INVALID);
+    assert_non_null(strstr(arc_context_error(S.c), "resp = 3"));
+    assert_int_equal(S.connects, 1);
+    assert_int_equal(S.connect_status, ARC_ERR_INVALID);
+    arc_free(S.c);
+    S.c = NULL;
+    assert_int_equal(S.mem.blocks, 0);
+}
+
 #define TEST(f) cmocka_unit_test_teardown(f, end_test)
 
 int main(void)
@@ -370,6 +444,8 @@ int main(void)
         TEST(readonly_reconnects),
         TEST(readonly_is_an_error_by_default),
         TEST(offline_bytes_bound),
+        TEST(tracking_in_handshake_and_flush),
+        TEST(tracking_needs_resp3),
     };
     return cmocka_run_group_tests_name("recovery", tests, NULL, NULL);
 }
