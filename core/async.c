@@ -88,6 +88,7 @@ static void destroy(arc_context *c)
         close(c->adopted_fd);
     arc__buffer_release(&c->out);
     arc__queue_release(&c->queue);
+    arc__retry_release(c);
     arc__deadlines_release(&c->deadlines);
     arc__pubsub_release(&c->subs);
     arc_mem_free(&c->alloc, c->host);

@@ -35,6 +35,8 @@ typedef enum arc_link_step {
     ARC_LINK_DOWN,       /* ended; `down_status` says why */
 } arc_link_step;
 
+typedef struct arc_retry arc_retry; /* retry.c */
+
 typedef struct arc_link {
     arc_link_step step;
     int fd;                   /* the descriptor the loop watches, or -1 */
@@ -153,6 +155,9 @@ struct arc_context {
     size_t sub_inflight; /* SUB entries in the queue */
     bool monitor_inflight;
     size_t blocking_inflight; /* BLOCKING entries in the queue */
+    size_t gone;         /* GONE entries in the queue */
+    arc_retry *retry_head; /* copies of RETRY entries, oldest first */
+    arc_retry *retry_tail;
     uint32_t serial;     /* numbers subscribe commands, see arc_sub.serial */
     arc_pubsub subs;
     arc_reply_fn *monitor_fn;
@@ -290,6 +295,15 @@ void arc__reconnect_due(arc_context *c, int64_t now);
 int arc__reconnect_encode_replay(arc_context *c, arc_buffer *out);
 /* ARC_ERR_OFFLINE when a command may not wait for the next link. */
 int arc__reconnect_refusal(const arc_context *c);
+
+/* ---- retry.c ---- */
+/* Keeps a copy of the bytes of the entry `id` (the newest): ARC_ERR_NOMEM. */
+int arc__retry_keep(arc_context *c, uint64_t id, const char *bytes, size_t len);
+/* The oldest copy goes (its entry was popped). */
+void arc__retry_drop_oldest(arc_context *c);
+void arc__retry_release(arc_context *c);
+/* The copies of live entries the lost link wrote, in order, into `out`. */
+int arc__retry_encode(arc_context *c, arc_buffer *out);
 
 /* ---- dispatch.c ---- */
 /* Pops the head, keeping the counts that describe the queue right. */

@@ -197,6 +197,14 @@ static int queue_encoded(arc_context *c, arc_reply_fn *fn, void *privdata, size_
     if (e.kind == ARC_ENTRY_RESET)
         e.serial = ++c->serial; /* what it ends: subscriptions made before it */
     uint64_t id = arc__queue_next_id(&c->queue);
+    bool keep = o != NULL && o->retry && c->reconnecting_on && e.kind == ARC_ENTRY_REPLY;
+    if (keep) {
+        rc = arc__retry_keep(c, id, arc__buffer_head(&c->out) + mark,
+                             arc__buffer_len(&c->out) - mark);
+        if (rc != ARC_OK)
+            goto undo;
+        e.flags |= ARC_ENTRY_RETRY;
+    }
     e.end = c->out_sent + arc__buffer_len(&c->out);
     if (c->command_timeout_ms && arc__live_entries(c) == 0)
         c->due_since_ms = arc__now_ms();

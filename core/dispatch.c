@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-void arc__queue_take(arc_context *c, arc_entry *e)
+/* Pops the head into *e and keeps the counts right. */
+static void take_one(arc_context *c, arc_entry *e)
 {
     arc__queue_pop(&c->queue, e);
     c->last_end = e->end;
@@ -13,6 +14,10 @@ void arc__queue_take(arc_context *c, arc_entry *e)
         c->tombstones--;
     if (e->flags & ARC_ENTRY_BLOCKING)
         c->blocking_inflight--;
+    if (e->flags & ARC_ENTRY_RETRY)
+        arc__retry_drop_oldest(c);
+    if (e->flags & ARC_ENTRY_GONE)
+        c->gone--;
     switch (e->kind) {
     case ARC_ENTRY_HANDSHAKE:
         c->handshake_left--;
@@ -25,6 +30,17 @@ void arc__queue_take(arc_context *c, arc_entry *e)
         break;
     default:
         break;
+    }
+}
+
+void arc__queue_take(arc_context *c, arc_entry *e)
+{
+    take_one(c, e);
+    /* A lost link's entries that a retried one kept from the head go as
+     * soon as they reach it: no reply will come for them. */
+    while (c->gone > 0 && (arc__queue_head(&c->queue)->flags & ARC_ENTRY_GONE)) {
+        arc_entry g;
+        take_one(c, &g);
     }
     /* Replies are popped while a read is dispatched: its time will do. */
     if (arc__queue_len(&c->queue) == 0)
@@ -136,6 +152,7 @@ void arc__fail_entries(arc_context *c, int freed_status)
     c->sub_inflight = 0;
     c->monitor_inflight = false;
     c->blocking_inflight = 0;
+    c->gone = 0;
 }
 
 static void to_push_callback(arc_context *c, arc_reply *reply)

@@ -314,6 +314,8 @@ void arc__link_start(arc_context *c)
     }
     if (rc == ARC_OK && c->rc_attempt > 0)
         rc = arc__reconnect_encode_replay(c, &l->hello);
+    if (rc == ARC_OK && c->rc_attempt > 0 && c->retry_head != NULL)
+        rc = arc__retry_encode(c, &l->hello);
     if (rc != ARC_OK) {
         arc__fail(c, rc, 0, "cannot encode the handshake: %s", arc_strerror(rc));
         return;

@@ -24,6 +24,9 @@ enum {
     ARC_ENTRY_DEAD = 2,     /* a tombstone: its callback ran (timeout, cancel);
                                the reply is read and dropped */
     ARC_ENTRY_BLOCKING = 4, /* waits server-side up to block_ms (0: for ever) */
+    ARC_ENTRY_RETRY = 8,    /* a copy of its bytes is kept (see retry.c) */
+    ARC_ENTRY_GONE = 16,    /* a lost link's: no reply will come, it is popped
+                               as soon as it reaches the head (with DEAD) */
 };
 
 /* 40 bytes: a million commands in flight take 40 MB of queue. */

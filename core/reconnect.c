@@ -96,29 +96,50 @@ long arc__reconnect_delay(arc_context *c, int status)
 }
 
 /* The link went down and a new one follows: commands it wrote and that got
- * no reply may have run (ARC_ERR_UNANSWERED); one it wrote in part never
- * ran, since the server drops a command cut short (ARC_ERR_NOT_SENT, its
- * rest dropped); those never written stay, in order, for the next link. */
+ * no reply may have run (ARC_ERR_UNANSWERED), unless marked retry: those
+ * are sent again. One it wrote in part never ran, since the server drops a
+ * command cut short (ARC_ERR_NOT_SENT, its rest dropped). Those never
+ * written stay, in order, for the next link. The written entries that are
+ * not kept become GONE, and go when they reach the head. */
 static void settle_queue(arc_context *c)
 {
-    arc_entry *head;
-    while ((head = arc__queue_head(&c->queue)) != NULL && c->last_end < c->out_sent) {
-        arc_entry e;
-        bool whole = head->end <= c->out_sent;
+    arc_queue *q = &c->queue;
+    uint64_t start = c->last_end;
+    for (size_t i = 0; i < arc__queue_len(q) && start < c->out_sent; i++) {
+        arc_entry *e = arc__queue_at(q, i);
+        bool whole = e->end <= c->out_sent;
         if (!whole) {
             /* Cut short: what is left of it goes, so that the next link
              * starts on a command boundary. */
-            size_t rest = (size_t)(head->end - c->out_sent);
+            size_t rest = (size_t)(e->end - c->out_sent);
             arc__buffer_consume(&c->out, rest);
-            c->out_sent = head->end;
+            c->out_sent = e->end;
         }
-        arc__queue_take(c, &e);
-        if ((e.flags & ARC_ENTRY_DEAD) || e.kind == ARC_ENTRY_HANDSHAKE || e.kind == ARC_ENTRY_SUB)
-            continue; /* subscriptions are replayed; tombstones are done */
-        arc__call_reply(c, e.fn, NULL, whole ? ARC_ERR_UNANSWERED : ARC_ERR_NOT_SENT,
-                        e.privdata);
-        if (!arc__alive(c))
-            return;
+        start = e->end;
+        if (e->flags & ARC_ENTRY_GONE)
+            continue; /* settled when an earlier link was lost */
+        bool dead = e->flags & ARC_ENTRY_DEAD;
+        if (!dead && (e->flags & ARC_ENTRY_RETRY))
+            continue; /* whole or cut short, its copy goes out again */
+        arc_reply_fn *fn = e->fn;
+        void *pd = e->privdata;
+        bool told = !dead && e->kind != ARC_ENTRY_HANDSHAKE && e->kind != ARC_ENTRY_SUB;
+        e->flags |= ARC_ENTRY_DEAD | ARC_ENTRY_GONE;
+        e->fn = NULL;
+        c->gone++;
+        if (!dead)
+            c->tombstones++;
+        /* Subscriptions are replayed; tombstones are done. */
+        if (told) {
+            arc__call_reply(c, fn, NULL, whole ? ARC_ERR_UNANSWERED : ARC_ERR_NOT_SENT, pd);
+            if (!arc__alive(c))
+                return;
+        }
+    }
+    /* Those at the head go now. */
+    if (c->gone > 0 && (arc__queue_head(q)->flags & ARC_ENTRY_GONE)) {
+        arc_entry g;
+        arc__queue_take(c, &g);
     }
 }
 
@@ -197,7 +218,7 @@ static uint32_t first_queued_subscribe(const arc_context *c)
         return UINT32_MAX;
     for (size_t i = 0; i < arc__queue_len(&c->queue); i++) {
         const arc_entry *e = arc__queue_at(&c->queue, i);
-        if (e->kind == ARC_ENTRY_SUB)
+        if (e->kind == ARC_ENTRY_SUB && !(e->flags & ARC_ENTRY_GONE))
             return e->serial;
     }
     return UINT32_MAX;

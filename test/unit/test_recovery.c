@@ -429,6 +429,71 @@ static void tracking_needs_resp3(void **state)
     assert_int_equal(S.mem.blocks, 0);
 }
 
+/* ---- commands marked retry ---- */
+
+/* A command marked retry that the lost link wrote goes out again on the
+ * next one, ahead of those never written; one not marked may have run. A
+ * second loss before the new link sent it keeps it all the same. */
+static void retry_sends_again(void **state)
+{
+    (void)state;
+    open_reconnecting((arc_options){0});
+    call a = {0}, b = {0}, c3 = {0}, d = {0};
+    arc_command_options again = {.retry = true};
+    assert_int_equal(arc_command_with(S.c, &again, record, &a, "GET a"), ARC_OK);
+    assert_int_equal(arc_command(S.c, record, &b, "GET b"), ARC_OK);
+    assert_int_equal(arc_command_with(S.c, &again, record, &d, "GET a"), ARC_OK);
+    flush();
+    expect_out(GET_A GET_B GET_A);
+    lose_link();
+    expect_none(&b, ARC_ERR_UNANSWERED);
+    assert_int_equal(a.n + d.n, 0);
+    assert_int_equal(arc_context_pending(S.c), 2);
+    assert_int_equal(arc_command(S.c, record, &c3, "GET c"), ARC_OK);
+
+    /* Lost again before anything was sent. */
+    int64_t at = arc_context_next_attempt_ms(S.c);
+    now_ms = at;
+    arc_handle_timeout(S.c);
+    S.sc.at_end = ARC_IO_EOF;
+    arc_handle_read(S.c);
+    flush();
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_WAITING);
+    assert_int_equal(a.n + d.n + c3.n, 0);
+
+    next_link();
+    expect_out(GET_A GET_A GET_C);
+    deliver("$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    expect_reply(&a, ARC_REPLY_STRING, "1");
+    expect_reply(&d, ARC_REPLY_STRING, "2");
+    expect_reply(&c3, ARC_REPLY_STRING, "3");
+    assert_int_equal(arc_context_pending(S.c), 0);
+    finish();
+}
+
+/* A retried command whose own timeout passed is done: not sent again. */
+static void retry_not_after_timeout(void **state)
+{
+    (void)state;
+    open_reconnecting((arc_options){0});
+    call a = {0}, b = {0};
+    arc_command_options again = {.retry = true, .timeout_ms = 50};
+    assert_int_equal(arc_command_with(S.c, &again, record, &a, "GET a"), ARC_OK);
+    again.timeout_ms = 0;
+    assert_int_equal(arc_command_with(S.c, &again, record, &b, "GET b"), ARC_OK);
+    flush();
+    now_ms += 50;
+    arc_handle_timeout(S.c);
+    expect_none(&a, ARC_ERR_TIMEOUT);
+    lose_link();
+    next_link();
+    expect_out(GET_B);
+    deliver("$1\r\n2\r\n");
+    expect_reply(&b, ARC_REPLY_STRING, "2");
+    assert_int_equal(a.n, 1);
+    finish();
+}
+
 #define TEST(f) cmocka_unit_test_teardown(f, end_test)
 
 int main(void)
@@ -446,6 +511,8 @@ int main(void)
         TEST(offline_bytes_bound),
         TEST(tracking_in_handshake_and_flush),
         TEST(tracking_needs_resp3),
+        TEST(retry_sends_again),
+        TEST(retry_not_after_timeout),
     };
     return cmocka_run_group_tests_name("recovery", tests, NULL, NULL);
 }
