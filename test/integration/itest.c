@@ -26,6 +26,10 @@ extern const size_t itest_contract_scenario_count;
 /* scenarios_reconnect.c: the reconnect policy (arc_options.reconnect). */
 extern const struct CMUnitTest itest_reconnect_scenarios[];
 extern const size_t itest_reconnect_scenario_count;
+/* scenarios_recovery.c: the ready check, -READONLY, tracking, the health
+ * check, retry. */
+extern const struct CMUnitTest itest_recovery_scenarios[];
+extern const size_t itest_recovery_scenario_count;
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
@@ -310,6 +314,7 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
         {itest_link_scenarios, itest_link_scenario_count},
         {itest_contract_scenarios, itest_contract_scenario_count},
         {itest_reconnect_scenarios, itest_reconnect_scenario_count},
+        {itest_recovery_scenarios, itest_recovery_scenario_count},
     };
     size_t total = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
@@ -337,4 +342,46 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
         rc |= run_group(tls_name, tests, total, true);
     free(tests);
     return rc;
+}
+
+arc_reply *itest_admin(itest *t, const char *fmt, const char *arg)
+{
+    arc_reply *r = test_redis_command(t->redis, fmt, arg);
+    assert_non_null(r);
+    return r;
+}
+
+long long itest_admin_int(itest *t, const char *fmt, const char *arg)
+{
+    arc_reply *r = itest_admin(t, fmt, arg);
+    assert_int_equal(r->type, ARC_REPLY_INTEGER);
+    long long v = r->integer;
+    arc_reply_free(r);
+    return v;
+}
+
+void itest_admin_ok(itest *t, const char *fmt, const char *arg)
+{
+    arc_reply *r = itest_admin(t, fmt, arg);
+    if (r->type != ARC_REPLY_STATUS)
+        fail_msg("%s: %.*s", fmt, (int)r->len, r->str ? r->str : "");
+    arc_reply_free(r);
+}
+
+long long itest_client_id(itest *t, arc_context *c)
+{
+    static itest_rec id;
+    id = (itest_rec){0};
+    assert_int_equal(arc_command(c, itest_rec_cb, &id, "CLIENT ID"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, id.calls == 1);
+    long long v = itest_last(&id)->integer;
+    itest_rec_clear(&id);
+    return v;
+}
+
+void itest_kill_client(itest *t, long long id)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%lld", id);
+    assert_int_equal(itest_admin_int(t, "CLIENT KILL ID %s", text), 1);
 }

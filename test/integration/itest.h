@@ -104,7 +104,15 @@ void itest_rec_clear(itest_rec *rec);
 const arc_reply *itest_last(const itest_rec *rec);
 
 /* Blocking admin commands on the shared server: test_redis_command(t->redis,
- * ...) from redis_server.h. */
+ * ...) from redis_server.h. These take one string argument for the one %s
+ * of `fmt` (or none), and fail the test when there is no reply. */
+arc_reply *itest_admin(itest *t, const char *fmt, const char *arg); /* arc_reply_free() it */
+long long itest_admin_int(itest *t, const char *fmt, const char *arg); /* an integer reply */
+void itest_admin_ok(itest *t, const char *fmt, const char *arg);       /* a status reply */
+/* The server's id for the connection of `c` (CLIENT ID through it). */
+long long itest_client_id(itest *t, arc_context *c);
+/* CLIENT KILL ID `id`, which must find that one client. */
+void itest_kill_client(itest *t, long long id);
 
 /* Assertions the scenario files share. */
 /* `r` is a reply of `type` whose text is `s`. */

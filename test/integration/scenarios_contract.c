@@ -93,15 +93,6 @@ static arc_context *ready(itest *t, watch *w, const arc_options *o)
 }
 
 /* An admin command whose reply is an integer; returns it. */
-static long long admin_int(itest *t, const char *fmt, const char *arg)
-{
-    arc_reply *r = test_redis_command(t->redis, fmt, arg);
-    assert_non_null(r);
-    assert_int_equal(r->type, ARC_REPLY_INTEGER);
-    long long v = r->integer;
-    arc_reply_free(r);
-    return v;
-}
 
 /* Subscribers of `ch` on the server, by PUBSUB NUMSUB. */
 static long long numsub(itest *t, const char *ch)
@@ -202,7 +193,7 @@ static void duplicate_subscribe(void **state)
         ITEST_RUN_UNTIL(t, 5000, a.calls == 3);
         assert_int_equal(itest_count_kind(&a, "subscribe"), 3);
         assert_int_equal(numsub(t, "x"), 0);
-        assert_int_equal(admin_int(t, "PUBLISH ch %s", "m1"), 1);
+        assert_int_equal(itest_admin_int(t, "PUBLISH ch %s", "m1"), 1);
         ITEST_RUN_UNTIL(t, 5000, a.calls == 4);
         assert_int_equal(itest_count_kind(&a, "message"), 1);
         assert_int_equal(a.nulls, 0);
@@ -292,7 +283,7 @@ static void one_final_null_run(itest *t, int resp, enum end_how how)
     assert_int_equal(arc_command(c, owned_cb, pd, "SUBSCRIBE a b c"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, log.subs == 3);
     assert_int_equal(arc_context_state(c), ARC_STATE_SUBSCRIBED);
-    assert_int_equal(admin_int(t, "PUBLISH b %s", "mb"), 1);
+    assert_int_equal(itest_admin_int(t, "PUBLISH b %s", "mb"), 1);
     ITEST_RUN_UNTIL(t, 5000, log.messages == 1);
     int expect_calls = 5, expect_status = ARC_OK, expect_disconnect = ARC_ERR_FREED;
     switch (how) {
@@ -690,7 +681,7 @@ static void timed_out_subscribe_keeps_effect(void **state)
         itest_rec get = {0};
         if (resp == 2) /* subscribed mode is the server's, callback or not */
             assert_int_equal(arc_command(c, itest_rec_cb, &get, "GET x"), ARC_ERR_SUBSCRIBED);
-        assert_int_equal(admin_int(t, "PUBLISH ch %s", "dropped"), 1);
+        assert_int_equal(itest_admin_int(t, "PUBLISH ch %s", "dropped"), 1);
         assert_int_equal(arc_command(c, itest_rec_cb, &ping, "PING"), ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, ping.calls == 1);
         assert_int_equal(sub.calls, 1);

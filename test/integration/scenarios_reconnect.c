@@ -305,29 +305,8 @@ static void server_release_and_restart(itest *t, port_hold *h)
         fail_msg("the dead server's ports could not be held");
 }
 
-static arc_reply *admin(itest *t, const char *cmd, const char *arg)
-{
-    arc_reply *r = test_redis_command(t->redis, cmd, arg);
-    assert_non_null(r);
-    return r;
-}
 
-static long long admin_int(itest *t, const char *cmd, const char *arg)
-{
-    arc_reply *r = admin(t, cmd, arg);
-    assert_int_equal(r->type, ARC_REPLY_INTEGER);
-    long long v = r->integer;
-    arc_reply_free(r);
-    return v;
-}
 
-static void admin_ok(itest *t, const char *cmd, const char *arg)
-{
-    arc_reply *r = admin(t, cmd, arg);
-    if (r->type != ARC_REPLY_STATUS)
-        fail_msg("%s: %.*s", cmd, (int)r->len, r->str ? r->str : "");
-    arc_reply_free(r);
-}
 
 static bool ended(const arc_context *c)
 {
@@ -584,9 +563,9 @@ static bool resubscribed(const sub_run *s)
 /* One message to each name; each reaches exactly one subscriber. */
 static void publish_each(itest *t, const sub_run *s)
 {
-    assert_int_equal(admin_int(t, "PUBLISH %s x", s->ch), 1);
-    assert_int_equal(admin_int(t, "PUBLISH %s x", s->pat_target), 1);
-    assert_int_equal(admin_int(t, "SPUBLISH %s x", s->sh), 1);
+    assert_int_equal(itest_admin_int(t, "PUBLISH %s x", s->ch), 1);
+    assert_int_equal(itest_admin_int(t, "PUBLISH %s x", s->pat_target), 1);
+    assert_int_equal(itest_admin_int(t, "SPUBLISH %s x", s->sh), 1);
 }
 
 static void subscriptions_survive(void **state)
@@ -636,7 +615,7 @@ static void subscriptions_survive(void **state)
     assert_not_ended(&runs[1].w, runs[1].c, "subscribed, RESP3");
     assert_not_ended(&mw, m, "monitoring");
     assert_int_equal(arc_context_state(m), ARC_STATE_MONITORING);
-    arc_reply *list = admin(t, "CLIENT LIST", NULL);
+    arc_reply *list = itest_admin(t, "CLIENT LIST", NULL);
     for (int i = 0; i < 2; i++) {
         sub_run *s = &runs[i];
         char name[40];
@@ -667,7 +646,7 @@ static void subscriptions_survive(void **state)
         assert_int_equal(s->w.disconnect_state[0], ARC_STATE_WAITING);
     }
     arc_reply_free(list);
-    arc_reply *r = admin(t, "PUBLISH rc-mark x", NULL);
+    arc_reply *r = itest_admin(t, "PUBLISH rc-mark x", NULL);
     arc_reply_free(r);
     ITEST_RUN_UNTIL(t, 5000, mon.marked == 1);
     assert_int_equal(mon.nulls, 0);
@@ -1014,23 +993,7 @@ static void ping_when_waiting(arc_context *c, rwatch *w, arc_state now)
     }
 }
 
-static long long client_id(itest *t, arc_context *c)
-{
-    static itest_rec id;
-    id = (itest_rec){0};
-    assert_int_equal(arc_command(c, itest_rec_cb, &id, "CLIENT ID"), ARC_OK);
-    ITEST_RUN_UNTIL(t, 5000, id.calls == 1);
-    long long v = itest_last(&id)->integer;
-    itest_rec_clear(&id);
-    return v;
-}
 
-static void kill_client(itest *t, long long id)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%lld", id);
-    assert_int_equal(admin_int(t, "CLIENT KILL ID %s", text), 1);
-}
 
 /* Failures that would only repeat end the context without waiting: a
  * wrong password (from the start, or after a change while connected) and
@@ -1041,7 +1004,7 @@ static void not_retried(void **state)
 {
     itest *t = *state;
     arc_reconnect rc = {.initial_delay_ms = 20, .max_delay_ms = 200};
-    admin_ok(t, "ACL SETUSER rc-user reset on >rc-right ~* &* +@all", NULL);
+    itest_admin_ok(t, "ACL SETUSER rc-user reset on >rc-right ~* &* +@all", NULL);
 
     /* A wrong password from the start: FAILED at once, never WAITING. */
     for (int resp = 2; resp <= 3; resp++) {
@@ -1086,8 +1049,8 @@ static void not_retried(void **state)
         o.password = "rc-right";
         arc_context *c = itest_connect(t, &o);
         ITEST_RUN_UNTIL(t, 5000, w.connect_ok == 1);
-        admin_ok(t, "ACL SETUSER rc-user resetpass >rc-new", NULL);
-        assert_int_equal(admin_int(t, "CLIENT KILL USER rc-user", NULL), 1);
+        itest_admin_ok(t, "ACL SETUSER rc-user resetpass >rc-new", NULL);
+        assert_int_equal(itest_admin_int(t, "CLIENT KILL USER rc-user", NULL), 1);
         ITEST_RUN_UNTIL(t, 5000, ended(c));
         itest_run_for(t, 100);
         static const arc_state trail[] = {ARC_STATE_HANDSHAKE, ARC_STATE_READY,
@@ -1163,7 +1126,7 @@ static void not_retried(void **state)
         with.decide = decide_log;
         arc_options o = rc_options(t, &w, &with, 2);
         arc_context *c = rc_ready(t, &w, &o);
-        kill_client(t, client_id(t, c));
+        itest_kill_client(t, itest_client_id(t, c));
         ITEST_RUN_UNTIL(t, 5000, ended(c));
         itest_run_for(t, 50);
         assert_int_equal(d.n, 1);
@@ -1211,7 +1174,7 @@ static void not_retried(void **state)
         assert_int_equal(w.data_frees, 1);
         itest_rec_clear(&ping);
     }
-    admin_int(t, "ACL DELUSER rc-user", NULL);
+    itest_admin_int(t, "ACL DELUSER rc-user", NULL);
 }
 
 /* ---- 6: arc_disconnect and arc_free while waiting ---- */
@@ -1248,7 +1211,7 @@ static void waiting_end_run(itest *t, enum waiting_end how)
     w.free_in_state = how == END_FREE_IN_STATE ? ARC_STATE_WAITING : ARC_STATE_INIT;
     arc_options o = rc_options(t, &w, &rc, 3);
     arc_context *c = rc_ready(t, &w, &o);
-    long long id = client_id(t, c);
+    long long id = itest_client_id(t, c);
     static itest_rec sub, blpop, q[3], timed;
     sub = blpop = timed = (itest_rec){0};
     memset(q, 0, sizeof q);
@@ -1256,7 +1219,7 @@ static void waiting_end_run(itest *t, enum waiting_end how)
     ITEST_RUN_UNTIL(t, 5000, sub.calls == 1);
     assert_int_equal(arc_command(c, itest_rec_cb, &blpop, "BLPOP rc-nothing 0"), ARC_OK);
     itest_run_for(t, 30);
-    kill_client(t, id);
+    itest_kill_client(t, id);
     bool freed_inside = how >= END_FREE_IN_DISCONNECT && how != END_DISCONNECT_IN_DISCONNECT;
     if (freed_inside) {
         ITEST_RUN_UNTIL(t, 5000, w.data_frees == 1);
@@ -1392,7 +1355,7 @@ static void sigstop_run(itest *t, int resp)
     }
     if (not_up != 0)
         fail_msg("%s: %ld INCR replies did not increase", what, not_up);
-    arc_reply *r = admin(t, "GET rc-counter", NULL);
+    arc_reply *r = itest_admin(t, "GET rc-counter", NULL);
     assert_int_equal(r->type, ARC_REPLY_STRING);
     long long counter = strtoll(r->str, NULL, 10);
     arc_reply_free(r);
@@ -1406,7 +1369,7 @@ static void sigstop_run(itest *t, int resp)
         assert_int_equal(w.disconnect_status[readies - 1], ARC_ERR_FREED);
     assert_int_equal(w.data_frees, 1);
     free(l);
-    r = admin(t, "DEL rc-counter", NULL);
+    r = itest_admin(t, "DEL rc-counter", NULL);
     arc_reply_free(r);
 }
 
