@@ -89,9 +89,15 @@ int main(int argc, char **argv)
     arc_options opt = {0};
     opt.host = argc > 1 ? argv[1] : "127.0.0.1";
     opt.port = argc > 2 ? atoi(argv[2]) : 6379;
+    /* A production default for finding a dead server (docs/reconnect.md):
+     * a PING after 1 s of silence that must be answered within 2 s, the
+     * command timeout, and TCP's own keepalive and user timeout. */
     opt.connect_timeout_ms = 2000;
-    opt.command_timeout_ms = 5000; /* also what finds a dead link */
+    opt.health_check_ms = 1000;
+    opt.health_timeout_ms = 2000;
+    opt.command_timeout_ms = 5000;
     opt.keepalive_s = 30;
+    opt.tcp_user_timeout_ms = 10000;
     opt.reconnect = &rc;
     opt.on_connect = on_connect;
     opt.on_state = on_state;
