@@ -89,6 +89,7 @@ static void destroy(arc_context *c)
     arc__buffer_release(&c->out);
     arc__queue_release(&c->queue);
     arc__retry_release(c);
+    arc__sentinel_release(c);
     arc__deadlines_release(&c->deadlines);
     arc__pubsub_release(&c->subs);
     arc_mem_free(&c->alloc, c->host);
@@ -145,6 +146,8 @@ static arc_context *create(const arc_options *opt)
     c->client_name = dup_string(&c->alloc, opt->client_name, &nomem);
     if (opt->tracking != NULL && !nomem)
         copy_tracking(c, opt->tracking, &nomem);
+    if (!nomem && arc__sentinel_setup(c, opt->sentinel) != ARC_OK)
+        nomem = true;
     if (nomem) {
         destroy(c); /* data_free is not set yet: the caller keeps its data */
         return NULL;
@@ -170,6 +173,9 @@ static arc_context *create(const arc_options *opt)
     c->data = opt->data;
     c->data_free = opt->data_free;
     arc__reconnect_setup(c, opt->reconnect);
+    /* With a sentinel to ask, a demoted master is left for the new one. */
+    if (c->snt.on && c->reconnecting_on)
+        c->rc.readonly_reconnects = true;
     return c;
 }
 
@@ -220,7 +226,8 @@ static arc_state derive_state(const arc_context *c)
     case ARC_LINK_HELD:
         return ARC_STATE_HELD;
     case ARC_LINK_HANDSHAKE:
-        return ARC_STATE_HANDSHAKE;
+        /* Asking a sentinel is part of connecting. */
+        return c->link.asking ? ARC_STATE_CONNECTING : ARC_STATE_HANDSHAKE;
     case ARC_LINK_UP:
         break;
     case ARC_LINK_DOWN:
@@ -340,6 +347,9 @@ void arc__fail(arc_context *c, int status, int sys_errno, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->error, sizeof c->error, fmt, ap);
     va_end(ap);
+    if (arc__sentinel_next(c))
+        return; /* the next sentinel is asked */
+    status = c->failure;
     long delay = arc__reconnect_delay(c, status);
     if (delay >= 0 && arc__alive(c))
         arc__reconnect_after(c, status, delay);

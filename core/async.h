@@ -37,8 +37,30 @@ typedef enum arc_link_step {
 
 typedef struct arc_retry arc_retry; /* retry.c */
 
+/* Sentinel as the address source (sentinel.c); `on` once configured. */
+typedef struct arc_sentinel_state {
+    bool on;
+    char *master_name;
+    char *username;
+    char *password;
+    char **hosts;        /* the sentinels, copied */
+    int *ports;
+    size_t n;
+    size_t at;           /* the sentinel asked next */
+    size_t tried;        /* sentinels asked in this attempt */
+    bool have_master;    /* master_host/port came from a sentinel for this attempt */
+    bool redirect;       /* DOWN only to start again at once (the next sentinel,
+                            or the master it named) */
+    char master_host[64];
+    int master_port;
+} arc_sentinel_state;
+
 typedef struct arc_link {
     arc_link_step step;
+    const char *host;         /* where this link goes: the options' host, a
+                                 sentinel, or the master a sentinel named */
+    int port;
+    bool asking;              /* this link asks a sentinel for the master */
     int fd;                   /* the descriptor the loop watches, or -1 */
     arc_transport tr;         /* valid from CONNECTING on */
     arc_reader *reader;
@@ -139,6 +161,7 @@ struct arc_context {
     int64_t rc_at;       /* -1: not waiting */
     uint64_t rc_rng;
 
+    arc_sentinel_state snt;
     arc_link link;
 
     /* Commands: their bytes, and one queue entry each. Positions in the
@@ -295,6 +318,28 @@ void arc__reconnect_due(arc_context *c, int64_t now);
 int arc__reconnect_encode_replay(arc_context *c, arc_buffer *out);
 /* ARC_ERR_OFFLINE when a command may not wait for the next link. */
 int arc__reconnect_refusal(const arc_context *c);
+
+/* ---- sentinel.c ---- */
+int arc__sentinel_setup(arc_context *c, const arc_sentinel *o); /* ARC_ERR_NOMEM */
+void arc__sentinel_release(arc_context *c);
+/* Why the sentinel options cannot work, or NULL. */
+const char *arc__sentinel_bad_options(const arc_context *c);
+/* Sets where the starting link goes (link.host/port, link.asking). */
+void arc__sentinel_target(arc_context *c);
+/* An asking link's whole conversation: [AUTH], SENTINEL GET-MASTER-ADDR-BY-NAME. */
+int arc__sentinel_encode(const arc_context *c, arc_buffer *out, uint32_t *count);
+/* ROLE at the end of a master link's handshake (sentinel on). */
+int arc__sentinel_encode_role(const arc_context *c, arc_buffer *out, uint32_t *count);
+/* One reply to an asking link (hello_left already counted down). */
+void arc__sentinel_reply(arc_context *c, arc_reply *reply);
+/* ROLE said master; else the link fails (ARC_ERR_READONLY) and false. */
+bool arc__sentinel_role_ok(arc_context *c, const arc_reply *r);
+/* An asking link failed: true when the next sentinel is tried instead
+ * (the link is DOWN with redirect set); false when all were, with the
+ * failure rewritten as ARC_ERR_NOADDR. */
+bool arc__sentinel_next(arc_context *c);
+/* The link was lost: the next one asks the sentinels again. */
+void arc__sentinel_lost(arc_context *c);
 
 /* ---- retry.c ---- */
 /* Keeps a copy of the bytes of the entry `id` (the newest): ARC_ERR_NOMEM. */

@@ -51,6 +51,8 @@ static const char *where(const arc_context *c, char *buf, size_t n)
 {
     if (c->unix_path != NULL)
         snprintf(buf, n, "%s", c->unix_path);
+    else if (c->link.host != NULL)
+        snprintf(buf, n, "%s%s:%d", c->link.asking ? "sentinel " : "", c->link.host, c->link.port);
     else if (c->host != NULL)
         snprintf(buf, n, "%s:%d", c->host, c->port);
     else
@@ -214,10 +216,10 @@ static void have_addresses(arc_context *c, arc_addr *addrs, size_t n)
 static void start_lookup(arc_context *c)
 {
     arc_link *l = &c->link;
-    int rc = arc__resolve_start(&c->resolver, c->host, c->port, c->family, &l->lookup);
+    int rc = arc__resolve_start(&c->resolver, l->host, l->port, c->family, &l->lookup);
     if (rc != ARC_OK) {
         arc__fail(c, rc, rc == ARC_ERR_NOFD ? EMFILE : ENOMEM,
-                  "cannot start resolving '%s': %s", c->host, arc_strerror(rc));
+                  "cannot start resolving '%s': %s", l->host, arc_strerror(rc));
         return;
     }
     l->fd = arc__resolve_fd(l->lookup);
@@ -267,7 +269,12 @@ static bool bad_options(arc_context *c)
         arc__fail(c, ARC_ERR_INVALID, 0, "port %d is out of range", c->port);
         return true;
     }
-    if (c->adopted_fd < 0 && c->unix_path == NULL && c->host == NULL) {
+    const char *sentinel = arc__sentinel_bad_options(c);
+    if (sentinel != NULL) {
+        arc__fail(c, ARC_ERR_INVALID, 0, "%s", sentinel);
+        return true;
+    }
+    if (c->adopted_fd < 0 && c->unix_path == NULL && c->host == NULL && !c->snt.on) {
         arc__fail(c, ARC_ERR_INVALID, 0, "no host and no unix_path given");
         return true;
     }
@@ -277,6 +284,42 @@ static bool bad_options(arc_context *c)
         return true;
     }
     return false;
+}
+
+/* The addresses of the link's target: a unix path, an IP address (no
+ * lookup: a thread would only cost), or a name to look up. */
+static void start_lookup_or_connect(arc_context *c)
+{
+    arc_link *l = &c->link;
+    if (c->unix_path != NULL) {
+        arc_addr *a = arc_mem_alloc(&c->alloc, sizeof *a);
+        if (a == NULL) {
+            arc__fail(c, ARC_ERR_NOMEM, ENOMEM, "out of memory");
+            return;
+        }
+        if (arc__net_unix_addr(c->unix_path, a) != ARC_OK) {
+            arc_mem_free(&c->alloc, a);
+            arc__fail(c, ARC_ERR_INVALID, 0, "unix socket path is empty or too long");
+            return;
+        }
+        have_addresses(c, a, 1);
+        return;
+    }
+    if (arc__net_is_literal(l->host)) {
+        /* An IP address needs no lookup, and a thread would only cost. */
+        arc_addr *addrs = NULL;
+        size_t n = 0;
+        char msg[200];
+        int rc = arc__net_resolve(&c->resolver, l->host, l->port, c->family, &c->alloc, &addrs,
+                                  &n, msg, sizeof msg);
+        if (rc != ARC_OK) {
+            arc__fail(c, rc, 0, "%s", msg);
+            return;
+        }
+        have_addresses(c, addrs, n);
+        return;
+    }
+    start_lookup(c);
 }
 
 void arc__link_start(arc_context *c)
@@ -293,6 +336,7 @@ void arc__link_start(arc_context *c)
     }
     if (bad_options(c))
         return;
+    arc__sentinel_target(c);
     int64_t now = arc__now_ms();
     l->deadline = c->connect_timeout_ms ? now + c->connect_timeout_ms : -1;
     l->last_progress_ms = now;
@@ -303,7 +347,18 @@ void arc__link_start(arc_context *c)
             return;
         }
     }
-    int rc = arc__encode_handshake(c, &l->hello, &l->hello_left);
+    int rc;
+    if (l->asking) {
+        /* A sentinel hears only its own questions. */
+        rc = arc__sentinel_encode(c, &l->hello, &l->hello_left);
+        if (rc != ARC_OK) {
+            arc__fail(c, rc, 0, "cannot encode the sentinel query: %s", arc_strerror(rc));
+            return;
+        }
+        start_lookup_or_connect(c);
+        return;
+    }
+    rc = arc__encode_handshake(c, &l->hello, &l->hello_left);
     if (rc == ARC_OK && c->reconnecting_on) {
         /* The ready check: a server still loading its data (or a replica
          * without its master) refuses PING, and the link waits and tries
@@ -312,6 +367,8 @@ void arc__link_start(arc_context *c)
         if (rc == ARC_OK)
             l->hello_left++;
     }
+    if (rc == ARC_OK)
+        rc = arc__sentinel_encode_role(c, &l->hello, &l->hello_left);
     if (rc == ARC_OK && c->rc_attempt > 0)
         rc = arc__reconnect_encode_replay(c, &l->hello);
     if (rc == ARC_OK && c->rc_attempt > 0 && c->retry_head != NULL)
@@ -341,35 +398,7 @@ void arc__link_start(arc_context *c)
         arc__link_set_step(c, ARC_LINK_CONNECTING);
         return;
     }
-    if (c->unix_path != NULL) {
-        arc_addr *a = arc_mem_alloc(&c->alloc, sizeof *a);
-        if (a == NULL) {
-            arc__fail(c, ARC_ERR_NOMEM, ENOMEM, "out of memory");
-            return;
-        }
-        if (arc__net_unix_addr(c->unix_path, a) != ARC_OK) {
-            arc_mem_free(&c->alloc, a);
-            arc__fail(c, ARC_ERR_INVALID, 0, "unix socket path is empty or too long");
-            return;
-        }
-        have_addresses(c, a, 1);
-        return;
-    }
-    if (arc__net_is_literal(c->host)) {
-        /* An IP address needs no lookup, and a thread would only cost. */
-        arc_addr *addrs = NULL;
-        size_t n = 0;
-        char msg[200];
-        rc = arc__net_resolve(&c->resolver, c->host, c->port, c->family, &c->alloc, &addrs, &n,
-                              msg, sizeof msg);
-        if (rc != ARC_OK) {
-            arc__fail(c, rc, 0, "%s", msg);
-            return;
-        }
-        have_addresses(c, addrs, n);
-        return;
-    }
-    start_lookup(c);
+    start_lookup_or_connect(c);
 }
 
 static void secured(arc_context *c)
@@ -414,7 +443,7 @@ static void connect_done(arc_context *c)
         memset(&l->tr, 0, sizeof l->tr);
         l->tr.fd = l->fd;
         if (c->transport != NULL) {
-            int rc = c->transport->open(c->transport->data, &l->tr, c->host, &c->alloc,
+            int rc = c->transport->open(c->transport->data, &l->tr, l->host, &c->alloc,
                                         &c->transport_session);
             if (rc != ARC_OK || l->tr.ops == NULL) {
                 l->tr.ops = NULL;
@@ -484,6 +513,8 @@ int64_t arc__link_deadline(const arc_context *c)
     case ARC_LINK_RESOLVING:
     case ARC_LINK_HANDSHAKE:
         break;
+    case ARC_LINK_DOWN:
+        return c->snt.redirect ? 0 : -1; /* the next sentinel, or the master */
     default:
         return -1;
     }
@@ -558,6 +589,13 @@ bool arc__link_hello_reply(arc_context *c, arc_reply *reply)
     if (l->step != ARC_LINK_HANDSHAKE || l->hello_left == 0)
         return false;
     l->hello_left--;
+    if (l->asking) {
+        arc__sentinel_reply(c, reply);
+        return true;
+    }
+    if (l->hello_left == 0 && c->snt.on && reply->type != ARC_REPLY_ERROR &&
+        !arc__sentinel_role_ok(c, reply))
+        return true; /* the ROLE check comes last */
     if (reply->type == ARC_REPLY_ERROR) {
         int len = reply->len > 200 ? 200 : (int)reply->len;
         if (arc__error_code_is(reply, "LOADING") || arc__error_code_is(reply, "MASTERDOWN"))

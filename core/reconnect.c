@@ -78,8 +78,9 @@ long arc__reconnect_delay(arc_context *c, int status)
 {
     /* An adopted socket has nowhere to go back to (a test's scripted
      * transport may say where). */
-    bool renewable = c->adopted_ops != NULL ? c->adopted_reopen != NULL
-                                            : c->host != NULL || c->unix_path != NULL;
+    bool renewable = c->adopted_ops != NULL
+                         ? c->adopted_reopen != NULL
+                         : c->host != NULL || c->unix_path != NULL || c->snt.on;
     if (!c->reconnecting_on || c->phase != ARC_PHASE_OPEN || c->free_requested || !renewable)
         return -1;
     unsigned attempt = c->rc_attempt + 1;
@@ -147,6 +148,7 @@ void arc__reconnect_after(arc_context *c, int status, long delay)
 {
     bool was_ready = c->link.step == ARC_LINK_UP;
     arc__link_down(c);
+    arc__sentinel_lost(c);
     c->resp = 2; /* until the new link's HELLO 3 */
     c->rc_attempt++;
     c->rc_at = arc__now_ms() + delay;
@@ -164,8 +166,14 @@ void arc__reconnect_after(arc_context *c, int status, long delay)
 
 void arc__reconnect_due(arc_context *c, int64_t now)
 {
-    if (c->rc_at < 0 || now < c->rc_at || c->link.step != ARC_LINK_DOWN)
+    if (c->link.step != ARC_LINK_DOWN)
         return;
+    if (c->snt.redirect) {
+        /* Not a reconnect: the next sentinel, or the master one named. */
+        c->snt.redirect = false;
+    } else if (c->rc_at < 0 || now < c->rc_at) {
+        return;
+    }
     c->rc_at = -1;
     arc__link_renew(c);
     arc__update_state(c); /* CONNECTING */

@@ -30,6 +30,9 @@ extern const size_t itest_reconnect_scenario_count;
  * check, retry. */
 extern const struct CMUnitTest itest_recovery_scenarios[];
 extern const size_t itest_recovery_scenario_count;
+/* scenarios_sentinel.c: Sentinel as the address source. */
+extern const struct CMUnitTest itest_sentinel_scenarios[];
+extern const size_t itest_sentinel_scenario_count;
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
@@ -315,6 +318,7 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
         {itest_contract_scenarios, itest_contract_scenario_count},
         {itest_reconnect_scenarios, itest_reconnect_scenario_count},
         {itest_recovery_scenarios, itest_recovery_scenario_count},
+        {itest_sentinel_scenarios, itest_sentinel_scenario_count},
     };
     size_t total = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)

@@ -146,6 +146,26 @@ typedef struct arc_tracking {
     void (*flush)(arc_context *c, void *data);
 } arc_tracking;
 
+/* Redis Sentinel as the address source (arc_options.sentinel): each link
+ * first asks a sentinel, in turn, for the master's address (SENTINEL
+ * GET-MASTER-ADDR-BY-NAME), then connects there and checks with ROLE that
+ * it is a master. host and port of arc_options are not used. With a
+ * reconnect policy every new link asks again, and -READONLY (a demoted
+ * master) ends the link, so that a failover moves the context to the new
+ * master. Every string is copied. */
+typedef struct arc_sentinel_addr {
+    const char *host;          /* a sentinel's host name or address */
+    int port;                  /* 0: 26379 */
+} arc_sentinel_addr;
+typedef struct arc_sentinel {
+    const char *master_name;   /* the name the sentinels monitor */
+    const arc_sentinel_addr *addrs; /* the sentinels, tried in turn */
+    size_t naddrs;
+    const char *username;      /* AUTH to the sentinels (not the master's
+                                  username/password); NULL: "default" */
+    const char *password;      /* NULL: no AUTH to the sentinels */
+} arc_sentinel;
+
 /* Options of arc_connect(). Zero (or NULL) fields mean the default; the
  * struct only ever grows by appending fields, so `arc_options o = {0};`
  * stays valid. Every string is copied: the caller keeps ownership. */
@@ -203,6 +223,7 @@ typedef struct arc_options {
                                     acknowledged this long fails the link;
                                     0: the system's (minutes) */
     const arc_tracking *tracking; /* NULL: no client-side caching; copied */
+    const arc_sentinel *sentinel; /* NULL: host/port or unix_path; copied */
 } arc_options;
 
 /* A command whose output would pass this is refused with ARC_ERR_LIMIT:

@@ -1,0 +1,200 @@
+/* scenarios_sentinel.c (tests): Redis Sentinel as the address source
+ * (arc_options.sentinel). Scripted sentinels (arc-fakeserver) pin down the
+ * conversation and its failures; the master they name is the shared real
+ * server. Plain TCP throughout: the scripted servers speak no TLS. */
+#define _GNU_SOURCE
+#include "itest.h"
+
+#include "fake_server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ASK                                                                                    \
+    "*3\\r\\n$8\\r\\nSENTINEL\\r\\n$23\\r\\nGET-MASTER-ADDR-BY-NAME\\r\\n$8\\r\\nmymaster\\r\\n"
+#define AUTH "*3\\r\\n$4\\r\\nAUTH\\r\\n$7\\r\\ndefault\\r\\n$2\\r\\npw\\r\\n"
+
+/* A sentinel's answer naming 127.0.0.1:port, as script text. */
+static void answer_for(char *buf, size_t n, int port)
+{
+    char p[8];
+    snprintf(p, sizeof p, "%d", port);
+    snprintf(buf, n, "*2\\r\\n$9\\r\\n127.0.0.1\\r\\n$%zu\\r\\n%s\\r\\n", strlen(p), p);
+}
+
+static arc_options sentinel_options(const itest *t, arc_sentinel *s, arc_sentinel_addr *addrs,
+                                    const fake_server *const *f, size_t n)
+{
+    arc_options o = itest_options(t);
+    o.host = NULL;
+    o.port = 0;
+    o.transport = NULL;
+    for (size_t i = 0; i < n; i++)
+        addrs[i] = (arc_sentinel_addr){.host = "127.0.0.1", .port = fake_port(f[i])};
+    *s = (arc_sentinel){.master_name = "mymaster", .addrs = addrs, .naddrs = n};
+    o.sentinel = s;
+    return o;
+}
+
+static bool ended(const arc_context *c)
+{
+    arc_state s = arc_context_state(c);
+    return s == ARC_STATE_CLOSED || s == ARC_STATE_FAILED;
+}
+
+/* The first sentinel does not know the master; the second names the
+ * shared server, which ROLE confirms: the context is ready there, and
+ * each sentinel heard AUTH with the sentinel password and the question. */
+static void sentinel_names_the_master(void **state)
+{
+    itest *t = *state;
+    char answer[128], script[512];
+    answer_for(answer, sizeof answer, test_redis_port(t->redis));
+    fake_server *f[2];
+    f[0] = fake_start("ACCEPT\nEXPECT \"" AUTH ASK "\"\nSEND \"+OK\\r\\n$-1\\r\\n\"\nDRAIN\n");
+    snprintf(script, sizeof script, "ACCEPT\nEXPECT \"" AUTH ASK "\"\nSEND \"+OK\\r\\n%s\"\nDRAIN\n",
+             answer);
+    f[1] = fake_start(script);
+    assert_non_null(f[0]);
+    assert_non_null(f[1]);
+    arc_sentinel s;
+    arc_sentinel_addr addrs[2];
+    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)f, 2);
+    s.password = "pw";
+    static itest_conn w;
+    w = (itest_conn){0};
+    o.on_connect = itest_on_connect;
+    o.on_state = itest_on_state;
+    o.data = &w;
+    arc_context *c = itest_connect(t, &o);
+    static itest_rec set;
+    set = (itest_rec){0};
+    assert_int_equal(arc_command(c, itest_rec_cb, &set, "SET snt-key v"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, w.connects == 1 && set.calls == 1);
+    assert_int_equal(w.connect_status, ARC_OK);
+    itest_assert_str(itest_last(&set), ARC_REPLY_STATUS, "OK");
+    char where[64];
+    snprintf(where, sizeof where, "127.0.0.1:%d", test_redis_port(t->redis));
+    assert_int_equal(arc_context_attempts(c), 1);
+    assert_string_equal(arc_context_attempt(c, 0)->address, where);
+    assert_int_equal(fake_finish(f[0], 5000), 0);
+    assert_int_equal(fake_finish(f[1], 5000), 0);
+    assert_int_equal(itest_admin_int(t, "DEL snt-key", NULL), 1);
+    arc_free(c);
+    itest_rec_clear(&set);
+}
+
+/* No sentinel knows the master: the context fails with ARC_ERR_NOADDR and
+ * says so; the command queued meanwhile was never sent. */
+static void no_sentinel_knows(void **state)
+{
+    itest *t = *state;
+    fake_server *f[2];
+    for (int i = 0; i < 2; i++) {
+        f[i] = fake_start("ACCEPT\nEXPECT \"" ASK "\"\nSEND \"*-1\\r\\n\"\nDRAIN\n");
+        assert_non_null(f[i]);
+    }
+    arc_sentinel s;
+    arc_sentinel_addr addrs[2];
+    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)f, 2);
+    arc_context *c = itest_connect(t, &o);
+    static itest_rec get;
+    get = (itest_rec){0};
+    assert_int_equal(arc_command(c, itest_rec_cb, &get, "GET snt-key"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, ended(c));
+    assert_int_equal(arc_context_state(c), ARC_STATE_FAILED);
+    assert_int_equal(arc_context_failure(c), ARC_ERR_NOADDR);
+    assert_non_null(strstr(arc_context_error(c), "no sentinel gave the address of master"));
+    assert_non_null(strstr(arc_context_error(c), "does not know master 'mymaster'"));
+    itest_assert_null_once(&get, ARC_ERR_NOT_SENT, "the command queued");
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(fake_finish(f[i], 5000), 0);
+    arc_free(c);
+}
+
+/* The address a sentinel gave is a replica now: ROLE says so, and the
+ * context fails with ARC_ERR_READONLY (under a policy: tried again). */
+static void role_must_be_master(void **state)
+{
+    itest *t = *state;
+    fake_server *replica = fake_start(
+        "ACCEPT\nEXPECT \"*1\\r\\n$4\\r\\nROLE\\r\\n\"\n"
+        "SEND \"*5\\r\\n$5\\r\\nslave\\r\\n$9\\r\\n127.0.0.1\\r\\n:6379\\r\\n$9\\r\\nconnected\\r\\n:0\\r\\n\"\n"
+        "DRAIN\n");
+    assert_non_null(replica);
+    char answer[128], script[512];
+    answer_for(answer, sizeof answer, fake_port(replica));
+    snprintf(script, sizeof script, "ACCEPT\nEXPECT \"" ASK "\"\nSEND \"%s\"\nDRAIN\n", answer);
+    fake_server *f[1] = {fake_start(script)};
+    assert_non_null(f[0]);
+    arc_sentinel s;
+    arc_sentinel_addr addrs[1];
+    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)f, 1);
+    arc_context *c = itest_connect(t, &o);
+    ITEST_RUN_UNTIL(t, 10000, ended(c));
+    assert_int_equal(arc_context_failure(c), ARC_ERR_READONLY);
+    assert_non_null(strstr(arc_context_error(c), "says its role is 'slave'"));
+    assert_int_equal(fake_finish(f[0], 5000), 0);
+    assert_int_equal(fake_finish(replica, 5000), 0);
+    arc_free(c);
+}
+
+/* Under a reconnect policy every new link asks again: the second link
+ * after a killed connection goes through the sentinel too. */
+static void every_link_asks(void **state)
+{
+    itest *t = *state;
+    char answer[128], script[1024];
+    answer_for(answer, sizeof answer, test_redis_port(t->redis));
+    snprintf(script, sizeof script,
+             "ACCEPT\nEXPECT \"" ASK "\"\nSEND \"%s\"\n"
+             "ACCEPT\nEXPECT \"" ASK "\"\nSEND \"%s\"\nDRAIN\n",
+             answer, answer);
+    fake_server *f[1] = {fake_start(script)};
+    assert_non_null(f[0]);
+    arc_sentinel s;
+    arc_sentinel_addr addrs[1];
+    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)f, 1);
+    arc_reconnect rc = {.initial_delay_ms = 10, .max_delay_ms = 50};
+    o.reconnect = &rc;
+    static itest_conn w;
+    w = (itest_conn){0};
+    o.on_connect = itest_on_connect;
+    o.on_disconnect = itest_on_disconnect;
+    o.data = &w;
+    arc_context *c = itest_connect(t, &o);
+    ITEST_RUN_UNTIL(t, 10000, w.connects == 1);
+    itest_kill_client(t, itest_client_id(t, c));
+    ITEST_RUN_UNTIL(t, 10000, w.connects == 2);
+    assert_int_equal(w.disconnects, 1);
+    static itest_rec ping;
+    ping = (itest_rec){0};
+    assert_int_equal(arc_command(c, itest_rec_cb, &ping, "PING"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, ping.calls == 1);
+    itest_assert_str(itest_last(&ping), ARC_REPLY_STATUS, "PONG");
+    arc_free(c);
+    assert_int_equal(fake_finish(f[0], 5000), 0);
+    itest_rec_clear(&ping);
+}
+
+/* Options that cannot work are said from the loop, like any failure. */
+static void sentinel_bad_options(void **state)
+{
+    itest *t = *state;
+    arc_options o = itest_options(t);
+    arc_sentinel s = {.master_name = "mymaster"}; /* no addresses */
+    o.sentinel = &s;
+    arc_context *c = itest_connect(t, &o);
+    ITEST_RUN_UNTIL(t, 5000, ended(c));
+    assert_int_equal(arc_context_failure(c), ARC_ERR_INVALID);
+    assert_non_null(strstr(arc_context_error(c), "no sentinel addresses"));
+    arc_free(c);
+}
+
+const struct CMUnitTest itest_sentinel_scenarios[] = {
+    cmocka_unit_test(sentinel_names_the_master), cmocka_unit_test(no_sentinel_knows),
+    cmocka_unit_test(role_must_be_master),       cmocka_unit_test(every_link_asks),
+    cmocka_unit_test(sentinel_bad_options),
+};
+const size_t itest_sentinel_scenario_count =
+    sizeof itest_sentinel_scenarios / sizeof itest_sentinel_scenarios[0];
