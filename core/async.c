@@ -89,6 +89,7 @@ static void destroy(arc_context *c)
     arc__buffer_release(&c->out);
     arc__queue_release(&c->queue);
     arc__retry_release(c);
+    arc__sentinel_unwatch(c);
     arc__sentinel_release(c);
     arc__deadlines_release(&c->deadlines);
     arc__pubsub_release(&c->subs);
@@ -317,6 +318,7 @@ void arc__terminate(arc_context *c, int status)
     bool was_up = c->link.step == ARC_LINK_UP;
     c->rc_at = -1;
     arc__link_down(c);
+    arc__sentinel_unwatch(c);
     arc__update_state(c);
 
     arc__fail_entries(c, status == ARC_ERR_FREED ? ARC_ERR_FREED : ARC_OK);
@@ -380,6 +382,7 @@ void arc__link_up(arc_context *c)
             return;
     }
     c->ever_ready = true;
+    arc__sentinel_watch(c);
     if (c->on_connect != NULL) {
         c->depth++;
         c->on_connect(c, ARC_OK, c->data);

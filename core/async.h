@@ -53,6 +53,10 @@ typedef struct arc_sentinel_state {
                             or the master it named) */
     char master_host[64];
     int master_port;
+    arc_context *watch;  /* a connection of our own to a sentinel, subscribed
+                            to +switch-master (when the loop can attach it);
+                            ours to free, also once it ended */
+    struct watch_box *watch_box; /* its callback's view of us, while it runs */
 } arc_sentinel_state;
 
 typedef struct arc_link {
@@ -340,6 +344,11 @@ bool arc__sentinel_role_ok(arc_context *c, const arc_reply *r);
 bool arc__sentinel_next(arc_context *c);
 /* The link was lost: the next one asks the sentinels again. */
 void arc__sentinel_lost(arc_context *c);
+/* A master link is up: make sure a sentinel's switch announcements reach
+ * us (a watcher connection, when the loop offers attach_other). */
+void arc__sentinel_watch(arc_context *c);
+/* The watcher goes (the context ends). */
+void arc__sentinel_unwatch(arc_context *c);
 
 /* ---- retry.c ---- */
 /* Keeps a copy of the bytes of the entry `id` (the newest): ARC_ERR_NOMEM. */

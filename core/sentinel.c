@@ -252,3 +252,121 @@ void arc__sentinel_lost(arc_context *c)
     /* The next link asks again: a failover may be why this one went. */
     c->snt.have_master = false;
 }
+
+/* ---- the watcher: +switch-master moves the context at once ---- */
+
+/* The watcher's own policy: a sentinel that stays away is given up after a
+ * few attempts, and the next master link watches through another one. */
+static const arc_reconnect watch_policy = {
+    .initial_delay_ms = 100, .max_delay_ms = 1000, .max_attempts = 3};
+
+/* "+switch-master" carries "<name> <old ip> <old port> <new ip> <new port>". */
+static bool parse_switch(const arc_reply *m, const char *name, char *host, size_t hn, int *port)
+{
+    char text[256];
+    if (!text_of(m, text, sizeof text))
+        return false;
+    char who[128], oldh[64], oldp[8], newh[64];
+    int newp = 0;
+    if (sscanf(text, "%127s %63s %7s %63s %d", who, oldh, oldp, newh, &newp) != 5)
+        return false;
+    if (strcmp(who, name) != 0 || newp <= 0 || newp > 65535 || strlen(newh) >= hn)
+        return false;
+    memcpy(host, newh, strlen(newh) + 1);
+    *port = newp;
+    return true;
+}
+
+/* What the watcher's callback knows of its context: cleared when the
+ * context lets go, since the watcher's last call may come after the
+ * context itself is gone. */
+typedef struct watch_box {
+    arc_context *owner;
+} watch_box;
+
+
+static void on_switch(arc_context *w, arc_reply *r, int status, void *privdata)
+{
+    watch_box *box = privdata;
+    arc_context *c = box->owner;
+    if (r == NULL) {
+        /* The watcher ended: given up (the context frees it later), or
+         * freed by the context, which let go of the box first. */
+        if (c != NULL) {
+            c->snt.watch_box = NULL;
+            /* Freed by someone else (a loop freeing what it holds): the
+             * pointer is not ours to free any more. */
+            if (status == ARC_ERR_FREED)
+                c->snt.watch = NULL;
+        }
+        arc_mem_free(arc_context_allocator(w), box);
+        return;
+    }
+    if (c == NULL)
+        return;
+    char host[sizeof c->snt.master_host];
+    int port = 0;
+    if (r->type != ARC_REPLY_ARRAY || r->elements != 3 ||
+        !parse_switch(r->element[2], c->snt.master_name, host, sizeof host, &port))
+        return; /* a confirmation, or another master's news */
+    arc_link *l = &c->link;
+    if (l->step != ARC_LINK_UP || (l->port == port && strcmp(l->host, host) == 0))
+        return; /* not connected to the old one (a link under way checks ROLE) */
+    arc__enter(c);
+    arc__fail(c, ARC_ERR_READONLY, 0, "sentinel: master '%s' moved to %s:%d", c->snt.master_name,
+              host, port);
+    arc__leave(c); /* may free c: box->owner is NULL then */
+}
+
+void arc__sentinel_watch(arc_context *c)
+{
+    arc_sentinel_state *s = &c->snt;
+    if (!s->on || !c->reconnecting_on || c->hooks.attach_other == NULL)
+        return;
+    if (s->watch != NULL) {
+        arc_state st = arc_context_state(s->watch);
+        if (st != ARC_STATE_CLOSED && st != ARC_STATE_FAILED)
+            return;
+        arc__sentinel_unwatch(c);
+    }
+    arc_options o = {0};
+    o.host = s->hosts[s->at];
+    o.port = s->ports[s->at];
+    o.username = s->password != NULL ? s->username : NULL;
+    o.password = s->password;
+    o.connect_timeout_ms = c->connect_timeout_ms;
+    o.health_check_ms = c->health_check_ms;
+    o.health_timeout_ms = c->health_timeout_ms;
+    o.allocator = &c->alloc;
+    o.transport = c->transport;
+    o.reconnect = &watch_policy;
+    watch_box *box = arc_mem_alloc(&c->alloc, sizeof *box);
+    arc_context *w = box != NULL ? arc_connect(&o) : NULL;
+    if (w == NULL) {
+        arc_mem_free(&c->alloc, box);
+        return; /* no memory: a switch is still found on the link */
+    }
+    box->owner = c;
+    if (arc_command(w, on_switch, box, "SUBSCRIBE +switch-master") != ARC_OK) {
+        arc_mem_free(&c->alloc, box);
+        arc_free(w);
+        return;
+    }
+    s->watch = w;
+    s->watch_box = box;
+    if (c->hooks.attach_other(c->hooks.data, w) != ARC_OK)
+        arc__sentinel_unwatch(c); /* the subscription ends: box goes */
+}
+
+void arc__sentinel_unwatch(arc_context *c)
+{
+    arc_sentinel_state *s = &c->snt;
+    arc_context *w = s->watch;
+    if (w == NULL)
+        return;
+    if (s->watch_box != NULL)
+        s->watch_box->owner = NULL; /* its last call may come after we are gone */
+    s->watch = NULL;
+    s->watch_box = NULL;
+    arc_free(w);
+}

@@ -82,7 +82,7 @@ static void attach_refusing(watch *w, arc_context *c, int refuse_fd)
     w->fd = -1;
     w->deadline = -1;
     arc_event_hooks h = {w, w_add_read, w_del_read, w_add_write, w_del_write,
-                         w_set_fd, w_timer, w_cleanup};
+                         w_set_fd, w_timer, w_cleanup, NULL};
     assert_int_equal(arc_attach(c, &h), ARC_OK);
 }
 

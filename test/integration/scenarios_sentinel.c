@@ -13,6 +13,12 @@
 #define ASK                                                                                    \
     "*3\\r\\n$8\\r\\nSENTINEL\\r\\n$23\\r\\nGET-MASTER-ADDR-BY-NAME\\r\\n$8\\r\\nmymaster\\r\\n"
 #define AUTH "*3\\r\\n$4\\r\\nAUTH\\r\\n$7\\r\\ndefault\\r\\n$2\\r\\npw\\r\\n"
+/* The watcher a reconnecting context keeps on a sentinel: its ready check,
+ * then the subscription, each answered (script lines). */
+#define WATCHER                                                                                \
+    "ACCEPT\nEXPECT \"*1\\r\\n$4\\r\\nPING\\r\\n\"\nSEND \"+PONG\\r\\n\"\n"                      \
+    "EXPECT \"*2\\r\\n$9\\r\\nSUBSCRIBE\\r\\n$14\\r\\n+switch-master\\r\\n\"\n"                   \
+    "SEND \"*3\\r\\n$9\\r\\nsubscribe\\r\\n$14\\r\\n+switch-master\\r\\n:1\\r\\n\"\n"
 
 /* A sentinel's answer naming 127.0.0.1:port, as script text. */
 static void answer_for(char *buf, size_t n, int port)
@@ -146,8 +152,10 @@ static void every_link_asks(void **state)
     itest *t = *state;
     char answer[128], script[1024];
     answer_for(answer, sizeof answer, test_redis_port(t->redis));
+    /* The first link's question, its watcher, the second link's question. */
     snprintf(script, sizeof script,
              "ACCEPT\nEXPECT \"" ASK "\"\nSEND \"%s\"\n"
+             WATCHER
              "ACCEPT\nEXPECT \"" ASK "\"\nSEND \"%s\"\nDRAIN\n",
              answer, answer);
     fake_server *f[1] = {fake_start(script)};
@@ -177,6 +185,58 @@ static void every_link_asks(void **state)
     itest_rec_clear(&ping);
 }
 
+/* The sentinel announces a failover (+switch-master) while the link is
+ * fine: the context leaves the old master at once, asks again, and is
+ * ready on the new one. */
+static void switch_master_moves_at_once(void **state)
+{
+    itest *t = *state;
+    test_redis *m2 = test_redis_start(NULL);
+    assert_non_null(m2);
+    arc_reply *r = test_redis_command(m2, "SET snt-where m2");
+    assert_non_null(r);
+    arc_reply_free(r);
+    char to_old[128], to_new[128], news[128], message[256], script[2048];
+    answer_for(to_old, sizeof to_old, test_redis_port(t->redis));
+    answer_for(to_new, sizeof to_new, test_redis_port(m2));
+    snprintf(news, sizeof news, "mymaster 127.0.0.1 %d 127.0.0.1 %d", test_redis_port(t->redis),
+             test_redis_port(m2));
+    snprintf(message, sizeof message,
+             "*3\\r\\n$7\\r\\nmessage\\r\\n$14\\r\\n+switch-master\\r\\n$%zu\\r\\n%s\\r\\n",
+             strlen(news), news);
+    snprintf(script, sizeof script,
+             "ACCEPT\nEXPECT \"" ASK "\"\nSEND \"%s\"\n"
+             WATCHER "SLEEP 300\n"
+             "SEND \"%s\"\n"
+             "ACCEPT\nEXPECT \"" ASK "\"\nSEND \"%s\"\nDRAIN\n",
+             to_old, message, to_new);
+    fake_server *f[1] = {fake_start(script)};
+    assert_non_null(f[0]);
+    arc_sentinel s;
+    arc_sentinel_addr addrs[1];
+    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)f, 1);
+    arc_reconnect rc = {.initial_delay_ms = 10, .max_delay_ms = 50};
+    o.reconnect = &rc;
+    static itest_conn w;
+    w = (itest_conn){0};
+    o.on_connect = itest_on_connect;
+    o.on_disconnect = itest_on_disconnect;
+    o.data = &w;
+    arc_context *c = itest_connect(t, &o);
+    ITEST_RUN_UNTIL(t, 10000, w.connects == 2);
+    assert_int_equal(w.disconnects, 1);
+    assert_int_equal(w.disconnect_status, ARC_ERR_READONLY);
+    static itest_rec get;
+    get = (itest_rec){0};
+    assert_int_equal(arc_command(c, itest_rec_cb, &get, "GET snt-where"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, get.calls == 1);
+    itest_assert_str(itest_last(&get), ARC_REPLY_STRING, "m2");
+    arc_free(c);
+    assert_int_equal(fake_finish(f[0], 5000), 0);
+    itest_rec_clear(&get);
+    test_redis_stop(m2);
+}
+
 /* Options that cannot work are said from the loop, like any failure. */
 static void sentinel_bad_options(void **state)
 {
@@ -194,7 +254,7 @@ static void sentinel_bad_options(void **state)
 const struct CMUnitTest itest_sentinel_scenarios[] = {
     cmocka_unit_test(sentinel_names_the_master), cmocka_unit_test(no_sentinel_knows),
     cmocka_unit_test(role_must_be_master),       cmocka_unit_test(every_link_asks),
-    cmocka_unit_test(sentinel_bad_options),
+    cmocka_unit_test(switch_master_moves_at_once), cmocka_unit_test(sentinel_bad_options),
 };
 const size_t itest_sentinel_scenario_count =
     sizeof itest_sentinel_scenarios / sizeof itest_sentinel_scenarios[0];

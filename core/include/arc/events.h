@@ -37,6 +37,12 @@ typedef struct arc_event_hooks {
     int (*set_fd)(void *data, int fd);
     int (*schedule_timer)(void *data, long ms);
     void (*cleanup)(void *data);
+    /* Optional (NULL: not offered): attaches another context to the same
+     * loop, as the adapter's own attach call would, returning what that
+     * returns. arc makes connections of its own with it (the sentinel
+     * notifications of arc_options.sentinel); without it they are not made
+     * and nothing else changes. */
+    int (*attach_other)(void *data, arc_context *other);
 } arc_event_hooks;
 
 /* Attaches a loop. The table is copied. Right away the context announces

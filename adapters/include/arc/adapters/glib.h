@@ -151,6 +151,14 @@ static inline void arc_glib_cleanup(void *data)
     g_source_unref(&s->source); /* GLib frees it when its last user lets go */
 }
 
+static inline int arc_glib_attach(arc_context *c, GMainContext *ctx);
+
+/* The attach_other hook: another context onto this one's main context. */
+static inline int arc_glib_attach_other(void *data, arc_context *other)
+{
+    return arc_glib_attach(other, g_source_get_context(&((arc_glib_source *)data)->source));
+}
+
 /* Drives `c` from `ctx` (NULL: the default main context). Returns ARC_OK,
  * ARC_ERR_INVALID (c NULL) or ARC_ERR_STATE (already attached, or ended). */
 static inline int arc_glib_attach(arc_context *c, GMainContext *ctx)
@@ -181,7 +189,8 @@ static inline int arc_glib_attach(arc_context *c, GMainContext *ctx)
                              arc_glib_del_write,
                              arc_glib_set_fd,
                              arc_glib_schedule_timer,
-                             arc_glib_cleanup};
+                             arc_glib_cleanup,
+                             arc_glib_attach_other};
     int rc = arc_attach(c, &hooks);
     if (rc != ARC_OK) {
         g_source_destroy(source);

@@ -147,6 +147,14 @@ static inline void arc_libev_cleanup(void *data)
         arc_libev_release(s);
 }
 
+static inline int arc_libev_attach(arc_context *c, struct ev_loop *loop);
+
+/* The attach_other hook: another context onto this one's loop. */
+static inline int arc_libev_attach_other(void *data, arc_context *other)
+{
+    return arc_libev_attach(other, ((arc_libev_state *)data)->loop);
+}
+
 /* Drives `c` from `loop`. Returns ARC_OK, ARC_ERR_INVALID (NULL argument),
  * ARC_ERR_NOMEM, or ARC_ERR_STATE (already attached, or ended). */
 static inline int arc_libev_attach(arc_context *c, struct ev_loop *loop)
@@ -173,7 +181,8 @@ static inline int arc_libev_attach(arc_context *c, struct ev_loop *loop)
                              arc_libev_del_write,
                              arc_libev_set_fd,
                              arc_libev_schedule_timer,
-                             arc_libev_cleanup};
+                             arc_libev_cleanup,
+                             arc_libev_attach_other};
     int rc = arc_attach(c, &hooks);
     if (rc != ARC_OK)
         arc_libev_release(s);

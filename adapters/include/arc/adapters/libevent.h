@@ -166,6 +166,14 @@ static inline void arc_libevent_cleanup(void *data)
         arc_libevent_release(s);
 }
 
+static inline int arc_libevent_attach(arc_context *c, struct event_base *base);
+
+/* The attach_other hook: another context onto this one's loop. */
+static inline int arc_libevent_attach_other(void *data, arc_context *other)
+{
+    return arc_libevent_attach(other, ((arc_libevent_state *)data)->base);
+}
+
 /* Drives `c` from `base`. Returns ARC_OK, ARC_ERR_INVALID (NULL argument),
  * ARC_ERR_NOMEM, or ARC_ERR_STATE (already attached, or ended). */
 static inline int arc_libevent_attach(arc_context *c, struct event_base *base)
@@ -197,7 +205,8 @@ static inline int arc_libevent_attach(arc_context *c, struct event_base *base)
                              arc_libevent_del_write,
                              arc_libevent_set_fd,
                              arc_libevent_schedule_timer,
-                             arc_libevent_cleanup};
+                             arc_libevent_cleanup,
+                             arc_libevent_attach_other};
     int rc = arc_attach(c, &hooks);
     if (rc != ARC_OK) {
         evtimer_del(s->tev);

@@ -194,6 +194,14 @@ static inline void arc_libuv_cleanup(void *data)
     s->closing++;
 }
 
+static inline int arc_libuv_attach(arc_context *c, uv_loop_t *loop);
+
+/* The attach_other hook: another context onto this one's loop. */
+static inline int arc_libuv_attach_other(void *data, arc_context *other)
+{
+    return arc_libuv_attach(other, ((arc_libuv_state *)data)->loop);
+}
+
 /* Drives `c` from `loop`. Returns ARC_OK, ARC_ERR_INVALID (NULL argument),
  * ARC_ERR_NOMEM, or ARC_ERR_STATE (already attached, or ended). */
 static inline int arc_libuv_attach(arc_context *c, uv_loop_t *loop)
@@ -217,7 +225,8 @@ static inline int arc_libuv_attach(arc_context *c, uv_loop_t *loop)
                              arc_libuv_del_write,
                              arc_libuv_set_fd,
                              arc_libuv_schedule_timer,
-                             arc_libuv_cleanup};
+                             arc_libuv_cleanup,
+                             arc_libuv_attach_other};
     int rc = arc_attach(c, &hooks);
     if (rc != ARC_OK) {
         /* Nothing was announced; the timer handle still closes the libuv way. */

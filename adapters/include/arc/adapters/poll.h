@@ -171,6 +171,14 @@ static inline void arc_poll_reap(arc_poll_loop *loop)
     }
 }
 
+static inline int arc_poll_attach(arc_context *c, arc_poll_loop *loop);
+
+/* The attach_other hook: another context onto this one's loop. */
+static inline int arc_poll_attach_other(void *data, arc_context *other)
+{
+    return arc_poll_attach(other, ((arc_poll_entry *)data)->loop);
+}
+
 /* Drives `c` from `loop` (the context first, as in every adapter). Returns
  * ARC_OK, ARC_ERR_NOMEM, or what arc_attach() returns (ARC_ERR_STATE:
  * already attached or ended). The entry's memory comes from the context's
@@ -196,7 +204,8 @@ static inline int arc_poll_attach(arc_context *c, arc_poll_loop *loop)
                              arc_poll_del_write,
                              arc_poll_set_fd,
                              arc_poll_schedule_timer,
-                             arc_poll_cleanup};
+                             arc_poll_cleanup,
+                             arc_poll_attach_other};
     /* Linked before arc_attach: attaching announces fd and timer through
      * the hooks, which write into the entry. */
     e->next = loop->entries;
