@@ -42,6 +42,22 @@ static arc_options sentinel_options(const itest *t, arc_sentinel *s, arc_sentine
     return o;
 }
 
+static const arc_reconnect quick = {.initial_delay_ms = 10, .max_delay_ms = 50};
+
+/* A reconnecting context whose one sentinel is `f`, watched by `w`. */
+static arc_context *reconnecting(itest *t, fake_server *f, itest_conn *w)
+{
+    arc_sentinel s;
+    arc_sentinel_addr addrs[1];
+    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)&f, 1);
+    o.reconnect = &quick;
+    *w = (itest_conn){0};
+    o.on_connect = itest_on_connect;
+    o.on_disconnect = itest_on_disconnect;
+    o.data = w;
+    return itest_connect(t, &o); /* the options are copied */
+}
+
 static bool ended(const arc_context *c)
 {
     arc_state s = arc_context_state(c);
@@ -160,17 +176,8 @@ static void every_link_asks(void **state)
              answer, answer);
     fake_server *f[1] = {fake_start(script)};
     assert_non_null(f[0]);
-    arc_sentinel s;
-    arc_sentinel_addr addrs[1];
-    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)f, 1);
-    arc_reconnect rc = {.initial_delay_ms = 10, .max_delay_ms = 50};
-    o.reconnect = &rc;
     static itest_conn w;
-    w = (itest_conn){0};
-    o.on_connect = itest_on_connect;
-    o.on_disconnect = itest_on_disconnect;
-    o.data = &w;
-    arc_context *c = itest_connect(t, &o);
+    arc_context *c = reconnecting(t, f[0], &w);
     ITEST_RUN_UNTIL(t, 10000, w.connects == 1);
     itest_kill_client(t, itest_client_id(t, c));
     ITEST_RUN_UNTIL(t, 10000, w.connects == 2);
@@ -212,17 +219,8 @@ static void switch_master_moves_at_once(void **state)
              to_old, message, to_new);
     fake_server *f[1] = {fake_start(script)};
     assert_non_null(f[0]);
-    arc_sentinel s;
-    arc_sentinel_addr addrs[1];
-    arc_options o = sentinel_options(t, &s, addrs, (const fake_server *const *)f, 1);
-    arc_reconnect rc = {.initial_delay_ms = 10, .max_delay_ms = 50};
-    o.reconnect = &rc;
     static itest_conn w;
-    w = (itest_conn){0};
-    o.on_connect = itest_on_connect;
-    o.on_disconnect = itest_on_disconnect;
-    o.data = &w;
-    arc_context *c = itest_connect(t, &o);
+    arc_context *c = reconnecting(t, f[0], &w);
     ITEST_RUN_UNTIL(t, 10000, w.connects == 2);
     assert_int_equal(w.disconnects, 1);
     assert_int_equal(w.disconnect_status, ARC_ERR_READONLY);

@@ -31,10 +31,12 @@ static void pass_ready_check(void)
     flush();
 }
 
-/* A reconnecting session, READY on its first link. */
+/* A reconnecting session (policy `quick` unless o has one), READY on its
+ * first link. */
 static void open_reconnecting(arc_options o)
 {
-    o.reconnect = &quick;
+    if (o.reconnect == NULL)
+        o.reconnect = &quick;
     open_session(&o);
     allow_reconnect();
     start();
@@ -149,7 +151,6 @@ static void replay_refused_fails(void **state)
     assert_int_equal(a.end_status, ARC_ERR_HANDSHAKE);
     finish();
 }
-
 
 /* ---- the health check ---- */
 
@@ -289,13 +290,7 @@ static const arc_reconnect readonly_policy = {
 static void readonly_reconnects(void **state)
 {
     (void)state;
-    arc_options o = {.reconnect = &readonly_policy};
-    open_session(&o);
-    allow_reconnect();
-    start();
-    flush();
-    flush();
-    pass_ready_check();
+    open_reconnecting((arc_options){.reconnect = &readonly_policy});
     call set = {0}, get = {0};
     assert_int_equal(arc_command(S.c, record, &set, "SET a 1"), ARC_OK);
     assert_int_equal(arc_command(S.c, record, &get, "GET a"), ARC_OK);
@@ -332,13 +327,7 @@ static const arc_reconnect small_offline = {
 static void offline_bytes_bound(void **state)
 {
     (void)state;
-    arc_options o = {.reconnect = &small_offline};
-    open_session(&o);
-    allow_reconnect();
-    start();
-    flush();
-    flush();
-    pass_ready_check();
+    open_reconnecting((arc_options){.reconnect = &small_offline});
     lose_link();
     call a = {0}, b = {0};
     assert_int_equal(arc_command(S.c, record, &a, "GET a"), ARC_OK);
