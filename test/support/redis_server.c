@@ -47,6 +47,7 @@ struct test_redis {
     char *tls_key;
     char *tls_ca;
     bool tls_auth_clients;
+    char *sentinel_conf; /* Sentinel mode: its config file; else NULL */
     int admin_fd; /* -1 until the first test_redis_command() */
     arc_reader *admin_reader;
     arc_buffer *out;
@@ -338,12 +339,19 @@ static int spawn(test_redis *s)
     size_t nextra = 0;
     while (s->extra && s->extra[nextra])
         nextra++;
-    /* 2 for the password, 10 for the TLS words. */
-    const char **argv = calloc(nfixed + 2 + 10 + nextra + 1, sizeof *argv);
+    /* 2 for Sentinel mode, 2 for the password, 10 for the TLS words. */
+    const char **argv = calloc(nfixed + 2 + 2 + 10 + nextra + 1, sizeof *argv);
     if (!argv)
         return -1;
     size_t argc = 0;
-    for (size_t i = 0; i < nfixed; i++)
+    argv[argc++] = fixed[0];
+    /* Sentinel wants its config file first; the words after it override
+     * the file's settings, so port and paths still come from here. */
+    if (s->sentinel_conf) {
+        argv[argc++] = s->sentinel_conf;
+        argv[argc++] = "--sentinel";
+    }
+    for (size_t i = 1; i < nfixed; i++)
         argv[argc++] = fixed[i];
     if (s->requirepass) {
         argv[argc++] = "--requirepass";
@@ -567,6 +575,7 @@ static void destroy(test_redis *s)
     free(s->tls_cert);
     free(s->tls_key);
     free(s->tls_ca);
+    free(s->sentinel_conf);
     arc_buffer_free(s->out);
     free(s->requirepass);
     free(s->log_path);
@@ -620,6 +629,28 @@ static int copy_tls_options(test_redis *s, const test_redis_options *opt)
     s->tls_ca = strdup(f->ca_cert);
     if (!s->tls_cert || !s->tls_key || !s->tls_ca) {
         fprintf(stderr, "test_redis: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes Sentinel's config file, once: a restart must find the file as
+ * Sentinel rewrote it. 0, or -1 with the reason on stderr. */
+static int write_sentinel_conf(test_redis *s, const char *text)
+{
+    s->sentinel_conf = join(s->dir, "/sentinel.conf");
+    if (!s->sentinel_conf) {
+        fprintf(stderr, "test_redis: out of memory\n");
+        return -1;
+    }
+    FILE *f = fopen(s->sentinel_conf, "wxe");
+    size_t len = strlen(text);
+    bool ok = f && fwrite(text, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        fprintf(stderr, "test_redis: cannot write %s: %s\n", s->sentinel_conf,
+                strerror(errno));
         return -1;
     }
     return 0;
@@ -686,6 +717,10 @@ test_redis *test_redis_start(const test_redis_options *opt)
     if (strlen(s->sock_path) >= sizeof((struct sockaddr_un *)0)->sun_path) {
         fprintf(stderr, "test_redis: socket path too long for AF_UNIX: %s "
                         "(set a shorter TMPDIR)\n", s->sock_path);
+        destroy(s);
+        return NULL;
+    }
+    if (opt && opt->sentinel_config && write_sentinel_conf(s, opt->sentinel_config) != 0) {
         destroy(s);
         return NULL;
     }
@@ -765,6 +800,15 @@ static int admin_open(test_redis *s)
 
 arc_reply *test_redis_command(test_redis *s, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    arc_reply *reply = test_redis_vcommand(s, fmt, ap);
+    va_end(ap);
+    return reply;
+}
+
+arc_reply *test_redis_vcommand(test_redis *s, const char *fmt, va_list ap)
+{
     if (!s || s->pid <= 0) {
         fprintf(stderr, "test_redis_command: the server is not running\n");
         return NULL;
@@ -775,10 +819,7 @@ arc_reply *test_redis_command(test_redis *s, const char *fmt, ...)
         return NULL;
 
     arc_buffer_clear(s->out);
-    va_list ap;
-    va_start(ap, fmt);
     int rc = arc_vformat(s->out, fmt, ap);
-    va_end(ap);
     if (rc != ARC_OK) {
         fprintf(stderr, "test_redis_command: cannot format \"%s\": %s\n", fmt,
                 arc_strerror(rc));
@@ -794,6 +835,11 @@ arc_reply *test_redis_command(test_redis *s, const char *fmt, ...)
     if (!copy)
         fprintf(stderr, "test_redis_command: out of memory\n");
     return copy;
+}
+
+void test_redis_print_log_tail(const test_redis *s)
+{
+    print_log_tail(s);
 }
 
 void test_redis_stop(test_redis *s)

@@ -4,6 +4,8 @@
 
 #include <arc/reply.h>
 
+#include <stdarg.h>
+
 /* One running redis-server with its own temporary directory (log, unix
  * socket), a free loopback port and no persistence. The process cannot
  * outlive the test: it dies with the test's thread (PR_SET_PDEATHSIG) and an
@@ -31,6 +33,12 @@ typedef struct test_redis_options {
     const char *tls_cert_file; /* NULL: server_cert; else, with tls_key_file, */
     const char *tls_key_file;  /* e.g. wrong_name_cert or expired_cert. Both
                                   or neither, and only with `tls`. */
+    /* Sentinel mode (see sentinels.h): when not NULL, these lines (e.g.
+     * "sentinel monitor m 127.0.0.1 6379 2\n") become <tmpdir>/sentinel.conf
+     * and the server runs as `redis-server <that file> --sentinel ...`.
+     * Sentinel rewrites the file as its state changes, and a restart reads
+     * it back, so a restarted sentinel keeps its id and what it learned. */
+    const char *sentinel_config;
 } test_redis_options;
 
 /* Starts a server and waits (10 s at most) until it answers PING on both its
@@ -59,6 +67,12 @@ int test_redis_pid(const test_redis *s);
  * the reason goes to stderr. No printf format attribute: the compiler would
  * reject arc_format()'s %b (pointer and length). */
 arc_reply *test_redis_command(test_redis *s, const char *fmt, ...);
+/* The same with a va_list, for wrappers such as test_sentinels_command(). */
+arc_reply *test_redis_vcommand(test_redis *s, const char *fmt, va_list ap);
+
+/* Prints the last lines of the server's log on stderr, e.g. when a test
+ * gives up waiting for the server to do something. */
+void test_redis_print_log_tail(const test_redis *s);
 
 /* SIGTERM, wait (SIGKILL after 5 s), remove the temporary directory and free
  * `s`. NULL is ignored. */

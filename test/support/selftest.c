@@ -1,6 +1,6 @@
 /* selftest.c (tests): proves the test infrastructure itself: the throwaway
- * redis-server (plain and TLS), its certificates, the scripted fake server
- * and the silent listener. */
+ * redis-server (plain and TLS), its certificates, the scripted fake server,
+ * the silent listener and a Sentinel deployment. */
 #define _GNU_SOURCE
 
 #include <setjmp.h>
@@ -33,6 +33,7 @@
 
 #include "fake_server.h"
 #include "redis_server.h"
+#include "sentinels.h"
 #include "silent_listener.h"
 #include "tls_certs.h"
 
@@ -239,6 +240,89 @@ static void redis_unix_socket(void **state)
     recv_expect(fd, "$2\r\nhi\r\n");
     close(fd);
     test_redis_stop(s);
+}
+
+/* --- the Sentinel deployment -------------------------------------------- */
+
+static int reported_port(test_sentinels *s, int i)
+{
+    arc_reply *r = test_sentinels_command(s, i, "SENTINEL GET-MASTER-ADDR-BY-NAME %s", "arcm");
+    assert_non_null(r);
+    assert_int_equal(r->type, ARC_REPLY_ARRAY);
+    assert_int_equal(r->elements, 2);
+    assert_string_equal(r->element[0]->str, "127.0.0.1");
+    int port = atoi(r->element[1]->str);
+    arc_reply_free(r);
+    return port;
+}
+
+static void assert_role(test_redis *server, const char *role)
+{
+    arc_reply *r = test_redis_command(server, "ROLE");
+    assert_non_null(r);
+    assert_int_equal(r->type, ARC_REPLY_ARRAY);
+    assert_string_equal(r->element[0]->str, role);
+    arc_reply_free(r);
+}
+
+/* The timings go to the TAP output: CI runs this on 2 cores, under
+ * valgrind, and they should stay well below the limits that tests give. */
+static void sentinels_start_and_fail_over(void **state)
+{
+    (void)state;
+    skip_without_redis();
+    long long t0 = now_ms();
+    test_sentinels *s = test_sentinels_start("arcm", NULL);
+    assert_non_null(s);
+    long long started = now_ms() - t0;
+    assert_int_equal(test_sentinels_count(s), 3);
+    test_redis *first = test_sentinels_server(s, 0), *second = test_sentinels_server(s, 1);
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_null(test_sentinels_server(s, 2));
+    assert_int_equal(test_sentinels_port(s, 3), -1);
+    assert_null(test_sentinels_command(s, 3, "PING"));
+    assert_role(first, "master");
+    assert_role(second, "slave");
+    for (int i = 0; i < 3; i++) {
+        assert_true(test_sentinels_port(s, i) > 0);
+        assert_int_equal(reported_port(s, i), test_redis_port(first));
+    }
+    assert_int_equal(test_sentinels_master_port(s), test_redis_port(first));
+
+    t0 = now_ms();
+    assert_int_equal(test_sentinels_failover(s, 15000), test_redis_port(second));
+    long long failed_over = now_ms() - t0;
+    assert_role(second, "master");
+    assert_role(first, "slave");
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(reported_port(s, i), test_redis_port(second));
+    assert_int_equal(test_sentinels_master_port(s), test_redis_port(second));
+    printf("# sentinels: start %lld ms, failover %lld ms\n", started, failed_over);
+
+    /* Stop leaves nothing listening. */
+    int sentinel_port = test_sentinels_port(s, 0);
+    int server_pid = test_redis_pid(first);
+    test_sentinels_stop(s);
+    assert_int_equal(kill(server_pid, 0), -1);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sentinel_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), -1);
+    assert_int_equal(errno, ECONNREFUSED);
+    close(fd);
+    test_sentinels_stop(NULL);
+}
+
+/* A bad name fails before anything starts. */
+static void sentinels_bad_name(void **state)
+{
+    (void)state;
+    assert_null(test_sentinels_start("two words", NULL));
+    assert_null(test_sentinels_start("", NULL));
+    assert_null(test_sentinels_start(NULL, NULL));
+    test_sentinels_options opt = {.down_after_ms = -1};
+    assert_null(test_sentinels_start("arcm", &opt));
 }
 
 /* --- TLS: the certificates ----------------------------------------------- */
@@ -787,6 +871,8 @@ int main(void)
         cmocka_unit_test(redis_password_and_extra_args),
         cmocka_unit_test(redis_restart_on_a_taken_port),
         cmocka_unit_test(redis_unix_socket),
+        cmocka_unit_test(sentinels_start_and_fail_over),
+        cmocka_unit_test(sentinels_bad_name),
         cmocka_unit_test(tls_files_are_what_they_say),
         cmocka_unit_test(tls_options_are_checked),
         TLS_SERVER_TESTS,
