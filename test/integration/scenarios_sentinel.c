@@ -6,8 +6,10 @@
 #include "itest.h"
 
 #include "fake_server.h"
+#include "sentinels.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ASK                                                                                    \
@@ -235,6 +237,125 @@ static void switch_master_moves_at_once(void **state)
     test_redis_stop(m2);
 }
 
+/* ---- a real deployment: a master, a replica, three sentinels ---- */
+
+enum { LOAD_DEPTH = 64 };
+
+typedef struct load {
+    arc_context *c;
+    bool running;
+    long issued, ok, errors, unanswered, not_sent, other;
+    long ok_on_new; /* OK replies while the context was on the new master */
+    int new_port;
+} load;
+
+static int master_port_of(const arc_context *c)
+{
+    const arc_attempt *a = arc_context_attempt(c, 0);
+    const char *colon = a != NULL ? strrchr(a->address, ':') : NULL;
+    return colon != NULL ? atoi(colon + 1) : -1;
+}
+
+static void load_more(load *l);
+
+static void on_incr(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    load *l = privdata;
+    if (r != NULL && r->type == ARC_REPLY_ERROR)
+        l->errors++; /* -READONLY from the demoted master: it did not run */
+    else if (r != NULL) {
+        l->ok++;
+        l->ok_on_new += master_port_of(c) == l->new_port;
+    } else if (status == ARC_ERR_UNANSWERED)
+        l->unanswered++;
+    else if (status == ARC_ERR_NOT_SENT)
+        l->not_sent++;
+    else
+        l->other++;
+    if (l->running)
+        load_more(l);
+}
+
+static void load_more(load *l)
+{
+    if (arc_command(l->c, on_incr, l, "INCR snt-counter") == ARC_OK)
+        l->issued++;
+}
+
+/* SENTINEL FAILOVER while 64 INCRs are in flight and a subscription is
+ * held: the same context ends up on the new master (the sentinel's
+ * announcement, the demoted master's -READONLY or its closing our link:
+ * whichever comes first), every callback runs once, the counter there is
+ * no higher than what could have run, and a message published on the new
+ * master reaches the original subscription. */
+static void failover_under_load(void **state)
+{
+    itest *t = *state;
+    test_sentinels *d = test_sentinels_start("arcmaster", NULL);
+    assert_non_null(d);
+    int old_port = test_redis_port(test_sentinels_server(d, 0));
+    int new_port = test_redis_port(test_sentinels_server(d, 1));
+    arc_sentinel_addr addrs[3];
+    for (int i = 0; i < 3; i++)
+        addrs[i] = (arc_sentinel_addr){.host = "127.0.0.1", .port = test_sentinels_port(d, i)};
+    arc_sentinel s = {.master_name = "arcmaster", .addrs = addrs, .naddrs = 3};
+    arc_options o = itest_options(t);
+    o.host = NULL;
+    o.transport = NULL; /* the deployment speaks plain TCP */
+    o.sentinel = &s;
+    o.reconnect = &quick;
+    o.resp = 3;
+    static itest_conn w;
+    w = (itest_conn){0};
+    o.on_connect = itest_on_connect;
+    o.on_disconnect = itest_on_disconnect;
+    o.data = &w;
+    arc_context *c = itest_connect(t, &o);
+    ITEST_RUN_UNTIL(t, 10000, w.connects == 1);
+    assert_int_equal(master_port_of(c), old_port);
+
+    static itest_rec sub;
+    sub = (itest_rec){0};
+    assert_int_equal(arc_command(c, itest_rec_cb, &sub, "SUBSCRIBE snt-chan"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, sub.calls == 1);
+    static load l;
+    l = (load){.c = c, .running = true, .new_port = new_port};
+    for (int i = 0; i < LOAD_DEPTH; i++)
+        load_more(&l);
+    ITEST_RUN_UNTIL(t, 10000, l.ok >= 500);
+
+    arc_reply *r = test_sentinels_command(d, 0, "SENTINEL FAILOVER arcmaster");
+    assert_non_null(r);
+    itest_assert_str(r, ARC_REPLY_STATUS, "OK");
+    arc_reply_free(r);
+    ITEST_RUN_UNTIL(t, 30000, l.ok_on_new >= 500);
+    assert_int_equal(master_port_of(c), new_port);
+    assert_true(w.connects >= 2);
+    l.running = false;
+    ITEST_RUN_UNTIL(t, 10000, l.ok + l.errors + l.unanswered + l.not_sent + l.other == l.issued);
+    assert_int_equal(l.other, 0);
+    assert_int_equal(arc_context_state(c), ARC_STATE_SUBSCRIBED);
+
+    test_redis *now = test_sentinels_server(d, 1);
+    r = test_redis_command(now, "GET snt-counter");
+    assert_non_null(r);
+    assert_int_equal(r->type, ARC_REPLY_STRING);
+    long long counter = strtoll(r->str, NULL, 10);
+    arc_reply_free(r);
+    if (counter > l.ok + l.unanswered)
+        fail_msg("the counter is %lld; %ld replies, %ld unanswered", counter, l.ok, l.unanswered);
+    r = test_redis_command(now, "PUBLISH snt-chan after");
+    assert_non_null(r);
+    assert_int_equal(r->integer, 1);
+    arc_reply_free(r);
+    ITEST_RUN_UNTIL(t, 10000, itest_count_kind(&sub, "message") == 1);
+    assert_int_equal(sub.nulls, 0); /* the subscription was kept throughout */
+    arc_free(c);
+    assert_int_equal(sub.nulls, 1);
+    itest_rec_clear(&sub);
+    test_sentinels_stop(d);
+}
+
 /* Options that cannot work are said from the loop, like any failure. */
 static void sentinel_bad_options(void **state)
 {
@@ -252,7 +373,8 @@ static void sentinel_bad_options(void **state)
 const struct CMUnitTest itest_sentinel_scenarios[] = {
     cmocka_unit_test(sentinel_names_the_master), cmocka_unit_test(no_sentinel_knows),
     cmocka_unit_test(role_must_be_master),       cmocka_unit_test(every_link_asks),
-    cmocka_unit_test(switch_master_moves_at_once), cmocka_unit_test(sentinel_bad_options),
+    cmocka_unit_test(switch_master_moves_at_once), cmocka_unit_test(failover_under_load),
+    cmocka_unit_test(sentinel_bad_options),
 };
 const size_t itest_sentinel_scenario_count =
     sizeof itest_sentinel_scenarios / sizeof itest_sentinel_scenarios[0];
