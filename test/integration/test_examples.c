@@ -1,9 +1,12 @@
 /* test_examples.c (tests): every example program, run against a throwaway
  * redis-server, must exit 0. The programs' paths are the arguments; each
- * gets the server's HOST PORT, and example-tls gets "localhost", the TLS
- * port and the harness CA file (the server then listens for TLS too). */
+ * gets the server's HOST PORT, example-tls gets "localhost", the TLS port
+ * and the harness CA file (the server then listens for TLS too), and
+ * example-sentinel a sentinel's HOST PORT and the master's name, of a
+ * Sentinel deployment started for it. */
 #define _POSIX_C_SOURCE 200809L
 #include "redis_server.h"
+#include "sentinels.h"
 #include "tls_certs.h"
 
 #include <stdbool.h>
@@ -24,6 +27,11 @@ static bool is_tls(const char *path)
     return strcmp(base(path), "example-tls") == 0;
 }
 
+static bool is_sentinel(const char *path)
+{
+    return strcmp(base(path), "example-sentinel") == 0;
+}
+
 int main(int argc, char **argv)
 {
     printf("1..%d\n", argc - 1);
@@ -40,9 +48,14 @@ int main(int argc, char **argv)
                    tls ? " with TLS" : "");
         return 1;
     }
-    char port[16], tls_port[16];
+    test_sentinels *snt = NULL;
+    for (int i = 1; i < argc && snt == NULL; i++)
+        if (is_sentinel(argv[i]) && (snt = test_sentinels_start("mymaster", NULL)) == NULL)
+            fprintf(stderr, "no Sentinel deployment for %s\n", base(argv[i]));
+    char port[16], tls_port[16], sentinel_port[16];
     snprintf(port, sizeof port, "%d", test_redis_port(srv));
     snprintf(tls_port, sizeof tls_port, "%d", test_redis_tls_port(srv));
+    snprintf(sentinel_port, sizeof sentinel_port, "%d", snt ? test_sentinels_port(snt, 0) : 0);
     int failed = 0;
     for (int i = 1; i < argc; i++) {
         fflush(stdout);
@@ -51,6 +64,8 @@ int main(int argc, char **argv)
             dup2(STDERR_FILENO, STDOUT_FILENO); /* keep the TAP stream clean */
             if (is_tls(argv[i]))
                 execl(argv[i], argv[i], "localhost", tls_port, files->ca_cert, (char *)NULL);
+            else if (is_sentinel(argv[i]))
+                execl(argv[i], argv[i], "127.0.0.1", sentinel_port, "mymaster", (char *)NULL);
             else
                 execl(argv[i], argv[i], test_redis_host(srv), port, (char *)NULL);
             _exit(127);
@@ -64,6 +79,7 @@ int main(int argc, char **argv)
             failed = 1;
         }
     }
+    test_sentinels_stop(snt);
     test_redis_stop(srv);
     return failed;
 }
