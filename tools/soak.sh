@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # soak.sh: the soak runs at full length on a release build: for each event
 # loop built (poll always, libuv when found), millions of commands, then a
-# thousand connect/kill cycles, against a redis-server of its own; RSS and
-# open descriptors must stay flat (see test/soak/soak.c). The short version
-# of the same program is meson's suite "soak".
-#   tools/soak.sh                          the defaults (10M commands, 1000 cycles)
-#   tools/soak.sh --commands N --cycles N  any arguments go to every run
+# thousand connect/kill cycles, then a thousand server restarts (SIGKILL)
+# under load with one reconnecting context, against a redis-server of its
+# own; RSS and open descriptors must stay flat (see test/soak/soak.c). The
+# short version of the same program is meson's suite "soak".
+#   tools/soak.sh                 the defaults (10M commands, 1000 cycles,
+#                                 1000 restarts)
+#   tools/soak.sh --commands N --cycles N --restarts N
+#                                 any arguments go to every run; 0 skips a
+#                                 phase (--commands 0 --cycles 0: restarts only)
 # Builds into build-soak; each run's output goes to build-soak/soak-<loop>.log
 # too. Exits non-zero when a run failed.
 set -uo pipefail

@@ -10,14 +10,25 @@
  *   cycles    --cycles times: connect, wait for READY, queue a batch, have
  *             the server drop the connection (CLIENT KILL, or a restart of
  *             the server every 100th cycle), check that every callback came
- *             exactly once and on_disconnect once, free, start over.
+ *             exactly once and on_disconnect once, free, start over;
+ *   restarts  one context with a reconnect policy keeps --depth INCRs in
+ *             flight and holds a subscription of each kind (SUBSCRIBE,
+ *             PSUBSCRIBE, SSUBSCRIBE); --restarts times the server is
+ *             killed (SIGKILL) and started again on the same port; the
+ *             context must come back with its subscriptions (a message of
+ *             each kind published after each restart reaches the original
+ *             callback), every command callback must come once (a reply,
+ *             ARC_ERR_UNANSWERED or ARC_ERR_NOT_SENT) and each server run's
+ *             counter must lie between its replies and its replies plus
+ *             its unanswered commands.
  *
- * Output is TAP (plan first), the samples as "# sample ..." and
- * "# cycle ..." lines. meson runs a short version (suite soak);
+ * A phase given 0 (--commands 0, --cycles 0, --restarts 0) is not run.
+ * Output is TAP (plan first), the samples as "# sample ...", "# cycle ..."
+ * and "# restart ..." lines. meson runs a short version (suite soak);
  * tools/soak.sh runs the defaults on a release build.
  *
- *   soak_poll [--commands N] [--cycles N] [--sample N] [--depth N]
- *             [--cycle-sample N]
+ *   soak_poll [--commands N] [--cycles N] [--restarts N] [--sample N]
+ *             [--depth N] [--cycle-sample N] [--restart-sample N]
  */
 #define _POSIX_C_SOURCE 200809L /* opendir; uv.h needs POSIX types under -std=c11 */
 
@@ -31,14 +42,19 @@
 
 #include "redis_server.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Address and UB sanitizers keep freed memory in quarantine and shadow it:
  * RSS then grows by design, so the RSS checks are skipped there (as under
@@ -448,7 +464,7 @@ static void on_cmd_connect(arc_context *c, int status, void *data)
 }
 
 typedef struct soak_args {
-    unsigned long long commands, cycles, sample, depth, cycle_sample;
+    unsigned long long commands, cycles, restarts, sample, depth, cycle_sample, restart_sample;
 } soak_args;
 
 static void phase_commands(soak_loop *loop, test_redis *srv, const soak_args *a)
@@ -840,19 +856,506 @@ static void phase_cycles(soak_loop *loop, test_redis *srv, const soak_args *a)
     free(samples.v);
 }
 
+/* ---- phase 3: server restarts under load, one reconnecting context ---- */
+
+#define RS_KEY "soak:restarts"
+#define RS_CHANNEL "soak:chan"
+#define RS_PATTERN "soak:pat.*"
+#define RS_PCHANNEL "soak:pat.x"  /* a channel the pattern matches */
+#define RS_SHARD "soak:shard"
+#define RS_LOAD 500               /* replies on each new link before the next kill */
+#define RS_HOLD_MS 2000           /* for the killed server's listener to go */
+
+enum { SUB_CHANNEL, SUB_PATTERN, SUB_SHARD, SUB_KINDS };
+
+struct rs_phase;
+
+typedef struct sub_track {
+    const char *confirm; /* "subscribe", "psubscribe", "ssubscribe" */
+    const char *message; /* "message", "pmessage", "smessage" */
+    unsigned long long confirms, messages, bad;
+    unsigned long long nulls, nulls_early; /* early: before arc_free */
+    int null_status;
+    struct rs_phase *p;
+} sub_track;
+
+typedef struct rs_phase {
+    uint64_t *ring; /* slot seq % ring_size: the seq in flight, or SLOT_FREE */
+    size_t ring_size;
+    unsigned long long issued, calls, next, strays, misorder;
+    unsigned long long ok, unanswered, not_sent, other, bad_values;
+    /* The link in progress (one per server run: the server keeps no data,
+     * so its counter starts at 0 on each) and the one before it. */
+    unsigned long long link_ok, link_unanswered;
+    long long link_last;
+    unsigned long long prev_ok, prev_unanswered;
+    unsigned long long connects, connect_failures, disconnects;
+    int refused;
+    bool stop; /* no more commands: the last ones drain */
+    bool freeing;
+    char expect[32]; /* the payload of the messages now due */
+    sub_track subs[SUB_KINDS];
+} rs_phase;
+
+static unsigned long long rs_diags;
+
+#define RS_DIAG(...)                                                                   \
+    do {                                                                               \
+        if (rs_diags++ < MAX_DIAG)                                                     \
+            printf("# restarts: " __VA_ARGS__);                                        \
+    } while (0)
+
+static void on_rs_reply(arc_context *c, arc_reply *r, int status, void *privdata);
+
+static void rs_issue(arc_context *c, rs_phase *p)
+{
+    uint64_t seq = p->issued;
+    size_t slot = (size_t)(seq % p->ring_size);
+    if (p->ring[slot] != SLOT_FREE) {
+        p->misorder++;
+        RS_DIAG("command %llu got no call yet, its slot is needed again\n",
+                (unsigned long long)p->ring[slot]);
+    }
+    int rc = arc_command(c, on_rs_reply, (void *)(uintptr_t)seq, "INCR " RS_KEY);
+    if (rc != ARC_OK) {
+        p->refused = rc;
+        RS_DIAG("command %llu refused: %s (state %s)\n", (unsigned long long)seq,
+                arc_status_name(rc), arc_state_name(arc_context_state(c)));
+        return;
+    }
+    p->ring[slot] = seq;
+    p->issued++;
+}
+
+static void on_rs_reply(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    rs_phase *p = arc_context_data(c);
+    uint64_t seq = (uint64_t)(uintptr_t)privdata;
+    size_t slot = (size_t)(seq % p->ring_size);
+    if (p->ring[slot] != seq) {
+        p->strays++;
+        RS_DIAG("command %llu called but not in flight (a second call?), %s\n",
+                (unsigned long long)seq, arc_status_name(status));
+        return;
+    }
+    p->ring[slot] = SLOT_FREE;
+    if (seq != p->next) {
+        p->misorder++;
+        RS_DIAG("command %llu called out of order (%llu due)\n", (unsigned long long)seq,
+                p->next);
+    }
+    p->next = seq + 1;
+    p->calls++;
+    if (status == ARC_OK && r != NULL && r->type == ARC_REPLY_INTEGER) {
+        p->ok++;
+        p->link_ok++;
+        /* One connection per server run, in order, from 0. */
+        if (r->integer != p->link_last + 1) {
+            p->bad_values++;
+            RS_DIAG("INCR answered %lld after %lld on link %llu\n", r->integer, p->link_last,
+                    p->connects);
+        }
+        p->link_last = r->integer;
+    } else if (status == ARC_ERR_UNANSWERED && r == NULL) {
+        p->unanswered++;
+        p->link_unanswered++;
+    } else if (status == ARC_ERR_NOT_SENT && r == NULL) {
+        p->not_sent++;
+    } else {
+        p->other++;
+        RS_DIAG("command %llu: status %s, reply %s\n", (unsigned long long)seq,
+                arc_status_name(status), r ? arc_reply_type_name(r->type) : "NULL");
+    }
+    /* One call in, one command out: the depth holds, through the outages
+     * too (commands issued while down wait for the next link). */
+    if (!p->stop && !p->refused)
+        rs_issue(c, p);
+}
+
+static bool word_is(const arc_reply *r, const char *w)
+{
+    size_t n = strlen(w);
+    return r != NULL && r->str != NULL && r->len == n && memcmp(r->str, w, n) == 0;
+}
+
+static void on_rs_sub(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    (void)c;
+    sub_track *s = privdata;
+    if (r == NULL) {
+        s->nulls++;
+        s->null_status = status;
+        if (!s->p->freeing) {
+            s->nulls_early++;
+            RS_DIAG("%s: final NULL (%s) while the context lives on\n", s->confirm,
+                    arc_status_name(status));
+        }
+        return;
+    }
+    if ((r->type != ARC_REPLY_PUSH && r->type != ARC_REPLY_ARRAY) || r->elements < 3) {
+        s->bad++;
+        RS_DIAG("%s: a reply of type %s\n", s->confirm, arc_reply_type_name(r->type));
+        return;
+    }
+    if (word_is(r->element[0], s->confirm)) {
+        s->confirms++;
+    } else if (word_is(r->element[0], s->message) &&
+               word_is(r->element[r->elements - 1], s->p->expect)) {
+        s->messages++;
+    } else {
+        s->bad++;
+        const arc_reply *last = r->element[r->elements - 1];
+        RS_DIAG("%s: unexpected \"%.*s\" ... \"%.*s\" (expected %s)\n", s->confirm,
+                (int)(r->element[0]->len > 20 ? 20 : r->element[0]->len),
+                r->element[0]->str ? r->element[0]->str : "",
+                (int)(last->str && last->len < 40 ? last->len : 0), last->str ? last->str : "",
+                s->p->expect);
+    }
+}
+
+static void on_rs_connect(arc_context *c, int status, void *data)
+{
+    (void)c;
+    rs_phase *p = data;
+    if (status != ARC_OK) {
+        p->connect_failures++;
+        RS_DIAG("connect failed: %s (%s)\n", arc_status_name(status), arc_context_error(c));
+        return;
+    }
+    /* A new link, a new server run: the one before is complete (its
+     * unanswered commands were settled when it was lost). */
+    p->connects++;
+    p->prev_ok = p->link_ok;
+    p->prev_unanswered = p->link_unanswered;
+    p->link_ok = 0;
+    p->link_unanswered = 0;
+    p->link_last = 0;
+}
+
+static void on_rs_disconnect(arc_context *c, int status, void *data)
+{
+    (void)c;
+    (void)status;
+    rs_phase *p = data;
+    p->disconnects++;
+}
+
+/* While the killed server is down, its port is bound by a socket that does
+ * not listen: a connect is refused as if nobody were there, and no connect
+ * of the context's can be given the port as its own source port (a TCP
+ * self-connect, which would read the commands back as replies). One
+ * attempt in some ten thousand would otherwise hit it when the port is in
+ * the ephemeral range, which a thousand restarts with a few attempts each
+ * would reach. SO_REUSEADDR: past the old server's TIME_WAITs. -1 when it
+ * could not be bound in time. */
+static int hold_port(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int64_t end = arc_now_ms() + RS_HOLD_MS;
+    /* The killed process's listener goes when the kernel has reaped it. */
+    while (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        if (errno != EADDRINUSE || arc_now_ms() >= end) {
+            close(fd);
+            return -1;
+        }
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return fd;
+}
+
+/* The server's counter with writes paused, so that no INCR of the context
+ * runs between this read and the kill; -1 when unreadable. */
+static long long paused_counter(test_redis *srv)
+{
+    arc_reply *r = test_redis_command(srv, "CLIENT PAUSE 60000 WRITE");
+    bool paused = r != NULL && r->type == ARC_REPLY_STATUS;
+    arc_reply_free(r);
+    if (!paused)
+        return -1;
+    r = test_redis_command(srv, "GET " RS_KEY);
+    long long v = -1;
+    if (r != NULL && r->type == ARC_REPLY_NIL)
+        v = 0;
+    else if (r != NULL && r->type == ARC_REPLY_STRING && r->str != NULL)
+        v = strtoll(r->str, NULL, 10);
+    arc_reply_free(r);
+    return v;
+}
+
+static bool rs_back(const rs_phase *p, arc_context *c, unsigned long long links)
+{
+    for (int k = 0; k < SUB_KINDS; k++)
+        if (p->subs[k].confirms < links)
+            return false;
+    return p->connects >= links && arc_context_state(c) == ARC_STATE_SUBSCRIBED;
+}
+
+static bool rs_delivered(const rs_phase *p, unsigned long long n)
+{
+    for (int k = 0; k < SUB_KINDS; k++)
+        if (p->subs[k].messages < n)
+            return false;
+    return true;
+}
+
+/* Publishes one message of each kind; true when each had one receiver. */
+static bool rs_publish(test_redis *srv, const char *payload)
+{
+    static const char *const fmt[SUB_KINDS] = {"PUBLISH " RS_CHANNEL " %s",
+                                                 "PUBLISH " RS_PCHANNEL " %s",
+                                                 "SPUBLISH " RS_SHARD " %s"};
+    bool ok = true;
+    for (int k = 0; k < SUB_KINDS; k++) {
+        arc_reply *r = test_redis_command(srv, fmt[k], payload);
+        if (r == NULL || r->type != ARC_REPLY_INTEGER || r->integer != 1) {
+            RS_DIAG("%s: %s\n", fmt[k], r == NULL ? "no reply"
+                                        : r->type == ARC_REPLY_INTEGER ? "not one receiver"
+                                                                       : "an error");
+            ok = false;
+        }
+        arc_reply_free(r);
+    }
+    return ok;
+}
+
+static void phase_restarts(soak_loop *loop, test_redis *srv, const soak_args *a)
+{
+    series samples;
+    unsigned long long every = a->restart_sample;
+    rs_phase p;
+    memset(&p, 0, sizeof p);
+    p.ring_size = (size_t)a->depth * 2;
+    p.ring = malloc(p.ring_size * sizeof *p.ring);
+    if (p.ring == NULL || series_init(&samples, (size_t)(a->restarts / every) + 2) != 0) {
+        printf("Bail out! out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < p.ring_size; i++)
+        p.ring[i] = SLOT_FREE;
+    static const char *const confirm[SUB_KINDS] = {"subscribe", "psubscribe", "ssubscribe"};
+    static const char *const message[SUB_KINDS] = {"message", "pmessage", "smessage"};
+    for (int k = 0; k < SUB_KINDS; k++)
+        p.subs[k] = (sub_track){.confirm = confirm[k], .message = message[k], .p = &p};
+    arc_reply_free(test_redis_command(srv, "DEL " RS_KEY));
+
+    /* Small waits: the server is back within tens of ms, and a thousand
+     * restarts should not spend most of their time waiting. */
+    arc_reconnect rc;
+    memset(&rc, 0, sizeof rc);
+    rc.initial_delay_ms = 10;
+    rc.max_delay_ms = 100;
+    rc.max_attempts = 0;
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.host = test_redis_host(srv);
+    o.port = test_redis_port(srv);
+    o.connect_timeout_ms = CONNECT_TIMEOUT_MS;
+    o.resp = 3; /* commands and subscriptions on one connection */
+    o.reconnect = &rc;
+    o.on_connect = on_rs_connect;
+    o.on_disconnect = on_rs_disconnect;
+    o.data = &p;
+    arc_context *c = arc_connect(&o);
+    if (c == NULL || loop_attach(loop, c) != ARC_OK) {
+        printf("Bail out! cannot connect or attach (restarts)\n");
+        exit(1);
+    }
+    if (arc_command(c, on_rs_sub, &p.subs[SUB_CHANNEL], "SUBSCRIBE " RS_CHANNEL) != ARC_OK ||
+        arc_command(c, on_rs_sub, &p.subs[SUB_PATTERN], "PSUBSCRIBE " RS_PATTERN) != ARC_OK ||
+        arc_command(c, on_rs_sub, &p.subs[SUB_SHARD], "SSUBSCRIBE " RS_SHARD) != ARC_OK) {
+        printf("Bail out! a subscribe command was refused\n");
+        exit(1);
+    }
+    while (p.issued < a->depth && !p.refused)
+        rs_issue(c, &p);
+
+    bool held;
+    bool lost = false; /* the context did not come back: the rest is moot */
+    unsigned long long counter_bad = 0, counter_unread = 0, counter_checked = 0;
+    unsigned long long publish_bad = 0, kills = 0;
+    RUN_UNTIL(loop, WAIT_MS, rs_back(&p, c, 1), held);
+    if (!held) {
+        lost = true;
+        RS_DIAG("not subscribed within %d ms at the start (state %s: %s)\n", WAIT_MS,
+                arc_state_name(arc_context_state(c)), arc_context_error(c));
+    }
+    int64_t start = arc_now_ms();
+    int64_t down_ms = 0; /* kill to the new server answering, summed */
+    for (unsigned long long i = 0; i < a->restarts && !lost; i++) {
+        /* Under load: the new link answers a few hundred INCRs first. */
+        RUN_UNTIL(loop, WAIT_MS, p.link_ok >= RS_LOAD || p.refused, held);
+        if (!held || p.refused) {
+            lost = true;
+            RS_DIAG("restart %llu: only %llu replies on the link within %d ms (state %s)\n",
+                    i, p.link_ok, WAIT_MS, arc_state_name(arc_context_state(c)));
+            break;
+        }
+        /* Every other run is read with writes paused, so that its counter
+         * can be checked; the others are killed in the middle of the
+         * traffic, the server executing INCRs and its replies on the way. */
+        long long counter = -2; /* not read */
+        if (i % 2 == 0)
+            counter = paused_counter(srv);
+        int pid = test_redis_pid(srv);
+        int64_t t0 = arc_now_ms();
+        if (pid <= 0 || kill((pid_t)pid, SIGKILL) != 0) {
+            printf("Bail out! cannot kill redis-server (restart %llu)\n", i);
+            exit(1);
+        }
+        kills++;
+        int hold = hold_port(test_redis_port(srv));
+        if (hold < 0)
+            RS_DIAG("restart %llu: the port could not be held\n", i);
+        /* Runs the loop a little while down: the link's loss and the first
+         * refused attempts happen against the dead server. */
+        loop_run_once(loop, 5);
+        if (hold >= 0)
+            close(hold);
+        if (test_redis_restart(srv) != 0) {
+            printf("Bail out! redis-server did not restart (restart %llu)\n", i);
+            exit(1);
+        }
+        down_ms += arc_now_ms() - t0;
+        RUN_UNTIL(loop, WAIT_MS, rs_back(&p, c, i + 2), held);
+        if (!held) {
+            lost = true;
+            RS_DIAG("restart %llu: not back within %d ms (state %s, %u attempts: %s)\n", i,
+                    WAIT_MS, arc_state_name(arc_context_state(c)), arc_context_reconnects(c),
+                    arc_context_error(c));
+            break;
+        }
+        /* The killed run, complete now: what ran lies between what was
+         * answered and what may have run. */
+        if (counter == -1) {
+            counter_unread++;
+        } else if (counter == -2) {
+            /* not read: killed under way */
+        } else if ((unsigned long long)counter < p.prev_ok ||
+                   (unsigned long long)counter > p.prev_ok + p.prev_unanswered) {
+            counter_checked++;
+            counter_bad++;
+            RS_DIAG("restart %llu: the server counted %lld, %llu replies, %llu unanswered\n",
+                    i, counter, p.prev_ok, p.prev_unanswered);
+        } else {
+            counter_checked++;
+        }
+        snprintf(p.expect, sizeof p.expect, "after-%llu", i + 1);
+        if (!rs_publish(srv, p.expect))
+            publish_bad++;
+        RUN_UNTIL(loop, WAIT_MS, rs_delivered(&p, i + 1), held);
+        if (!held) {
+            lost = true;
+            RS_DIAG("restart %llu: a message did not arrive within %d ms (%llu %llu %llu)\n",
+                    i, WAIT_MS, p.subs[0].messages, p.subs[1].messages, p.subs[2].messages);
+            break;
+        }
+        if ((i + 1) % every == 0 || i + 1 == a->restarts) {
+            const sample *x = series_add(&samples, i + 1);
+            if (x != NULL) {
+                printf("# restart n=%llu rss_kib=%ld fds=%d commands=%llu\n", x->at,
+                       x->rss_kib, x->fds, p.calls);
+                fflush(stdout);
+            }
+        }
+    }
+    int64_t took = arc_now_ms() - start;
+
+    /* The last run: stop issuing, let the commands in flight drain, and
+     * the counter equals the replies. */
+    p.stop = true;
+    RUN_UNTIL(loop, WAIT_MS, p.calls == p.issued, held);
+    if (!lost) {
+        long long counter = paused_counter(srv);
+        if (counter < 0)
+            counter_unread++;
+        else if (counter_checked++, (unsigned long long)counter != p.link_ok) {
+            counter_bad++;
+            RS_DIAG("last run: the server counted %lld, %llu replies\n", counter, p.link_ok);
+        }
+        arc_reply_free(test_redis_command(srv, "CLIENT UNPAUSE"));
+    }
+    printf("# restarts: %llu in %.2f s (%.1f/s), down %.0f ms each on average; %llu "
+           "commands: %llu replies, %llu unanswered, %llu not sent; %llu links; state %s\n", kills, (double)took / 1000.0,
+           took > 0 ? (double)kills * 1000.0 / (double)took : 0.0,
+           kills ? (double)down_ms / (double)kills : 0.0, p.issued, p.ok, p.unanswered,
+           p.not_sent, p.connects, arc_state_name(arc_context_state(c)));
+
+    unsigned long long before_free = p.calls + p.strays;
+    unsigned long long disconnects = p.disconnects; /* arc_free tells one more */
+    p.freeing = true;
+    arc_free(c);
+    loop_run_once(loop, 0);
+    unsigned long long after_free = p.calls + p.strays - before_free;
+
+    bool once = !lost && held && p.calls == p.issued &&
+                p.ok + p.unanswered + p.not_sent == p.issued && p.other == 0 &&
+                p.strays == 0 && p.misorder == 0 && after_free == 0 && !p.refused;
+    if (!once)
+        printf("# restarts: issued %llu, calls %llu, replies %llu + unanswered %llu + not "
+               "sent %llu, other %llu, strays %llu, misorder %llu, after free %llu, refused "
+               "%s%s\n", p.issued, p.calls, p.ok, p.unanswered, p.not_sent, p.other, p.strays,
+               p.misorder, after_free, arc_status_name(p.refused), lost ? ", lost" : "");
+    tap(once, "restarts: every command callback exactly once, in order "
+              "(replies + unanswered + not sent = issued)");
+    printf("# restarts: %llu server runs' counters checked (the others were killed under "
+           "way)\n", counter_checked);
+    if (counter_bad || counter_unread || p.bad_values)
+        printf("# restarts: counter out of bounds %llu, unreadable %llu; INCR replies not "
+               "1, 2, 3, ... per run %llu\n", counter_bad, counter_unread, p.bad_values);
+    tap(!lost && counter_bad == 0 && counter_unread == 0 && p.bad_values == 0,
+        "restarts: per server run, replies <= counter <= replies + unanswered");
+    bool subs_ok = !lost && publish_bad == 0 && p.connect_failures == 0 &&
+                   p.connects == kills + 1 && disconnects == kills;
+    for (int k = 0; k < SUB_KINDS; k++) {
+        const sub_track *s = &p.subs[k];
+        if (s->bad || s->nulls_early || s->nulls != 1 || s->messages != kills ||
+            s->confirms != kills + 1) {
+            subs_ok = false;
+            printf("# restarts: %s: confirmations %llu, messages %llu, bad %llu, final NULLs "
+                   "%llu (%llu before arc_free, last %s)\n", s->confirm, s->confirms,
+                   s->messages, s->bad, s->nulls, s->nulls_early,
+                   arc_status_name(s->null_status));
+        }
+    }
+    if (publish_bad || p.connects != kills + 1 || disconnects != kills)
+        printf("# restarts: publishes without one receiver %llu; on_connect %llu, "
+               "on_disconnect %llu, for %llu kills\n", publish_bad, p.connects, disconnects,
+               kills);
+    tap(subs_ok, "restarts: back after every restart, every message to the original "
+                 "callbacks, no final NULL before arc_free");
+
+    check_rss("restarts: RSS flat", &samples);
+    check_fds("restarts: descriptors flat", &samples);
+    free(samples.v);
+    free(p.ring);
+}
+
 /* ---- main ---- */
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: soak_" SOAK_LOOP_NAME " [--commands N] [--cycles N] [--sample N] "
-                "[--depth N] [--cycle-sample N]\n"
-                "  --commands N      commands in phase 1 (default 10000000)\n"
-                "  --cycles N        connect/kill cycles in phase 2 (default 1000)\n"
-                "  --sample N        sample RSS and descriptors every N commands "
+    fprintf(to, "usage: soak_" SOAK_LOOP_NAME " [--commands N] [--cycles N] [--restarts N] "
+                "[--sample N] [--depth N] [--cycle-sample N] [--restart-sample N]\n"
+                "  --commands N        commands in phase 1 (default 10000000)\n"
+                "  --cycles N          connect/kill cycles in phase 2 (default 1000)\n"
+                "  --restarts N        server kills and restarts in phase 3 (default 1000)\n"
+                "                      (0 skips a phase)\n"
+                "  --sample N          sample RSS and descriptors every N commands "
                 "(default 1000000)\n"
-                "  --depth N         commands kept in flight (default 256)\n"
-                "  --cycle-sample N  sample every N cycles (default: 100, or a tenth\n"
-                "                    of the cycles when that is fewer)\n");
+                "  --depth N           commands kept in flight (default 256)\n"
+                "  --cycle-sample N    sample every N cycles (default: 100, or a tenth\n"
+                "                      of the cycles when that is fewer)\n"
+                "  --restart-sample N  sample every N restarts (default as for cycles)\n");
 }
 
 static bool parse_count(const char *s, unsigned long long *out)
@@ -872,9 +1375,11 @@ static int parse_args(int argc, char **argv, soak_args *a)
 {
     a->commands = 10000000;
     a->cycles = 1000;
+    a->restarts = 1000;
     a->sample = 1000000;
     a->depth = 256;
     a->cycle_sample = 0;
+    a->restart_sample = 0;
     for (int i = 1; i < argc; i += 2) {
         unsigned long long *dst = NULL;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -890,6 +1395,10 @@ static int parse_args(int argc, char **argv, soak_args *a)
             dst = &a->depth;
         } else if (strcmp(argv[i], "--cycle-sample") == 0) {
             dst = &a->cycle_sample;
+        } else if (strcmp(argv[i], "--restarts") == 0) {
+            dst = &a->restarts;
+        } else if (strcmp(argv[i], "--restart-sample") == 0) {
+            dst = &a->restart_sample;
         }
         if (dst == NULL || i + 1 >= argc || !parse_count(argv[i + 1], dst)) {
             fprintf(stderr, "soak: bad argument \"%s\"\n", argv[i]);
@@ -906,6 +1415,11 @@ static int parse_args(int argc, char **argv, soak_args *a)
         if (a->cycle_sample == 0)
             a->cycle_sample = 1;
     }
+    if (a->restart_sample == 0) {
+        a->restart_sample = a->restarts / 10 < 100 ? a->restarts / 10 : 100;
+        if (a->restart_sample == 0)
+            a->restart_sample = 1;
+    }
     return 0;
 }
 
@@ -914,13 +1428,18 @@ int main(int argc, char **argv)
     soak_args a;
     if (parse_args(argc, argv, &a) != 0)
         return 2;
-    printf("1..%d\n", rss_measured() ? 8 : 6);
+    /* Per phase run: its own checks (2, 2, 3), descriptors, and RSS where
+     * it is measured. */
+    int per_rss = rss_measured() ? 1 : 0;
+    int plan = (a.commands ? 3 + per_rss : 0) + (a.cycles ? 3 + per_rss : 0) +
+               (a.restarts ? 4 + per_rss : 0);
+    printf("1..%d\n", plan);
     if (!rss_measured())
         printf("# RSS is not checked under AddressSanitizer or valgrind (see rss_measured)\n");
-    printf("# soak loop=%s commands=%llu cycles=%llu sample=%llu depth=%llu "
-           "cycle_sample=%llu%s%s\n", SOAK_LOOP_NAME, a.commands, a.cycles, a.sample, a.depth,
-           a.cycle_sample, SOAK_ASAN ? " asan" : "",
-           getenv("ARC_UNDER_VALGRIND") ? " valgrind" : "");
+    printf("# soak loop=%s commands=%llu cycles=%llu restarts=%llu sample=%llu depth=%llu "
+           "cycle_sample=%llu restart_sample=%llu%s%s\n", SOAK_LOOP_NAME, a.commands, a.cycles,
+           a.restarts, a.sample, a.depth, a.cycle_sample, a.restart_sample,
+           SOAK_ASAN ? " asan" : "", getenv("ARC_UNDER_VALGRIND") ? " valgrind" : "");
     fflush(stdout);
 
     test_redis *srv = test_redis_start(NULL);
@@ -935,8 +1454,12 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    phase_commands(loop, srv, &a);
-    phase_cycles(loop, srv, &a);
+    if (a.commands)
+        phase_commands(loop, srv, &a);
+    if (a.cycles)
+        phase_cycles(loop, srv, &a);
+    if (a.restarts)
+        phase_restarts(loop, srv, &a);
 
     int leftover = loop_free(loop);
     test_redis_stop(srv);
