@@ -1,6 +1,6 @@
 /* selftest.c (tests): proves the test infrastructure itself: the throwaway
  * redis-server (plain and TLS), its certificates, the scripted fake server,
- * the silent listener and a Sentinel deployment. */
+ * the fault-injecting proxy, the silent listener and a Sentinel deployment. */
 #define _GNU_SOURCE
 
 #include <setjmp.h>
@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #endif
 
 #include "fake_server.h"
+#include "fault_proxy.h"
 #include "redis_server.h"
 #include "sentinels.h"
 #include "silent_listener.h"
@@ -863,6 +865,410 @@ static void fake_backlog_full_stalls_connect(void **state)
     assert_int_equal(fake_stop(f), 0);
 }
 
+/* --- the fault-injecting proxy ------------------------------------------- */
+
+/* A redis-server with the proxy in front of it; skips without a server. */
+typedef struct proxied {
+    test_redis *redis;
+    fault_proxy *proxy;
+} proxied;
+
+static proxied proxied_start(void)
+{
+    skip_without_redis();
+    proxied x;
+    x.redis = test_redis_start(NULL);
+    assert_non_null(x.redis);
+    x.proxy = fproxy_start(test_redis_port(x.redis));
+    assert_non_null(x.proxy);
+    assert_true(fproxy_port(x.proxy) > 0);
+    assert_int_not_equal(fproxy_port(x.proxy), test_redis_port(x.redis));
+    return x;
+}
+
+static void proxied_stop(proxied *x)
+{
+    fproxy_stop(x->proxy);
+    test_redis_stop(x->redis);
+}
+
+static void proxy_ok(fault_proxy *p, const char *line, const char *want)
+{
+    char got[256];
+    if (fproxy_cmd(p, line, got, sizeof got) != 0 || (want && strcmp(got, want) != 0))
+        fail_msg("\"%s\": answered \"%s\", expected \"%s\"", line, got, want ? want : "ok ...");
+}
+
+/* Reads exactly strlen(want) bytes within ms and compares them. */
+static void recv_within(int fd, const char *want, int ms)
+{
+    size_t len = strlen(want), got = 0;
+    char buf[256];
+    assert_true(len < sizeof buf);
+    long long end = now_ms() + ms;
+    while (got < len) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        long long left = end - now_ms();
+        if (left <= 0 || poll(&pfd, 1, (int)left) != 1)
+            fail_msg("%zu of %zu bytes within %d ms", got, len, ms);
+        ssize_t n = recv(fd, buf + got, len - got, 0);
+        if (n <= 0)
+            fail_msg("recv after %zu of %zu bytes: %zd (%s)", got, len, n,
+                     n < 0 ? strerror(errno) : "end of stream");
+        got += (size_t)n;
+    }
+    assert_memory_equal(buf, want, len);
+}
+
+/* Nothing to read for ms: no byte, no end of stream. */
+static void assert_silent(int fd, int ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, ms), 0);
+}
+
+/* The connection ends within 2 s: end of stream, or a reset when
+ * `reset_ok`; `reset` says it must be a reset. */
+static void assert_ends(int fd, bool reset_ok, bool reset)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 2000), 1);
+    char c;
+    errno = 0;
+    ssize_t n = recv(fd, &c, 1, 0);
+    if (reset) {
+        if (n != -1 || errno != ECONNRESET)
+            fail_msg("expected a reset; recv gave %zd (%s)", n, strerror(errno));
+    } else if (!(n == 0 || (reset_ok && n == -1 && errno == ECONNRESET))) {
+        fail_msg("expected the end of the stream; recv gave %zd (%s)", n, strerror(errno));
+    }
+}
+
+static void assert_stats(fault_proxy *p, int connections, int open)
+{
+    char want[64];
+    snprintf(want, sizeof want, "ok connections=%d open=%d", connections, open);
+    /* The proxy learns of a close on its next round: give it a moment. */
+    char got[256] = "";
+    long long end = now_ms() + 2000;
+    do {
+        assert_int_equal(fproxy_cmd(p, "stats", got, sizeof got), 0);
+        if (strcmp(got, want) == 0)
+            return;
+        usleep(5 * 1000);
+    } while (now_ms() < end);
+    fail_msg("stats: \"%s\", expected \"%s\"", got, want);
+}
+
+#define PING "*1\r\n$4\r\nPING\r\n"
+
+static void fproxy_passes_and_counts(void **state)
+{
+    (void)state;
+    proxied x = proxied_start();
+    int a = tcp_connect(fproxy_port(x.proxy), false);
+    int b = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(a, PING);
+    send_str(b, PING PING);
+    recv_within(a, "+PONG\r\n", 2000);
+    recv_within(b, "+PONG\r\n+PONG\r\n", 2000);
+    assert_stats(x.proxy, 2, 2);
+    close(a);
+    assert_stats(x.proxy, 2, 1);
+    /* The server's end of stream reaches the client. */
+    send_str(b, "*1\r\n$4\r\nQUIT\r\n");
+    recv_within(b, "+OK\r\n", 2000);
+    assert_ends(b, false, false);
+    close(b);
+    assert_stats(x.proxy, 2, 0);
+    proxy_ok(x.proxy, "pass", "ok pass");
+    proxied_stop(&x);
+}
+
+static void fproxy_rejects_bad_commands(void **state)
+{
+    (void)state;
+    fault_proxy *p = fproxy_start(9); /* forwards nowhere; only talked to */
+    assert_non_null(p);
+    static const char *const bad[] = {"frobnicate", "", "cut", "cut x", "cut -1", "cut 1 2",
+                                      "trickle 0", "trickle 60001", "pass now", "stats please",
+                                      "close-on-write", "CUT 5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char got[256];
+        assert_int_equal(fproxy_cmd(p, bad[i], got, sizeof got), -1);
+        if (strncmp(got, "err ", 4) != 0)
+            fail_msg("\"%s\" answered \"%s\"", bad[i], got);
+    }
+    char longline[400];
+    memset(longline, 'a', sizeof longline - 1);
+    longline[sizeof longline - 1] = '\0';
+    assert_int_equal(fproxy_cmd(p, longline, NULL, 0), -1);
+    /* Still answering, and a small answer buffer is cut, not overrun. */
+    char tiny[5];
+    assert_int_equal(fproxy_cmd(p, "stats", tiny, sizeof tiny), 0);
+    assert_string_equal(tiny, "ok c");
+    proxy_ok(p, " trickle  5 ", "ok trickle 5");
+    proxy_ok(p, "cut 0", "ok cut 0 armed on 0");
+    /* A client whose upstream is not there is reset. */
+    int fd = tcp_connect(fproxy_port(p), false);
+    assert_ends(fd, true, false);
+    close(fd);
+    fproxy_stop(p);
+    fproxy_stop(NULL);
+}
+
+static void fproxy_reset_resets_both_sides(void **state)
+{
+    (void)state;
+    proxied x = proxied_start();
+    int a = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(a, "*3\r\n$6\r\nCLIENT\r\n$7\r\nSETNAME\r\n$5\r\nproxy\r\n");
+    recv_within(a, "+OK\r\n", 2000);
+    proxy_ok(x.proxy, "reset", "ok reset 1");
+    assert_ends(a, false, true);
+    close(a);
+    assert_stats(x.proxy, 1, 0);
+    /* The server lost its client too. */
+    long long end = now_ms() + 2000;
+    for (;;) {
+        arc_reply *r = test_redis_command(x.redis, "CLIENT LIST");
+        assert_non_null(r);
+        bool gone = strstr(r->str, "name=proxy ") == NULL;
+        arc_reply_free(r);
+        if (gone)
+            break;
+        assert_true(now_ms() < end);
+        usleep(5 * 1000);
+    }
+    /* Then back to pass. */
+    int b = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(b, PING);
+    recv_within(b, "+PONG\r\n", 2000);
+    close(b);
+    proxied_stop(&x);
+}
+
+static void fproxy_cut_mid_reply(void **state)
+{
+    (void)state;
+    proxied x = proxied_start();
+    char value[5001];
+    memset(value, 'v', 5000);
+    value[5000] = '\0';
+    assert_status(test_redis_command(x.redis, "SET big %s", value), "OK");
+    int a = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(a, PING);
+    recv_within(a, "+PONG\r\n", 2000);
+    proxy_ok(x.proxy, "cut 20", "ok cut 20 armed on 1");
+    send_str(a, "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n");
+    recv_within(a, "$5000\r\nvvvvvvvvvvvvv", 2000); /* 20 bytes, then a FIN */
+    assert_ends(a, false, false);
+    close(a);
+    assert_stats(x.proxy, 1, 0);
+    /* One-shot: a new connection gets the whole reply. */
+    int b = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(b, "*2\r\n$6\r\nSTRLEN\r\n$3\r\nbig\r\n");
+    recv_within(b, ":5000\r\n", 2000);
+    close(b);
+    proxied_stop(&x);
+}
+
+static void fproxy_blackhole_holds_then_passes(void **state)
+{
+    (void)state;
+    proxied x = proxied_start();
+    int a = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(a, PING);
+    recv_within(a, "+PONG\r\n", 2000);
+    proxy_ok(x.proxy, "blackhole", "ok blackhole");
+    send_str(a, PING);
+    assert_silent(a, 200);
+    /* A new connection is accepted and held as well. */
+    int b = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(b, PING);
+    assert_silent(b, 100);
+    assert_stats(x.proxy, 2, 2);
+    /* pass: the held bytes go through. */
+    proxy_ok(x.proxy, "pass", "ok pass");
+    recv_within(a, "+PONG\r\n", 2000);
+    recv_within(b, "+PONG\r\n", 2000);
+    /* A client that resets a held connection takes it down. */
+    proxy_ok(x.proxy, "blackhole", NULL);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(b);
+    assert_stats(x.proxy, 2, 1);
+    proxy_ok(x.proxy, "pass", NULL);
+    send_str(a, PING);
+    recv_within(a, "+PONG\r\n", 2000);
+    close(a);
+    proxied_stop(&x);
+}
+
+static void fproxy_trickles(void **state)
+{
+    (void)state;
+    proxied x = proxied_start();
+    int a = tcp_connect(fproxy_port(x.proxy), false);
+    proxy_ok(x.proxy, "trickle 20", "ok trickle 20");
+    long long t0 = now_ms();
+    send_str(a, PING);
+    /* Seven bytes, one every 20 ms, each in a read of its own. */
+    char got[8] = "";
+    for (int i = 0; i < 7; i++) {
+        struct pollfd pfd = {.fd = a, .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 2000), 1);
+        assert_int_equal(recv(a, got + i, sizeof got - 1 - (size_t)i, 0), 1);
+    }
+    long long took = now_ms() - t0;
+    assert_string_equal(got, "+PONG\r\n");
+    if (took < 115)
+        fail_msg("7 trickled bytes came in %lld ms; 20 ms apart, that is at least 120", took);
+    proxy_ok(x.proxy, "pass", NULL);
+    t0 = now_ms();
+    send_str(a, PING);
+    recv_within(a, "+PONG\r\n", 2000);
+    assert_true(now_ms() - t0 < 100);
+    close(a);
+    proxied_stop(&x);
+}
+
+static void fproxy_close_on_write(void **state)
+{
+    (void)state;
+    proxied x = proxied_start();
+    int a = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(a, PING);
+    recv_within(a, "+PONG\r\n", 2000);
+    proxy_ok(x.proxy, "close-on-write 50", "ok close-on-write 50 armed on 1");
+    /* 21 bytes each: two and a bit reach the server, then both sides go. */
+    const char *incr = "*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n";
+    char five[128] = "";
+    for (int i = 0; i < 5; i++)
+        strcat(five, incr);
+    send_str(a, five);
+    assert_ends(a, true, false);
+    close(a);
+    assert_stats(x.proxy, 1, 0);
+    long long end = now_ms() + 2000;
+    for (;;) {
+        arc_reply *r = test_redis_command(x.redis, "GET k");
+        assert_non_null(r);
+        bool two = r->type == ARC_REPLY_STRING && strcmp(r->str, "2") == 0;
+        arc_reply_free(r);
+        if (two)
+            break;
+        assert_true(now_ms() < end);
+        usleep(5 * 1000);
+    }
+    /* One-shot: a new connection passes. */
+    int b = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(b, five);
+    recv_within(b, ":3\r\n:4\r\n:5\r\n:6\r\n:7\r\n", 2000);
+    close(b);
+    proxied_stop(&x);
+}
+
+static void fproxy_refuses_new_connections(void **state)
+{
+    (void)state;
+    proxied x = proxied_start();
+    int a = tcp_connect(fproxy_port(x.proxy), false);
+    proxy_ok(x.proxy, "refuse", "ok refuse");
+    int b = tcp_connect(fproxy_port(x.proxy), false); /* the kernel accepts it */
+    assert_ends(b, false, true);
+    close(b);
+    send_str(a, PING); /* an open one passes */
+    recv_within(a, "+PONG\r\n", 2000);
+    proxy_ok(x.proxy, "pass", NULL);
+    int c = tcp_connect(fproxy_port(x.proxy), false);
+    send_str(c, PING);
+    recv_within(c, "+PONG\r\n", 2000);
+    assert_stats(x.proxy, 3, 2);
+    close(a);
+    close(c);
+    proxied_stop(&x);
+}
+
+/* Runs the program by hand (to send it signals): its pid, its stdin in
+ * *in, its first line in `line`. */
+static pid_t proxy_run(const char *arg, int *in, char *line, size_t cap)
+{
+    const char *prog = getenv("ARC_FAULTPROXY");
+    if (!prog || !*prog)
+        prog = "./arc-faultproxy";
+    int i[2], o[2];
+    assert_int_equal(pipe2(i, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(o, O_CLOEXEC), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(i[0], STDIN_FILENO);
+        dup2(o[1], STDOUT_FILENO);
+        execl(prog, prog, arg, (char *)NULL);
+        _exit(127);
+    }
+    close(i[0]);
+    close(o[1]);
+    *in = i[1];
+    FILE *f = fdopen(o[0], "r");
+    assert_non_null(f);
+    line[0] = '\0';
+    if (!fgets(line, (int)cap, f))
+        line[0] = '\0';
+    fclose(f);
+    return pid;
+}
+
+static int exit_status_within(pid_t pid, int ms)
+{
+    long long end = now_ms() + ms;
+    int status;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (now_ms() >= end) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        usleep(2 * 1000);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void fproxy_exits_cleanly(void **state)
+{
+    (void)state;
+    char line[64];
+    int in;
+    pid_t pid = proxy_run("9", &in, line, sizeof line);
+    assert_int_equal(strncmp(line, "PORT ", 5), 0);
+    kill(pid, SIGTERM);
+    assert_int_equal(exit_status_within(pid, 2000), 0);
+    close(in);
+
+    pid = proxy_run("9", &in, line, sizeof line);
+    assert_int_equal(strncmp(line, "PORT ", 5), 0);
+    int fd = tcp_connect(atoi(line + 5), false);
+    close(in); /* the end of stdin */
+    assert_int_equal(exit_status_within(pid, 2000), 0);
+    assert_ends(fd, true, false); /* its connections go with it */
+    close(fd);
+
+    pid = proxy_run("not-a-port", &in, line, sizeof line);
+    assert_string_equal(line, "");
+    assert_int_equal(exit_status_within(pid, 2000), 2);
+    close(in);
+
+    /* fproxy_stop() does not wait for a timeout. */
+    fault_proxy *p = fproxy_start(9);
+    assert_non_null(p);
+    long long t0 = now_ms();
+    fproxy_stop(p);
+    assert_true(now_ms() - t0 < 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -887,6 +1293,15 @@ int main(void)
         cmocka_unit_test(fake_stall_stops_with_0),
         cmocka_unit_test(fake_finish_times_out),
         cmocka_unit_test(fake_backlog_full_stalls_connect),
+        cmocka_unit_test(fproxy_passes_and_counts),
+        cmocka_unit_test(fproxy_rejects_bad_commands),
+        cmocka_unit_test(fproxy_reset_resets_both_sides),
+        cmocka_unit_test(fproxy_cut_mid_reply),
+        cmocka_unit_test(fproxy_blackhole_holds_then_passes),
+        cmocka_unit_test(fproxy_trickles),
+        cmocka_unit_test(fproxy_close_on_write),
+        cmocka_unit_test(fproxy_refuses_new_connections),
+        cmocka_unit_test(fproxy_exits_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
