@@ -6,7 +6,10 @@
  * completes without reaching N. Every run must end cleanly: each callback
  * that was accepted called exactly once, the connect callback once, nothing
  * left allocated. With libarc-tls, a context over TLS to a TLS
- * redis-server is swept too (sweep_tls). */
+ * redis-server is swept too (sweep_tls). With a reconnect policy, the peer
+ * closes the link under a subscription and commands, and a new peer takes
+ * the next connection: the loss, the backoff, the replay and the commands
+ * that waited are swept too (sweep_reconnect). */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -497,6 +500,213 @@ static void sweep_tcp_connect(void **state)
     sweep_over(&poll_loop, 2, false, true, true); /* the lookup thread's hand-over */
 }
 
+/* ---- with a reconnect policy: the peer closes, a new one answers ---- */
+
+/* The next connection's peer starts from nothing, as a restarted server
+ * would: no subscriptions, RESP2 until HELLO. */
+static void peer_reset(peer *p, int fd)
+{
+    arc_reader_free(p->reader);
+    memset(p, 0, sizeof *p);
+    p->fd = fd;
+    p->reader = arc_reader_new(NULL, NULL);
+    p->resp = 2;
+    assert_non_null(p->reader);
+}
+
+/* Subscription callbacks of the reconnect runs: a final NULL while the
+ * context lives on would break docs/reconnect.md's promise that a kept
+ * subscription never ends for a lost link. */
+static int sub_nulls_alive;
+
+static void rc_sub_cb(arc_context *c, arc_reply *reply, int status, void *privdata)
+{
+    arc_state st = arc_context_state(c);
+    if (reply == NULL && st != ARC_STATE_CLOSED && st != ARC_STATE_FAILED)
+        sub_nulls_alive++;
+    sub_cb(c, reply, status, privdata);
+}
+
+enum { RC_SET, RC_GET, RC_PING, RC_LOST, RC_OFF1, RC_OFF2, RC_NCMD };
+
+/* One run: commands and a subscription on the first link; one more command
+ * written, then the peer closes; two commands issued while the link is
+ * down; a new peer accepts the next connection, which replays the
+ * subscription and sends the waiting commands; then a clean disconnect.
+ * With `cut_handshake` the first connection after the loss is closed as
+ * soon as it is accepted, in the middle of its handshake and replay, so a
+ * third link does the work. True when allocation `fail_at` was reached. */
+static bool run_reconnect_once(const sweep_loop *lp, int resp, bool cut_handshake,
+                               long fail_at)
+{
+    failing_alloc f = {0, fail_at, 0, 0};
+    arc_allocator alloc = {failing_realloc, &f};
+    run r;
+    memset(&r, 0, sizeof r);
+    slot slots[NCMD];
+    for (int i = 0; i < NCMD; i++)
+        slots[i] = (slot){&r, i};
+    sub_nulls_alive = 0;
+
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    assert_true(listener >= 0);
+    assert_int_equal(bind(listener, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(listener, 8), 0);
+    assert_int_equal(getsockname(listener, (struct sockaddr *)&a, &al), 0);
+    peer p;
+    memset(&p, 0, sizeof p);
+    peer_reset(&p, -1);
+
+    /* Waits of a few ms, so that a run stays short. */
+    arc_reconnect rc;
+    memset(&rc, 0, sizeof rc);
+    rc.initial_delay_ms = 1;
+    rc.max_delay_ms = 4;
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.host = "127.0.0.1";
+    o.port = ntohs(a.sin_port);
+    o.resp = resp;
+    o.password = "pw";
+    o.db = 2;
+    o.client_name = "sweep";
+    o.allocator = &alloc;
+    o.on_connect = on_connect;
+    o.on_disconnect = on_disconnect;
+    o.on_push = on_push;
+    o.data = &r;
+    o.connect_timeout_ms = 5000;
+    o.command_timeout_ms = 5000;
+    o.reconnect = &rc;
+    run_alloc = &alloc;
+    void *loop = lp->make();
+    assert_true(loop != NULL || f.failed > 0);
+    arc_context *c = loop == NULL ? NULL : arc_connect(&o);
+    if (c == NULL) {
+        assert_true(f.failed > 0);
+    } else if (lp->attach(c, loop) != ARC_OK) {
+        assert_true(f.failed > 0);
+        arc_free(c);
+        c = NULL;
+        assert_int_equal(r.connects, 1);
+    }
+    if (c != NULL) {
+        /* RESP2 allows only PING among these once subscribed. */
+        const char *get = resp == 3 ? "GET k" : "PING";
+        const char *set = resp == 3 ? "SET k v2" : "PING";
+        r.accepted[RC_SET] = arc_command(c, cmd_cb, &slots[RC_SET], "SET k v") == ARC_OK;
+        r.accepted[RC_GET] = arc_command(c, cmd_cb, &slots[RC_GET], "GET k") == ARC_OK;
+        bool subscribed = arc_command(c, rc_sub_cb, &r, "SUBSCRIBE ch other") == ARC_OK;
+        r.accepted[RC_PING] = arc_command(c, cmd_cb, &slots[RC_PING], "PING") == ARC_OK;
+
+        /* 0: the first link until it has answered; 1: the link is down,
+         * not accepted yet; 2: the second peer answers. */
+        int stage = 0;
+        bool disconnecting = false, cut = false;
+        for (int k = 0; k < 600; k++) {
+            arc_state st = arc_context_state(c);
+            if (st == ARC_STATE_FAILED || st == ARC_STATE_CLOSED)
+                break;
+            lp->run_once(loop);
+            if (p.fd < 0 && stage != 1)
+                p.fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (p.fd >= 0 && stage == 2 && cut_handshake && !cut) {
+                close(p.fd);
+                peer_reset(&p, -1);
+                cut = true;
+            }
+            if (p.fd >= 0)
+                peer_pump(&p);
+            st = arc_context_state(c);
+            /* A subscription or a command refused for memory is not
+             * waited for. */
+            bool subs_in = !subscribed || p.nsubs == 2;
+            if (stage == 0 && subs_in && (!r.accepted[RC_PING] || r.calls[RC_PING] > 0)) {
+                /* One more command written, then the server goes away
+                 * without reading it. */
+                r.accepted[RC_LOST] =
+                    arc_command(c, cmd_cb, &slots[RC_LOST], get) == ARC_OK;
+                lp->run_once(loop);
+                close(p.fd);
+                peer_reset(&p, -1);
+                stage = 1;
+            } else if (stage == 1 && st != ARC_STATE_READY && st != ARC_STATE_SUBSCRIBED) {
+                /* The loss is seen: these wait for the next link. */
+                r.accepted[RC_OFF1] = arc_command(c, cmd_cb, &slots[RC_OFF1], set) == ARC_OK;
+                r.accepted[RC_OFF2] = arc_command(c, cmd_cb, &slots[RC_OFF2], get) == ARC_OK;
+                stage = 2;
+            } else if (stage == 2 && !disconnecting && r.connects >= 2 && subs_in &&
+                       (!r.accepted[RC_OFF1] || r.calls[RC_OFF1] > 0) &&
+                       (!r.accepted[RC_OFF2] || r.calls[RC_OFF2] > 0)) {
+                arc_disconnect(c);
+                disconnecting = true;
+            }
+        }
+        arc_state st = arc_context_state(c);
+        bool clean = st == ARC_STATE_CLOSED;
+        char why[300];
+        snprintf(why, sizeof why, "%s: %s", arc_state_name(st), arc_context_error(c));
+        if (st == ARC_STATE_FAILED && arc_context_failure(c) != ARC_ERR_NOMEM)
+            fail_msg("allocation %ld failing ended %s (%s), not ARC_ERR_NOMEM", fail_at, why,
+                     arc_status_name(arc_context_failure(c)));
+        if (!clean && st != ARC_STATE_FAILED)
+            fail_msg("allocation %ld failing: still %s at the end (stage %d)", fail_at, why,
+                     stage);
+        arc_free(c);
+        /* on_connect: once per ready link, or once with the failure. */
+        assert_true(r.connects >= 1 && r.connects <= 2);
+        assert_true(r.disconnects <= r.connects);
+        if (f.failed == 0) {
+            if (!clean)
+                fail_msg("untouched run ended %s", why);
+            assert_int_equal(r.connects, 2);
+            assert_int_equal(r.disconnects, 2); /* the lost link, the clean end */
+            for (int k = 0; k < RC_NCMD; k++)
+                if (k != RC_LOST)
+                    assert_int_equal(r.replies[k], 1);
+            /* each channel confirmed on both links */
+            assert_true(r.sub_calls >= 5);
+        }
+        if (subscribed)
+            assert_int_equal(r.sub_nulls, 1);
+        if (sub_nulls_alive != 0)
+            fail_msg("a subscription ended while the context lived on (fail_at %ld)", fail_at);
+        for (int k = 0; k < RC_NCMD; k++)
+            if (r.accepted[k] && r.calls[k] != 1)
+                fail_msg("command %d called %d times (fail_at %ld)", k, r.calls[k], fail_at);
+            else if (!r.accepted[k] && r.calls[k] != 0)
+                fail_msg("refused command %d was called (fail_at %ld)", k, fail_at);
+    }
+    lp->destroy(loop);
+    arc_reader_free(p.reader);
+    if (p.fd >= 0)
+        close(p.fd);
+    close(listener);
+    if (f.live != 0)
+        fail_msg("%ld blocks leaked with allocation %ld failing (reconnect)", f.live, fail_at);
+    return f.calls >= fail_at;
+}
+
+static void sweep_reconnect_over(const sweep_loop *lp, int resp, bool cut)
+{
+    long n = 1;
+    while (run_reconnect_once(lp, resp, cut, n))
+        n++;
+    assert_true(n > 10);
+    printf("# %s: swept %ld allocation points (RESP%d, a lost link and a reconnect%s)\n",
+           lp->name, n - 1, resp, cut ? ", the next one lost in its handshake" : "");
+}
+
+static void sweep_reconnect(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 4; v++)
+        sweep_reconnect_over(&poll_loop, v % 2 ? 3 : 2, v >= 2);
+}
+
 #ifdef ARC_SWEEP_TLS
 /* ---- over TLS, to a real TLS redis-server ----
  * The sweep's own peer cannot speak TLS, so the harness starts a server.
@@ -667,6 +877,8 @@ static void sweep_libevent(void **state)
     (void)state;
     sweep(&libevent_loop, 2, false);
     sweep(&libevent_loop, 3, true);
+    /* Each link has a new descriptor for the adapter to watch. */
+    sweep_reconnect_over(&libevent_loop, 3, true);
 }
 #endif
 #ifdef ARC_SWEEP_LIBEV
@@ -675,6 +887,8 @@ static void sweep_libev(void **state)
     (void)state;
     sweep(&libev_loop, 2, false);
     sweep(&libev_loop, 3, true);
+    /* Each link has a new descriptor for the adapter to watch. */
+    sweep_reconnect_over(&libev_loop, 3, true);
 }
 #endif
 #ifdef ARC_SWEEP_LIBUV
@@ -683,6 +897,8 @@ static void sweep_libuv(void **state)
     (void)state;
     sweep(&libuv_loop, 2, false);
     sweep(&libuv_loop, 3, true);
+    /* Each link has a new descriptor for the adapter to watch. */
+    sweep_reconnect_over(&libuv_loop, 3, true);
 }
 #endif
 #ifdef ARC_SWEEP_GLIB
@@ -691,6 +907,8 @@ static void sweep_glib(void **state)
     (void)state;
     sweep(&glib_loop, 2, false);
     sweep(&glib_loop, 3, true);
+    /* Each link has a new descriptor for the adapter to watch. */
+    sweep_reconnect_over(&glib_loop, 3, true);
 }
 #endif
 
@@ -913,6 +1131,7 @@ int main(void)
         cmocka_unit_test(sweep_resp3),
         cmocka_unit_test(sweep_monitor),
         cmocka_unit_test(sweep_tcp_connect),
+        cmocka_unit_test(sweep_reconnect),
 #ifdef ARC_SWEEP_TLS
         cmocka_unit_test(sweep_tls),
 #endif
