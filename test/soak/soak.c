@@ -1204,8 +1204,14 @@ static void phase_restarts(soak_loop *loop, test_redis *srv, const soak_args *a)
          * can be checked; the others are killed in the middle of the
          * traffic, the server executing INCRs and its replies on the way. */
         long long counter = -2; /* not read */
-        if (i % 2 == 0)
+        if (i % 2 == 0) {
             counter = paused_counter(srv);
+        } else {
+            /* A moment for the server to run what was just written: its
+             * replies are on their way when it dies. */
+            struct timespec ts = {0, 1000000L};
+            nanosleep(&ts, NULL);
+        }
         int pid = test_redis_pid(srv);
         int64_t t0 = arc_now_ms();
         if (pid <= 0 || kill((pid_t)pid, SIGKILL) != 0) {
