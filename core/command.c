@@ -122,6 +122,7 @@ static int register_subs(arc_context *c, arc_entry *e, const arc_cmdview *args)
         made = next;
     }
     e->privdata = joined ? NULL : owner;
+    owner->queued = owner->queued || !joined;
     return ARC_OK;
 }
 

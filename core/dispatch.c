@@ -24,6 +24,13 @@ static void take_one(arc_context *c, arc_entry *e)
         break;
     case ARC_ENTRY_SUB:
         c->sub_inflight--;
+        if (e->privdata != NULL) {
+            /* The command lets go of its owner; the names may have too. */
+            arc_sub_owner *owner = e->privdata;
+            owner->queued = false;
+            if (owner->refs == 0)
+                arc__pubsub_owner_free(&c->subs, owner);
+        }
         break;
     case ARC_ENTRY_MONITOR:
         c->monitor_inflight = false;
@@ -55,7 +62,9 @@ static void release_owner(arc_context *c, arc_sub_owner *owner, int status)
         return;
     arc_reply_fn *fn = owner->ended ? NULL : owner->fn;
     void *pd = owner->privdata;
-    arc__pubsub_owner_free(&c->subs, owner);
+    owner->ended = true; /* once: a timeout or cancel of the entry finds it ended */
+    if (!owner->queued)
+        arc__pubsub_owner_free(&c->subs, owner);
     arc__call_reply(c, fn, NULL, status, pd);
 }
 

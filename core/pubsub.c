@@ -86,6 +86,7 @@ arc_sub_owner *arc__pubsub_owner_new(arc_pubsub *ps, arc_reply_fn *fn, void *pri
         o->privdata = privdata;
         o->refs = 0;
         o->ended = false;
+        o->queued = false;
     }
     return o;
 }

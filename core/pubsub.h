@@ -16,12 +16,16 @@ enum arc_sub_kind {
 /* The callback of one subscribe command, shared by the names it added. It
  * gets one last call, with NULL, when its last name ends (`refs` reaches
  * 0), unless that call was already made early (timeout, cancel: `ended`),
- * after which frames for its names are dropped. */
+ * after which frames for its names are dropped. The command's queue entry
+ * points at it too (`queued`): it is freed once neither names nor entry
+ * are left, so that a name the server ends before the command is
+ * confirmed (an unsolicited unsubscribe) leaves the entry nothing freed. */
 typedef struct arc_sub_owner {
     arc_reply_fn *fn;
     void *privdata;
     size_t refs;
     bool ended;
+    bool queued;
 } arc_sub_owner;
 
 /* One subscription: its owner and its name, in one allocation. */

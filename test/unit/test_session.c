@@ -535,6 +535,39 @@ static void idle_trim_gives_memory_back(void **state)
     finish();
 }
 
+/* The server ends a name whose subscribe command is still unconfirmed (an
+ * unsolicited unsubscribe: a cluster slot that moved): the callback gets
+ * its one final NULL then, and the command's own timeout later finds
+ * nothing left to end (it read a freed owner before). */
+static void unsolicited_unsubscribe_then_timeout(void **state)
+{
+    (void)state;
+    open_ready(&(arc_options){.resp = 2});
+    call sub = {0};
+    arc_command_options co = {.timeout_ms = 6};
+    assert_int_equal(arc_command_with(S.c, &co, record, &sub, "SSUBSCRIBE s"), ARC_OK);
+    flush();
+    deliver("*3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n");
+    assert_int_equal(sub.n, 2); /* the frame, then the final NULL */
+    assert_false(sub.has_reply);
+    assert_int_equal(sub.status, ARC_OK);
+    now_ms += 6;
+    arc_handle_timeout(S.c);
+    assert_int_equal(sub.n, 2);
+    uint64_t id = 0;
+    co.id = &id;
+    call again = {0};
+    assert_int_equal(arc_command_with(S.c, &co, record, &again, "SSUBSCRIBE t"), ARC_OK);
+    flush();
+    deliver("*3\r\n$12\r\nsunsubscribe\r\n$1\r\nt\r\n:0\r\n");
+    assert_int_equal(again.n, 2);
+    assert_int_equal(arc_cancel(S.c, id), ARC_OK); /* the entry is still queued */
+    assert_int_equal(again.n, 2);
+    finish();
+    assert_int_equal(sub.n, 2);
+    assert_int_equal(again.n, 2);
+}
+
 #define TEST(f) cmocka_unit_test_teardown(f, end_test)
 
 int main(void)
@@ -555,6 +588,7 @@ int main(void)
         TEST(pending_transport_read_again),
         TEST(write_error_after_replies),
         TEST(idle_trim_gives_memory_back),
+        TEST(unsolicited_unsubscribe_then_timeout),
     };
     return cmocka_run_group_tests_name("session", tests, NULL, NULL);
 }
