@@ -33,6 +33,9 @@ extern const size_t itest_recovery_scenario_count;
 /* scenarios_sentinel.c: Sentinel as the address source. */
 extern const struct CMUnitTest itest_sentinel_scenarios[];
 extern const size_t itest_sentinel_scenario_count;
+/* scenarios_faults.c: faults from arc-faultproxy under load, reconnect on. */
+extern const struct CMUnitTest itest_fault_scenarios[];
+extern const size_t itest_fault_scenario_count;
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
@@ -319,6 +322,7 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
         {itest_reconnect_scenarios, itest_reconnect_scenario_count},
         {itest_recovery_scenarios, itest_recovery_scenario_count},
         {itest_sentinel_scenarios, itest_sentinel_scenario_count},
+        {itest_fault_scenarios, itest_fault_scenario_count},
     };
     size_t total = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
