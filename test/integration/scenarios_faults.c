@@ -240,6 +240,7 @@ typedef struct fx {
     fault_proxy *proxy;
     arc_context *c;
     fwatch w;
+    bool timeouts; /* a lost link may be a timeout too (the health check) */
 } fx;
 
 static const arc_reconnect fast_rc = {.initial_delay_ms = 20, .max_delay_ms = 200};
@@ -257,11 +258,13 @@ static void leftovers_free(void)
 }
 
 /* The proxy in front of the group's server (its TLS port in the TLS
- * group), and a ready context through it. */
-static void fx_open(itest *t, fx *x)
+ * group), and a ready context through it, with the health check after
+ * `health_ms` of silence (0: none). */
+static void fx_open_health(itest *t, fx *x, long health_ms)
 {
     leftovers_free();
     memset(x, 0, sizeof *x);
+    x->timeouts = health_ms > 0;
     x->proxy = left_proxy = fproxy_start(itest_port(t));
     assert_non_null(x->proxy);
     arc_options o = itest_options(t);
@@ -270,6 +273,7 @@ static void fx_open(itest *t, fx *x)
     /* The certificate names "localhost", not the address: verify that. */
     o.transport = itest_transport_as_localhost(t);
     o.connect_timeout_ms = 2000;
+    o.health_check_ms = health_ms;
     o.reconnect = &fast_rc;
     o.on_connect = fw_connect;
     o.on_disconnect = fw_disconnect;
@@ -280,6 +284,11 @@ static void fx_open(itest *t, fx *x)
     ITEST_RUN_UNTIL(t, 10000, x->w.connects == 1);
     assert_int_equal(x->w.connect_status, ARC_OK);
     assert_int_equal(arc_context_state(x->c), ARC_STATE_READY);
+}
+
+static void fx_open(itest *t, fx *x)
+{
+    fx_open_health(t, x, 0);
 }
 
 static void fx_cmd(fx *x, const char *line)
@@ -320,8 +329,9 @@ static void fx_close(itest *t, fx *x, int losses, const char *what)
         fail_msg("%s: %d on_connect (%d ok), %d READY, %d on_disconnect for %d lost links", what,
                  w->connects, w->connect_ok, w->readies, w->disconnects, losses);
     for (int i = 0; i < losses && i < STATUS_MAX; i++) {
-        if (!lost_link_status(w->disconnect_status[i]) ||
-            w->disconnect_state[i] != ARC_STATE_WAITING)
+        bool lost = lost_link_status(w->disconnect_status[i]) ||
+                    (x->timeouts && w->disconnect_status[i] == ARC_ERR_TIMEOUT);
+        if (!lost || w->disconnect_state[i] != ARC_STATE_WAITING)
             fail_msg("%s: on_disconnect #%d with %s in %s", what, i + 1,
                      arc_status_name(w->disconnect_status[i]),
                      arc_state_name(w->disconnect_state[i]));
@@ -555,12 +565,50 @@ static void refused_then_pass(void **state)
     fx_close(t, &x, 1, "refused");
 }
 
+/* The proxy goes silent both ways with 256 INCRs in flight, sockets open:
+ * no reset, no end of stream, nothing TCP would notice for minutes. The
+ * health check's PING gets no answer and the link goes (ARC_ERR_TIMEOUT);
+ * attempts meet the same silence until the proxy passes again, and then
+ * the same context carries the rest. */
+static void blackhole_found_by_health_check(void **state)
+{
+    itest *t = *state;
+    const char *what = "blackhole";
+    static fx x;
+    fx_open_health(t, &x, 100);
+    fload *l = load_new(x.c, &x.w, 256, LOAD_MAX);
+    load_more(l);
+    ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[1] >= 300);
+    int64_t silent = itest_now_ms();
+    fx_cmd(&x, "blackhole");
+    ITEST_RUN_UNTIL(t, 10000, x.w.waits >= 1 || x.w.ended);
+    long found = (long)(itest_now_ms() - silent);
+    if (x.w.ended)
+        fail_msg("%s: the context ended (%s: %s)", what, arc_status_name(arc_context_failure(x.c)),
+                 arc_context_error(x.c));
+    assert_int_equal(x.w.wait_failure[0], ARC_ERR_TIMEOUT);
+    assert_non_null(strstr(arc_context_error(x.c), "health check"));
+    /* 100 ms of silence, then 100 ms for the PING (timers fire late
+     * under valgrind, never early). */
+    if (found < 150)
+        fail_msg("%s: found after %ld ms, before the health check could have", what, found);
+    fx_cmd(&x, "pass");
+    ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[2] >= 300 || x.w.ended);
+    l->stop = true;
+    ITEST_RUN_UNTIL(t, 10000, l->callbacks == l->issued || x.w.ended);
+    ftally y = load_tally(l, what);
+    assert_counter(t, &y, what);
+    assert_true(y.unanswered >= 1); /* replies were due when it went silent */
+    fx_close(t, &x, 1, what);
+}
+
 const struct CMUnitTest itest_fault_scenarios[] = {
     cmocka_unit_test(cut_mid_reply),
     cmocka_unit_test(reset_under_load),
     cmocka_unit_test(trickle_then_pass),
     cmocka_unit_test(server_gone_mid_pipeline),
     cmocka_unit_test(refused_then_pass),
+    cmocka_unit_test(blackhole_found_by_health_check),
 };
 const size_t itest_fault_scenario_count =
     sizeof itest_fault_scenarios / sizeof itest_fault_scenarios[0];
