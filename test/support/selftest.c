@@ -1110,10 +1110,10 @@ static void fproxy_trickles(void **state)
     (void)state;
     proxied x = proxied_start();
     int a = tcp_connect(fproxy_port(x.proxy), false);
-    proxy_ok(x.proxy, "trickle 20", "ok trickle 20");
+    proxy_ok(x.proxy, "trickle 50", "ok trickle 50");
     long long t0 = now_ms();
     send_str(a, PING);
-    /* Seven bytes, one every 20 ms, each in a read of its own. */
+    /* Seven bytes, one every 50 ms, each in a read of its own. */
     char got[8] = "";
     for (int i = 0; i < 7; i++) {
         struct pollfd pfd = {.fd = a, .events = POLLIN};
@@ -1122,13 +1122,15 @@ static void fproxy_trickles(void **state)
     }
     long long took = now_ms() - t0;
     assert_string_equal(got, "+PONG\r\n");
-    if (took < 115)
-        fail_msg("7 trickled bytes came in %lld ms; 20 ms apart, that is at least 120", took);
+    if (took < 295)
+        fail_msg("7 trickled bytes came in %lld ms; 50 ms apart, that is at least 300", took);
+    /* After pass the reply comes whole, well within one trickle step
+     * even under valgrind. */
     proxy_ok(x.proxy, "pass", NULL);
     t0 = now_ms();
     send_str(a, PING);
     recv_within(a, "+PONG\r\n", 2000);
-    assert_true(now_ms() - t0 < 100);
+    assert_true(now_ms() - t0 < 250);
     close(a);
     proxied_stop(&x);
 }
