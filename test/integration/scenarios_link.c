@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 static void assert_between(int64_t v, int64_t lo, int64_t hi, const char *what)
 {
@@ -375,7 +376,11 @@ static void on_timed_connect(arc_context *c, int status, void *data)
 }
 
 /* Waits (running the loop) until every lookup begun has returned and
- * handed its answer back. */
+ * handed its answer back. The lookup runs on a thread of its own, and the
+ * loop may have nothing to wait on (a context that gave the lookup up has
+ * no descriptor and no timer, so run_once returns at once): each pass also
+ * sleeps a millisecond, or the spin could starve that thread (valgrind
+ * runs one thread at a time and seldom hands over to a waker). */
 static void wait_lookups(itest *t, fake_resolver_counts from, int more, long ms)
 {
     fake_resolver_counts now;
@@ -389,6 +394,8 @@ static void wait_lookups(itest *t, fake_resolver_counts from, int more, long ms)
                      now.started - from.started, now.finished - from.finished,
                      now.freed - from.freed, more);
         t->drv->run_once(t->loop, 10);
+        struct timespec pause = {0, 1000000L};
+        nanosleep(&pause, NULL);
     }
 }
 
