@@ -2,6 +2,7 @@
 #include "alloc.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void *libc_realloc(void *ud, void *ptr, size_t size)
 {
@@ -26,6 +27,20 @@ void arc__alloc_copy(arc_allocator *dst, const arc_allocator *src)
         *dst = default_allocator;
     else
         *dst = *src;
+}
+
+char *arc__strdup(const arc_allocator *a, const char *s, bool *nomem)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *d = arc_mem_alloc(a, n + 1);
+    if (d == NULL) {
+        *nomem = true;
+        return NULL;
+    }
+    memcpy(d, s, n + 1);
+    return d;
 }
 
 void *arc_mem_alloc(const arc_allocator *a, size_t size)

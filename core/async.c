@@ -36,20 +36,6 @@ int64_t arc_now_ms(void)
     return clock_fn();
 }
 
-static char *dup_string(const arc_allocator *a, const char *s, bool *nomem)
-{
-    if (s == NULL)
-        return NULL;
-    size_t n = strlen(s);
-    char *d = arc_mem_alloc(a, n + 1);
-    if (d == NULL) {
-        *nomem = true;
-        return NULL;
-    }
-    memcpy(d, s, n + 1);
-    return d;
-}
-
 /* The tracking options, their prefixes copied (the caller keeps its own). */
 static void copy_tracking(arc_context *c, const arc_tracking *t, bool *nomem)
 {
@@ -67,7 +53,8 @@ static void copy_tracking(arc_context *c, const arc_tracking *t, bool *nomem)
     }
     for (size_t i = 0; i < n; i++) {
         /* A NULL prefix is an empty one: every key. */
-        c->tracking_prefixes[i] = dup_string(&c->alloc, t->prefixes[i] ? t->prefixes[i] : "", nomem);
+        const char *prefix = t->prefixes[i] ? t->prefixes[i] : "";
+        c->tracking_prefixes[i] = arc__strdup(&c->alloc, prefix, nomem);
         if (*nomem)
             return;
         c->tracking.nprefixes = i + 1;
@@ -140,11 +127,11 @@ static arc_context *create(const arc_options *opt)
     arc__pubsub_init(&c->subs, &c->alloc);
 
     bool nomem = false;
-    c->host = dup_string(&c->alloc, opt->host, &nomem);
-    c->unix_path = dup_string(&c->alloc, opt->unix_path, &nomem);
-    c->username = dup_string(&c->alloc, opt->username, &nomem);
-    c->password = dup_string(&c->alloc, opt->password, &nomem);
-    c->client_name = dup_string(&c->alloc, opt->client_name, &nomem);
+    c->host = arc__strdup(&c->alloc, opt->host, &nomem);
+    c->unix_path = arc__strdup(&c->alloc, opt->unix_path, &nomem);
+    c->username = arc__strdup(&c->alloc, opt->username, &nomem);
+    c->password = arc__strdup(&c->alloc, opt->password, &nomem);
+    c->client_name = arc__strdup(&c->alloc, opt->client_name, &nomem);
     if (opt->tracking != NULL && !nomem)
         copy_tracking(c, opt->tracking, &nomem);
     if (!nomem && arc__sentinel_setup(c, opt->sentinel) != ARC_OK)

@@ -29,19 +29,6 @@ static void free_copy(arc_context *c)
     memset(s, 0, sizeof *s);
 }
 
-static char *dup_text(arc_context *c, const char *t, bool *nomem)
-{
-    if (t == NULL)
-        return NULL;
-    size_t n = strlen(t);
-    char *d = arc_mem_alloc(&c->alloc, n + 1);
-    if (d == NULL)
-        *nomem = true;
-    else
-        memcpy(d, t, n + 1);
-    return d;
-}
-
 int arc__sentinel_setup(arc_context *c, const arc_sentinel *o)
 {
     arc_sentinel_state *s = &c->snt;
@@ -49,16 +36,16 @@ int arc__sentinel_setup(arc_context *c, const arc_sentinel *o)
         return ARC_OK;
     s->on = true;
     bool nomem = false;
-    s->master_name = dup_text(c, o->master_name, &nomem);
-    s->username = dup_text(c, o->username, &nomem);
-    s->password = dup_text(c, o->password, &nomem);
+    s->master_name = arc__strdup(&c->alloc, o->master_name, &nomem);
+    s->username = arc__strdup(&c->alloc, o->username, &nomem);
+    s->password = arc__strdup(&c->alloc, o->password, &nomem);
     size_t n = o->addrs != NULL ? o->naddrs : 0;
     if (!nomem && n > 0) {
         s->hosts = arc_mem_alloc(&c->alloc, arc__mul_size(n, sizeof *s->hosts));
         s->ports = arc_mem_alloc(&c->alloc, arc__mul_size(n, sizeof *s->ports));
         nomem = s->hosts == NULL || s->ports == NULL;
         for (size_t i = 0; !nomem && i < n; i++) {
-            s->hosts[i] = dup_text(c, o->addrs[i].host, &nomem);
+            s->hosts[i] = arc__strdup(&c->alloc, o->addrs[i].host, &nomem);
             s->ports[i] = o->addrs[i].port ? o->addrs[i].port : SENTINEL_PORT;
             if (!nomem)
                 s->n = i + 1;
