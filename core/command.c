@@ -531,6 +531,17 @@ int arc__encode_handshake(const arc_context *c, arc_buffer *out, uint32_t *count
     return ARC_OK;
 }
 
+/* Queues an entry of the context's own, whose one reply no callback
+ * waits for, ending where the output ends now: the commands it answers
+ * were just encoded there. The caller reserved the room. */
+static void put_internal(arc_context *c, uint8_t kind, uint8_t flags)
+{
+    arc_entry e = {.expect = 1, .kind = kind, .flags = flags};
+    e.end = c->out_sent + arc__buffer_len(&c->out);
+    arc__queue_put(&c->queue, &e);
+    c->idle_since_ms = -1; /* the queue holds something */
+}
+
 int arc__queue_handshake(arc_context *c)
 {
     size_t mark = arc__buffer_len(&c->out);
@@ -550,9 +561,7 @@ int arc__queue_handshake(arc_context *c)
         }
         /* Each entry ends where the whole handshake does: none of it is
          * sent without the rest. */
-        arc_entry e = {.expect = 1, .kind = ARC_ENTRY_HANDSHAKE};
-        e.end = c->out_sent + arc__buffer_len(&c->out);
-        arc__queue_put(&c->queue, &e);
+        put_internal(c, ARC_ENTRY_HANDSHAKE, 0);
         c->handshake_left++;
     }
     return ARC_OK;
@@ -566,10 +575,7 @@ int arc__queue_unanswered_ping(arc_context *c)
     if (rc != ARC_OK)
         return rc;
     /* PING, so that RESP2 subscribed mode's ["pong", ""] is known for it. */
-    arc_entry e = {.expect = 1, .kind = ARC_ENTRY_PING, .flags = ARC_ENTRY_DEAD};
-    e.end = c->out_sent + arc__buffer_len(&c->out);
-    arc__queue_put(&c->queue, &e);
+    put_internal(c, ARC_ENTRY_PING, ARC_ENTRY_DEAD);
     c->tombstones++;
-    c->idle_since_ms = -1;
     return ARC_OK;
 }
