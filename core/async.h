@@ -1,7 +1,8 @@
 /* async.h (internal): the session (what arc_context is to the user) and the
  * link it holds, shared by the files that make up the asynchronous client:
  * async.c (the session's life and state), link.c (one connection attempt),
- * io.c (the loop's calls), command.c (issuing), dispatch.c (replies). */
+ * connect.c (its addresses, one by one), io.c (the loop's calls),
+ * command.c (issuing), dispatch.c (replies). */
 #ifndef ARC_CORE_ASYNC_H
 #define ARC_CORE_ASYNC_H
 
@@ -284,6 +285,28 @@ void arc__link_down(arc_context *c);
 /* Frees what the link holds (the context is going away). */
 void arc__link_release(arc_context *c);
 void arc__link_set_step(arc_context *c, arc_link_step s);
+/* Where the link goes, for messages: the unix path, [sentinel ]host:port,
+ * or the adopted socket; into `buf`, which it returns. */
+const char *arc__link_where(const arc_context *c, char *buf, size_t n);
+/* The link's descriptor leaves the loop, then a socket is closed (with its
+ * transport); a lookup's descriptor stays its job's. fd is -1 after. */
+void arc__link_drop_fd(arc_context *c);
+/* A connect completed on link.fd: a transport takes the socket and the
+ * link goes on to SECURING (connect.c calls it). */
+void arc__link_connected(arc_context *c);
+
+/* ---- connect.c ---- */
+/* The addresses of the link's target are known (`addrs`, n of them, now
+ * the link's to free): they are tried in order. */
+void arc__connect_addresses(arc_context *c, arc_addr *addrs, size_t n);
+/* The pending connect on link.fd finished: the link goes on with it, or
+ * with the next address; the session fails when none is left. */
+void arc__connect_done(arc_context *c);
+/* Records how the current address's attempt ended (once per attempt). */
+void arc__connect_attempt_end(arc_context *c, int status, int err);
+/* The link's timer, for connect.c's deadlines: the HELD or busy retry,
+ * and the current address's share of the connect timeout. */
+void arc__connect_timeout(arc_context *c, int64_t now);
 
 /* ---- command.c ---- */
 /* Encodes the handshake (HELLO / AUTH / SELECT / CLIENT SETNAME) into

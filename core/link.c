@@ -1,6 +1,6 @@
 /* link.c: one connection attempt and its life: resolving, connecting
- * address by address (each with its share of the time), securing, the RESP
- * handshake, up, down. It reports only up and down to the session. */
+ * (address by address, in connect.c), securing, the RESP handshake, up,
+ * down. It reports only up and down to the session. */
 #define _GNU_SOURCE
 #include "async.h"
 
@@ -12,16 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-/* How long a context without a free descriptor waits before trying again. */
-#define HOLD_RETRY_MS 50
-/* A unix server whose accept queue is full: try again this often, for at
- * most the connect timeout or, without one, BUSY_MAX_MS. */
-#define BUSY_RETRY_MS 10
-#define BUSY_MAX_MS 2000
-/* Without a connect timeout, an address that has others after it still
- * gets only this long, so that a silent one never stalls the rest. */
-#define ATTEMPT_DEFAULT_MS 2000
 
 void arc__link_init(arc_context *c)
 {
@@ -47,7 +37,7 @@ void arc__link_set_step(arc_context *c, arc_link_step s)
     arc__update_state(c);
 }
 
-static const char *where(const arc_context *c, char *buf, size_t n)
+const char *arc__link_where(const arc_context *c, char *buf, size_t n)
 {
     if (c->unix_path != NULL)
         snprintf(buf, n, "%s", c->unix_path);
@@ -62,7 +52,7 @@ static const char *where(const arc_context *c, char *buf, size_t n)
 
 /* The descriptor leaves the loop before it is closed (DESIGN rule 3): a
  * loop still polling a closed number could watch a reused one. */
-static void drop_fd(arc_context *c)
+void arc__link_drop_fd(arc_context *c)
 {
     arc_link *l = &c->link;
     if (l->fd < 0)
@@ -79,138 +69,6 @@ static void drop_fd(arc_context *c)
         l->tr.fd = -1;
         close(fd);
     }
-}
-
-static void attempt_begin(arc_context *c, const arc_addr *a)
-{
-    arc_link *l = &c->link;
-    if (l->attempts == NULL || l->nattempts >= l->naddrs)
-        return;
-    arc_attempt *t = &l->attempts[l->nattempts++];
-    memset(t, 0, sizeof *t);
-    arc__net_addr_text(a, t->address, sizeof t->address);
-    t->family = a->family;
-    t->started_ms = arc__now_ms();
-}
-
-static void attempt_end(arc_context *c, int status, int err)
-{
-    arc_link *l = &c->link;
-    if (l->nattempts == 0)
-        return;
-    arc_attempt *t = &l->attempts[l->nattempts - 1];
-    if (t->done)
-        return;
-    t->done = true;
-    t->status = status;
-    t->sys_errno = err;
-    t->duration_ms = (long)(arc__now_ms() - t->started_ms);
-}
-
-/* This address's share of the time left: the rest divided by the
- * addresses left, so that each one gets its chance. */
-static int64_t attempt_share(const arc_context *c, int64_t now)
-{
-    const arc_link *l = &c->link;
-    size_t left = l->naddrs - l->next_addr;
-    if (left <= 1)
-        return -1; /* the last one may use whatever remains */
-    if (l->deadline < 0)
-        return now + ATTEMPT_DEFAULT_MS;
-    int64_t rest = l->deadline - now;
-    return now + (rest > 0 ? rest / (int64_t)left : 0);
-}
-
-static void fail_all_tried(arc_context *c, int status, int err)
-{
-    char w[160];
-    const arc_link *l = &c->link;
-    if (l->naddrs > 1)
-        arc__fail(c, status, err, "cannot connect to %s: %s (all %zu addresses failed)",
-                  where(c, w, sizeof w), err ? strerror(err) : arc_strerror(status), l->naddrs);
-    else
-        arc__fail(c, status, err, "cannot connect to %s: %s", where(c, w, sizeof w),
-                  err ? strerror(err) : arc_strerror(status));
-}
-
-/* Tries the remaining addresses in order until one connects or is in
- * progress; the session fails when none is left. */
-static void try_addresses(arc_context *c)
-{
-    arc_link *l = &c->link;
-    int last = ARC_ERR_REFUSED, err = ECONNREFUSED;
-    l->retry_at = -1;
-    while (l->next_addr < l->naddrs) {
-        const arc_addr *a = &l->addrs[l->next_addr];
-        int fd;
-        int rc = arc__net_socket(a->family, &fd);
-        if (rc == ARC_ERR_NOFD) {
-            /* Out of descriptors is a passing condition on a busy process:
-             * hold and retry instead of failing. */
-            l->retry_at = arc__now_ms() + HOLD_RETRY_MS;
-            arc__link_set_step(c, ARC_LINK_HELD);
-            return;
-        }
-        if (l->busy_since < 0)
-            attempt_begin(c, a);
-        if (rc != ARC_OK) {
-            last = rc;
-            err = errno;
-            attempt_end(c, rc, err);
-            l->next_addr++;
-            continue;
-        }
-        if (a->family != AF_UNIX)
-            arc__net_tune(fd, &c->tuning);
-        int status = ARC_ERR_IO;
-        int how = arc__net_connect(fd, a, &status);
-        if (how == ARC_CONNECT_DONE || how == ARC_CONNECT_PENDING) {
-            /* Even a connect that succeeded at once is confirmed by the
-             * first writability, so on_connect always runs from the loop. */
-            l->fd = fd;
-            l->busy_since = -1;
-            int64_t now = arc__now_ms();
-            l->attempt_deadline = attempt_share(c, now);
-            arc__link_set_step(c, ARC_LINK_CONNECTING);
-            return;
-        }
-        close(fd);
-        if (how == ARC_CONNECT_BUSY) {
-            int64_t now = arc__now_ms();
-            if (l->busy_since < 0)
-                l->busy_since = now;
-            if (c->connect_timeout_ms || now - l->busy_since < BUSY_MAX_MS) {
-                /* The same address again shortly, on a new socket. */
-                l->retry_at = now + BUSY_RETRY_MS;
-                arc__link_set_step(c, ARC_LINK_CONNECTING);
-                return;
-            }
-            status = ARC_ERR_REFUSED;
-            errno = EAGAIN;
-        }
-        l->busy_since = -1;
-        last = status;
-        err = errno;
-        attempt_end(c, status, err);
-        l->next_addr++;
-    }
-    fail_all_tried(c, last, err);
-}
-
-/* The addresses are known: keep them and start trying. */
-static void have_addresses(arc_context *c, arc_addr *addrs, size_t n)
-{
-    arc_link *l = &c->link;
-    l->addrs = addrs;
-    l->naddrs = n;
-    l->next_addr = 0;
-    l->attempts = arc_mem_alloc(&c->alloc, arc__mul_size(n, sizeof *l->attempts));
-    if (l->attempts == NULL) {
-        arc__fail(c, ARC_ERR_NOMEM, ENOMEM, "out of memory for the connection's addresses");
-        return;
-    }
-    l->nattempts = 0;
-    try_addresses(c);
 }
 
 static void start_lookup(arc_context *c)
@@ -243,7 +101,7 @@ static void lookup_done(arc_context *c)
         arc__fail(c, rc, 0, "%s", msg);
         return;
     }
-    have_addresses(c, addrs, n);
+    arc__connect_addresses(c, addrs, n);
 }
 
 static void secure_step(arc_context *c);
@@ -302,7 +160,7 @@ static void start_lookup_or_connect(arc_context *c)
             arc__fail(c, ARC_ERR_INVALID, 0, "unix socket path is empty or too long");
             return;
         }
-        have_addresses(c, a, 1);
+        arc__connect_addresses(c, a, 1);
         return;
     }
     if (arc__net_is_literal(l->host)) {
@@ -316,7 +174,7 @@ static void start_lookup_or_connect(arc_context *c)
             arc__fail(c, rc, 0, "%s", msg);
             return;
         }
-        have_addresses(c, addrs, n);
+        arc__connect_addresses(c, addrs, n);
         return;
     }
     start_lookup(c);
@@ -421,7 +279,7 @@ static void secure_step(arc_context *c)
         char w[160];
         int st = l->tr.status ? l->tr.status : ARC_ERR_IO;
         arc__fail(c, st, l->tr.err, "%s handshake with %s failed: %s", l->tr.ops->name,
-                  where(c, w, sizeof w),
+                  arc__link_where(c, w, sizeof w),
                   l->tr.why[0] ? l->tr.why
                   : rc == ARC_IO_EOF ? "the server closed the connection"
                                      : strerror(l->tr.err));
@@ -429,50 +287,28 @@ static void secure_step(arc_context *c)
     /* WANT_READ / WANT_WRITE: the loop calls again. */
 }
 
-/* The pending connect finished: go on with it, or with the next address. */
-static void connect_done(arc_context *c)
+/* A connect completed on the link's socket: a transport takes it (the
+ * kind's, or plain sockets) and the link secures it. */
+void arc__link_connected(arc_context *c)
 {
     arc_link *l = &c->link;
-    int status = ARC_ERR_IO;
-    int how = arc__net_connect_result(l->fd, &status);
-    if (how == ARC_CONNECT_PENDING)
-        return; /* spurious wake-up */
-    if (how == ARC_CONNECT_DONE) {
-        attempt_end(c, ARC_OK, 0);
-        l->attempt_deadline = -1;
-        memset(&l->tr, 0, sizeof l->tr);
-        l->tr.fd = l->fd;
-        if (c->transport != NULL) {
-            int rc = c->transport->open(c->transport->data, &l->tr, l->host, &c->alloc,
-                                        &c->transport_session);
-            if (rc != ARC_OK || l->tr.ops == NULL) {
-                l->tr.ops = NULL;
-                arc__fail(c, rc != ARC_OK ? rc : ARC_ERR_INVALID, 0, "%s: %s",
-                          c->transport->name, l->tr.why[0] ? l->tr.why : arc_strerror(rc));
-                return;
-            }
-        } else {
-            l->tr.ops = &arc__transport_plain;
+    memset(&l->tr, 0, sizeof l->tr);
+    l->tr.fd = l->fd;
+    if (c->transport != NULL) {
+        int rc = c->transport->open(c->transport->data, &l->tr, l->host, &c->alloc,
+                                    &c->transport_session);
+        if (rc != ARC_OK || l->tr.ops == NULL) {
+            l->tr.ops = NULL;
+            arc__fail(c, rc != ARC_OK ? rc : ARC_ERR_INVALID, 0, "%s: %s", c->transport->name,
+                      l->tr.why[0] ? l->tr.why : arc_strerror(rc));
+            return;
         }
-        l->secure_deadline = l->tr.handshake_ms > 0 ? arc__now_ms() + l->tr.handshake_ms : -1;
-        arc__link_set_step(c, ARC_LINK_SECURING);
-        secure_step(c);
-        return;
+    } else {
+        l->tr.ops = &arc__transport_plain;
     }
-    int err = errno;
-    attempt_end(c, status, err);
-    drop_fd(c);
-    l->attempt_deadline = -1;
-    if (l->naddrs == 0) { /* an adopted socket has no other address */
-        arc__fail(c, status, err, "adopted socket failed: %s", strerror(err));
-        return;
-    }
-    l->next_addr++;
-    if (l->next_addr < l->naddrs) {
-        try_addresses(c);
-        return;
-    }
-    fail_all_tried(c, status, err);
+    l->secure_deadline = l->tr.handshake_ms > 0 ? arc__now_ms() + l->tr.handshake_ms : -1;
+    arc__link_set_step(c, ARC_LINK_SECURING);
+    secure_step(c);
 }
 
 void arc__link_progress(arc_context *c)
@@ -484,7 +320,7 @@ void arc__link_progress(arc_context *c)
         break;
     case ARC_LINK_CONNECTING:
         if (l->fd >= 0)
-            connect_done(c);
+            arc__connect_done(c);
         break;
     case ARC_LINK_SECURING:
         secure_step(c);
@@ -551,9 +387,9 @@ void arc__link_timeout(arc_context *c, int64_t now)
             return;
         }
         if (l->step == ARC_LINK_CONNECTING && l->fd >= 0)
-            attempt_end(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
+            arc__connect_attempt_end(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
         arc__fail(c, ARC_ERR_TIMEOUT, ETIMEDOUT, "connect to %s timed out after %ld ms%s",
-                  where(c, w, sizeof w), c->connect_timeout_ms, step_text(l->step));
+                  arc__link_where(c, w, sizeof w), c->connect_timeout_ms, step_text(l->step));
         return;
     }
     if (l->step == ARC_LINK_SECURING && l->secure_deadline >= 0 && now >= l->secure_deadline) {
@@ -561,26 +397,11 @@ void arc__link_timeout(arc_context *c, int64_t now)
         arc__fail(c, ARC_ERR_TLS, ETIMEDOUT,
                   "%s handshake with %s: no answer within %ld ms; the server does not seem to "
                   "speak %s",
-                  l->tr.ops->name, where(c, w, sizeof w), l->tr.handshake_ms, l->tr.ops->name);
+                  l->tr.ops->name, arc__link_where(c, w, sizeof w), l->tr.handshake_ms,
+                  l->tr.ops->name);
         return;
     }
-    if ((l->step == ARC_LINK_HELD || (l->step == ARC_LINK_CONNECTING && l->fd < 0)) &&
-        l->retry_at >= 0 && now >= l->retry_at) {
-        try_addresses(c);
-        return;
-    }
-    if (l->step == ARC_LINK_CONNECTING && l->fd >= 0 && l->attempt_deadline >= 0 &&
-        now >= l->attempt_deadline) {
-        /* This address had its share: the next one gets its chance. */
-        attempt_end(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
-        drop_fd(c);
-        l->attempt_deadline = -1;
-        l->next_addr++;
-        if (l->next_addr < l->naddrs)
-            try_addresses(c);
-        else
-            fail_all_tried(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
-    }
+    arc__connect_timeout(c, now);
 }
 
 bool arc__link_hello_reply(arc_context *c, arc_reply *reply)
@@ -614,7 +435,7 @@ bool arc__link_hello_reply(arc_context *c, arc_reply *reply)
 void arc__link_down(arc_context *c)
 {
     arc_link *l = &c->link;
-    drop_fd(c);
+    arc__link_drop_fd(c);
     if (l->lookup != NULL) {
         arc__resolve_abandon(l->lookup);
         l->lookup = NULL;
