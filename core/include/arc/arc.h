@@ -8,6 +8,7 @@
 #include <arc/context.h>
 #include <arc/events.h>
 #include <arc/format.h>
+#include <arc/group.h>
 #include <arc/reader.h>
 #include <arc/reply.h>
 #include <arc/status.h>

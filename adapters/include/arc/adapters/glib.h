@@ -153,6 +153,13 @@ static inline void arc_glib_cleanup(void *data)
 
 static inline int arc_glib_attach(arc_context *c, GMainContext *ctx);
 
+/* The attach call as the one type every adapter shares (arc_attach_fn of
+ * <arc/group.h>), so that a group can attach members to any loop. */
+static inline int arc_glib_attach_loop(arc_context *c, void *loop)
+{
+    return arc_glib_attach(c, (GMainContext *)loop);
+}
+
 /* The attach_other hook: another context onto this one's main context. */
 static inline int arc_glib_attach_other(void *data, arc_context *other)
 {

@@ -149,6 +149,13 @@ static inline void arc_libev_cleanup(void *data)
 
 static inline int arc_libev_attach(arc_context *c, struct ev_loop *loop);
 
+/* The attach call as the one type every adapter shares (arc_attach_fn of
+ * <arc/group.h>), so that a group can attach members to any loop. */
+static inline int arc_libev_attach_loop(arc_context *c, void *loop)
+{
+    return arc_libev_attach(c, (struct ev_loop *)loop);
+}
+
 /* The attach_other hook: another context onto this one's loop. */
 static inline int arc_libev_attach_other(void *data, arc_context *other)
 {

@@ -168,6 +168,13 @@ static inline void arc_libevent_cleanup(void *data)
 
 static inline int arc_libevent_attach(arc_context *c, struct event_base *base);
 
+/* The attach call as the one type every adapter shares (arc_attach_fn of
+ * <arc/group.h>), so that a group can attach members to any loop. */
+static inline int arc_libevent_attach_loop(arc_context *c, void *loop)
+{
+    return arc_libevent_attach(c, (struct event_base *)loop);
+}
+
 /* The attach_other hook: another context onto this one's loop. */
 static inline int arc_libevent_attach_other(void *data, arc_context *other)
 {

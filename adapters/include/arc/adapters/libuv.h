@@ -196,6 +196,13 @@ static inline void arc_libuv_cleanup(void *data)
 
 static inline int arc_libuv_attach(arc_context *c, uv_loop_t *loop);
 
+/* The attach call as the one type every adapter shares (arc_attach_fn of
+ * <arc/group.h>), so that a group can attach members to any loop. */
+static inline int arc_libuv_attach_loop(arc_context *c, void *loop)
+{
+    return arc_libuv_attach(c, (uv_loop_t *)loop);
+}
+
 /* The attach_other hook: another context onto this one's loop. */
 static inline int arc_libuv_attach_other(void *data, arc_context *other)
 {

@@ -173,6 +173,13 @@ static inline void arc_poll_reap(arc_poll_loop *loop)
 
 static inline int arc_poll_attach(arc_context *c, arc_poll_loop *loop);
 
+/* The attach call as the one type every adapter shares (arc_attach_fn of
+ * <arc/group.h>), so that a group can attach members to any loop. */
+static inline int arc_poll_attach_loop(arc_context *c, void *loop)
+{
+    return arc_poll_attach(c, (arc_poll_loop *)loop);
+}
+
 /* The attach_other hook: another context onto this one's loop. */
 static inline int arc_poll_attach_other(void *data, arc_context *other)
 {

@@ -1,0 +1,809 @@
+/* group.c: many members (contexts) from one loop: the table of their
+ * states, the changed list, the connect-in-flight limit and fan-out.
+ *
+ * Lifetimes. A member is referenced by the table (until removed), by its
+ * context (until the context's data_free), by every fan-out slot that names
+ * it, and around each call into the caller; it is freed when the last goes.
+ * The group is referenced by each member and fan-out that lives and by each
+ * of its own calls under way; arc_group_free() removes every member, and
+ * the memory goes with the last reference. So a caller may remove members
+ * or free the group from any callback, and what a callback's caller still
+ * holds stays valid until it returns. */
+#include "alloc.h"
+#include "async.h"
+#include "cmdview.h"
+#include "pubsub.h"
+
+#include <arc/buffer.h>
+#include <arc/format.h>
+#include <arc/group.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define STATES (ARC_STATE_WAITING + 1)
+#define DEFAULT_MAX_CONNECTING 64
+
+typedef struct slot {
+    arc_fanout *f;
+    arc_member *m;
+    int status;      /* ARC_ERR_STATE while pending */
+    arc_reply *kept; /* keep_replies */
+} slot;
+
+struct arc_fanout {
+    arc_group *g;
+    arc_fanout *prev, *next; /* the group's fan-outs that have not completed */
+    slot *slots;
+    size_t n;
+    size_t answered, failed;
+    bool keep;
+    arc_fanout_reply_fn *on_reply;
+    arc_fanout_done_fn *on_done;
+    void *privdata;
+};
+
+struct arc_member {
+    arc_group *g;
+    arc_member *prev, *next;     /* the table, in the order added */
+    arc_member *wprev, *wnext;   /* waiting for a turn to connect */
+    arc_member *cprev, *cnext;   /* changed since the last look */
+    arc_context *c;              /* NULL once freed */
+    unsigned refs;
+    bool in_table;
+    bool waiting;
+    bool changed;
+    arc_state state;
+    arc_state seen;              /* as of the caller's last look */
+    int64_t since_ms;
+    int failure;
+    int user_status;
+    void *data;                  /* arc_member_data() */
+    /* The callbacks of arc_group_add_options(), called on from the group's. */
+    arc_connect_fn *on_connect;
+    arc_disconnect_fn *on_disconnect;
+    arc_push_fn *on_push;
+    arc_state_fn *on_state;
+    void (*data_free)(void *data);
+    char *error;                 /* a copy of the last failure's message */
+    char name[];                 /* "host:port" or the path */
+};
+
+struct arc_group {
+    arc_allocator alloc;
+    unsigned refs;               /* members and fan-outs alive, calls under way */
+    bool freeing;
+    bool starting;               /* start_waiting() is running: no recursion */
+    unsigned max_connecting;
+    const arc_options *member_options;
+    arc_group_change_fn *on_change;
+    void *data;
+    arc_attach_fn *attach;
+    void *loop;
+    arc_member *head, *tail;
+    arc_member *whead, *wtail;
+    arc_member *chead, *ctail;
+    arc_fanout *fanouts;
+    size_t size;
+    size_t counts[STATES];
+};
+
+/* ---- references ---- */
+
+static void group_unref(arc_group *g)
+{
+    if (--g->refs == 0 && g->freeing) {
+        arc_allocator a = g->alloc;
+        arc_mem_free(&a, g);
+    }
+}
+
+static void member_ref(arc_member *m)
+{
+    m->refs++;
+}
+
+static void member_unref(arc_member *m)
+{
+    if (--m->refs > 0)
+        return;
+    arc_group *g = m->g;
+    arc_mem_free(&g->alloc, m->error);
+    arc_mem_free(&g->alloc, m);
+    group_unref(g);
+}
+
+/* ---- the lists (each a doubly linked list with head and tail) ---- */
+
+#define LIST_APPEND(g, m, head, tail, prev, next)                                       \
+    do {                                                                               \
+        (m)->prev = (g)->tail;                                                         \
+        (m)->next = NULL;                                                              \
+        if ((g)->tail)                                                                 \
+            (g)->tail->next = (m);                                                     \
+        else                                                                           \
+            (g)->head = (m);                                                           \
+        (g)->tail = (m);                                                               \
+    } while (0)
+
+#define LIST_UNLINK(g, m, head, tail, prev, next)                                       \
+    do {                                                                               \
+        if ((m)->prev)                                                                 \
+            (m)->prev->next = (m)->next;                                               \
+        else                                                                           \
+            (g)->head = (m)->next;                                                     \
+        if ((m)->next)                                                                 \
+            (m)->next->prev = (m)->prev;                                               \
+        else                                                                           \
+            (g)->tail = (m)->prev;                                                     \
+        (m)->prev = (m)->next = NULL;                                                  \
+    } while (0)
+
+static void unwait(arc_group *g, arc_member *m)
+{
+    if (m->waiting) {
+        LIST_UNLINK(g, m, whead, wtail, wprev, wnext);
+        m->waiting = false;
+    }
+}
+
+static void unchange(arc_group *g, arc_member *m)
+{
+    if (m->changed) {
+        LIST_UNLINK(g, m, chead, ctail, cprev, cnext);
+        m->changed = false;
+    }
+}
+
+/* ---- states ---- */
+
+static bool connecting(arc_state s)
+{
+    return s == ARC_STATE_CONNECTING || s == ARC_STATE_HELD || s == ARC_STATE_HANDSHAKE;
+}
+
+static size_t connecting_now(const arc_group *g)
+{
+    return g->counts[ARC_STATE_CONNECTING] + g->counts[ARC_STATE_HELD] +
+           g->counts[ARC_STATE_HANDSHAKE];
+}
+
+static void copy_error(arc_member *m)
+{
+    const char *text = m->c ? arc_context_error(m->c) : "";
+    size_t n = strlen(text);
+    char *copy = arc_mem_alloc(&m->g->alloc, n + 1);
+    arc_mem_free(&m->g->alloc, m->error);
+    m->error = copy; /* NULL when out of memory: arc_member_error() says "" */
+    if (copy != NULL)
+        memcpy(copy, text, n + 1);
+}
+
+static void start_waiting(arc_group *g);
+
+/* The one place a member's state changes: the counts, the changed list
+ * and on_change follow it. The caller holds a reference on m and g. */
+static void set_state(arc_member *m, arc_state now)
+{
+    arc_group *g = m->g;
+    arc_state before = m->state;
+    if (now == before || (unsigned)now >= STATES)
+        return;
+    m->state = now;
+    m->since_ms = arc_now_ms();
+    m->failure = m->c ? arc_context_failure(m->c) : m->failure;
+    if (now == ARC_STATE_FAILED || now == ARC_STATE_WAITING)
+        copy_error(m);
+    if (!m->in_table)
+        return; /* removed: its row is kept for fan-outs only */
+    g->counts[before]--;
+    g->counts[now]++;
+    /* Changed means "not as the caller last saw it": a member that went
+     * back to that state is no longer a change to report. */
+    if (now == m->seen) {
+        unchange(g, m);
+    } else if (!m->changed) {
+        LIST_APPEND(g, m, chead, ctail, cprev, cnext);
+        m->changed = true;
+    }
+    if (g->on_change != NULL)
+        g->on_change(g, m, before, now, g->data);
+    if (connecting(before) && !connecting(now))
+        start_waiting(g);
+}
+
+/* ---- the members' contexts call here ---- */
+
+static void member_on_state(arc_context *c, arc_state previous, arc_state now, void *data)
+{
+    arc_member *m = data;
+    arc_group *g = m->g;
+    member_ref(m);
+    g->refs++;
+    set_state(m, now);
+    if (m->on_state != NULL)
+        m->on_state(c, previous, now, m->data);
+    member_unref(m);
+    group_unref(g);
+}
+
+static void member_on_connect(arc_context *c, int status, void *data)
+{
+    arc_member *m = data;
+    if (m->on_connect != NULL)
+        m->on_connect(c, status, m->data);
+}
+
+static void member_on_disconnect(arc_context *c, int status, void *data)
+{
+    arc_member *m = data;
+    if (m->on_disconnect != NULL)
+        m->on_disconnect(c, status, m->data);
+}
+
+static void member_on_push(arc_context *c, arc_reply *reply, void *data)
+{
+    arc_member *m = data;
+    if (m->on_push != NULL)
+        m->on_push(c, reply, m->data);
+}
+
+/* The context is gone (freed by arc_group_remove, directly or later when
+ * it was inside one of its own callbacks). */
+static void member_context_gone(void *data)
+{
+    arc_member *m = data;
+    m->c = NULL;
+    if (m->data_free != NULL)
+        m->data_free(m->data);
+    member_unref(m);
+}
+
+/* ---- the group ---- */
+
+arc_group *arc_group_new(const arc_group_options *opt)
+{
+    arc_group_options none;
+    if (opt == NULL) {
+        memset(&none, 0, sizeof none);
+        opt = &none;
+    }
+    arc_group *g = arc_mem_alloc(opt->allocator, sizeof *g);
+    if (g == NULL)
+        return NULL;
+    memset(g, 0, sizeof *g);
+    arc__alloc_copy(&g->alloc, opt->allocator);
+    g->refs = 1; /* the caller's, until arc_group_free */
+    g->max_connecting = opt->max_connecting ? opt->max_connecting : DEFAULT_MAX_CONNECTING;
+    g->member_options = opt->member_options;
+    g->on_change = opt->on_change;
+    g->data = opt->data;
+    return g;
+}
+
+/* Attaches the members whose turn has come. Attaching runs no callback of
+ * theirs (the link starts from the loop), but a failed attach fails the
+ * context, whose callbacks may add, remove or free anything: the loop
+ * looks at the list afresh each time. */
+static void start_waiting(arc_group *g)
+{
+    if (g->attach == NULL || g->starting || g->freeing)
+        return;
+    g->starting = true;
+    g->refs++;
+    while (g->whead != NULL && connecting_now(g) < g->max_connecting && !g->freeing) {
+        arc_member *m = g->whead;
+        unwait(g, m);
+        member_ref(m);
+        /* The member counts as connecting from its turn on: the context
+         * announces CONNECTING only once the loop has run it. */
+        set_state(m, ARC_STATE_CONNECTING);
+        if (m->c != NULL) {
+            int rc = g->attach(m->c, g->loop);
+            if (rc != ARC_OK && m->c != NULL) {
+                arc_context *c = m->c;
+                arc__enter(c);
+                arc__fail(c, rc, 0, "the group could not attach the member to its loop: %s",
+                          arc_strerror(rc));
+                arc__leave(c);
+            }
+        }
+        member_unref(m);
+    }
+    g->starting = false;
+    group_unref(g);
+}
+
+int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
+{
+    if (g == NULL || attach == NULL || loop == NULL)
+        return ARC_ERR_INVALID;
+    if (g->attach != NULL || g->freeing)
+        return ARC_ERR_STATE;
+    g->attach = attach;
+    g->loop = loop;
+    start_waiting(g);
+    return ARC_OK;
+}
+
+/* Makes the member and its context; the context reports to the member. */
+static arc_member *add(arc_group *g, const arc_options *base, const char *host, int port,
+                       const char *path, void *data, bool forward)
+{
+    if (g == NULL || g->freeing)
+        return NULL;
+    char name[160];
+    if (path != NULL)
+        snprintf(name, sizeof name, "%s", path);
+    else if (strchr(host, ':') != NULL)
+        snprintf(name, sizeof name, "[%s]:%d", host, port ? port : 6379);
+    else
+        snprintf(name, sizeof name, "%s:%d", host, port ? port : 6379);
+    size_t len = strlen(name);
+    arc_member *m = arc_mem_alloc(&g->alloc, sizeof *m + len + 1);
+    if (m == NULL)
+        return NULL;
+    memset(m, 0, sizeof *m);
+    memcpy(m->name, name, len + 1);
+    m->g = g;
+    m->state = m->seen = ARC_STATE_INIT;
+    m->since_ms = arc_now_ms();
+    m->data = forward ? base->data : data;
+    if (forward) {
+        m->on_connect = base->on_connect;
+        m->on_disconnect = base->on_disconnect;
+        m->on_push = base->on_push;
+        m->on_state = base->on_state;
+        m->data_free = base->data_free;
+    }
+    arc_options o;
+    if (base != NULL)
+        o = *base;
+    else
+        memset(&o, 0, sizeof o);
+    if (!forward) {
+        o.host = path ? NULL : host;
+        o.port = path ? 0 : port;
+        o.unix_path = path;
+        o.sentinel = NULL; /* the member is this address */
+    }
+    o.on_connect = member_on_connect;
+    o.on_disconnect = member_on_disconnect;
+    o.on_push = member_on_push;
+    o.on_state = member_on_state;
+    o.data = m;
+    o.data_free = member_context_gone;
+    m->c = arc_connect(&o);
+    if (m->c == NULL) {
+        arc_mem_free(&g->alloc, m);
+        return NULL;
+    }
+    m->refs = 2; /* the table's and the context's */
+    g->refs++;
+    m->in_table = true;
+    LIST_APPEND(g, m, head, tail, prev, next);
+    g->size++;
+    g->counts[ARC_STATE_INIT]++;
+    LIST_APPEND(g, m, whead, wtail, wprev, wnext);
+    m->waiting = true;
+    /* A failed attach calls back, and a callback may remove the member:
+     * then there is no member to return. */
+    member_ref(m);
+    start_waiting(g);
+    bool kept = m->in_table;
+    member_unref(m);
+    return kept ? m : NULL;
+}
+
+arc_member *arc_group_add(arc_group *g, const char *host, int port, void *data)
+{
+    if (g == NULL || host == NULL)
+        return NULL;
+    return add(g, g->member_options, host, port, NULL, data, false);
+}
+
+arc_member *arc_group_add_unix(arc_group *g, const char *path, void *data)
+{
+    if (g == NULL || path == NULL)
+        return NULL;
+    return add(g, g->member_options, NULL, 0, path, data, false);
+}
+
+arc_member *arc_group_add_options(arc_group *g, const arc_options *opt)
+{
+    if (g == NULL || opt == NULL)
+        return NULL;
+    if (opt->unix_path != NULL)
+        return add(g, opt, NULL, 0, opt->unix_path, NULL, true);
+    if (opt->sentinel != NULL && opt->sentinel->master_name != NULL)
+        return add(g, opt, opt->sentinel->master_name, 0, NULL, NULL, true);
+    return add(g, opt, opt->host ? opt->host : "127.0.0.1", opt->port, NULL, NULL, true);
+}
+
+void arc_group_remove(arc_group *g, arc_member *m)
+{
+    if (g == NULL || m == NULL || m->g != g || !m->in_table)
+        return;
+    g->refs++;
+    unwait(g, m);
+    unchange(g, m);
+    LIST_UNLINK(g, m, head, tail, prev, next);
+    g->size--;
+    g->counts[m->state]--;
+    m->in_table = false;
+    bool was_connecting = connecting(m->state);
+    arc_free(m->c); /* calls back: fan-out slots, on_connect / on_disconnect */
+    member_unref(m); /* the table's */
+    if (was_connecting)
+        start_waiting(g);
+    group_unref(g);
+}
+
+void arc_group_free(arc_group *g)
+{
+    if (g == NULL || g->freeing)
+        return;
+    g->freeing = true; /* nothing starts, nothing is added from now */
+    g->refs++;
+    while (g->head != NULL)
+        arc_group_remove(g, g->head);
+    g->refs--; /* balanced below: the caller's reference */
+    group_unref(g);
+}
+
+/* ---- the table ---- */
+
+size_t arc_group_size(const arc_group *g)
+{
+    return g ? g->size : 0;
+}
+
+size_t arc_group_count(const arc_group *g, arc_state s)
+{
+    return g && (unsigned)s < STATES ? g->counts[s] : 0;
+}
+
+arc_member *arc_group_next(const arc_group *g, const arc_member *m)
+{
+    if (g == NULL)
+        return NULL;
+    if (m == NULL)
+        return g->head;
+    return m->in_table ? m->next : NULL;
+}
+
+arc_member *arc_group_next_changed(arc_group *g, arc_state *previous)
+{
+    if (g == NULL || g->chead == NULL)
+        return NULL;
+    arc_member *m = g->chead;
+    unchange(g, m);
+    if (previous != NULL)
+        *previous = m->seen;
+    m->seen = m->state;
+    return m;
+}
+
+arc_state arc_member_state(const arc_member *m)
+{
+    return m ? m->state : ARC_STATE_INIT;
+}
+
+arc_state arc_member_previous(const arc_member *m)
+{
+    return m ? m->seen : ARC_STATE_INIT;
+}
+
+int64_t arc_member_since_ms(const arc_member *m)
+{
+    return m ? m->since_ms : 0;
+}
+
+int arc_member_failure(const arc_member *m)
+{
+    return m ? m->failure : ARC_OK;
+}
+
+const char *arc_member_error(const arc_member *m)
+{
+    if (m == NULL || m->failure == ARC_OK)
+        return "";
+    return m->error ? m->error : "";
+}
+
+const char *arc_member_name(const arc_member *m)
+{
+    return m ? m->name : "";
+}
+
+size_t arc_member_attempts(const arc_member *m)
+{
+    return m && m->c && m->state != ARC_STATE_INIT ? arc_context_attempts(m->c) : 0;
+}
+
+const arc_attempt *arc_member_attempt(const arc_member *m, size_t i)
+{
+    return m && m->c && m->state != ARC_STATE_INIT ? arc_context_attempt(m->c, i) : NULL;
+}
+
+arc_context *arc_member_context(const arc_member *m)
+{
+    return m ? m->c : NULL;
+}
+
+void *arc_member_data(const arc_member *m)
+{
+    return m ? m->data : NULL;
+}
+
+int arc_member_user_status(const arc_member *m)
+{
+    return m ? m->user_status : 0;
+}
+
+void arc_member_set_user_status(arc_member *m, int status)
+{
+    if (m != NULL)
+        m->user_status = status;
+}
+
+void arc_member_close(arc_member *m)
+{
+    if (m == NULL || m->c == NULL)
+        return;
+    if (!m->waiting) {
+        arc_disconnect(m->c);
+        return;
+    }
+    /* Its turn never comes: it ends here, its commands unsent. */
+    arc_group *g = m->g;
+    unwait(g, m);
+    member_ref(m);
+    g->refs++;
+    arc_context *c = m->c;
+    arc__enter(c);
+    arc__terminate(c, ARC_OK);
+    if (arc__leave(c))
+        set_state(m, arc_context_state(c));
+    member_unref(m);
+    group_unref(g);
+}
+
+/* ---- fan-out ---- */
+
+static void fanout_free(arc_fanout *f)
+{
+    arc_group *g = f->g;
+    for (size_t i = 0; i < f->n; i++) {
+        arc_reply_free(f->slots[i].kept);
+        if (f->slots[i].m != NULL)
+            member_unref(f->slots[i].m);
+    }
+    arc_mem_free(&g->alloc, f->slots);
+    arc_mem_free(&g->alloc, f);
+    group_unref(g);
+}
+
+/* One member's outcome; the last one completes the fan-out. */
+static void fanout_settle(slot *s, arc_reply *reply, int status)
+{
+    arc_fanout *f = s->f;
+    arc_group *g = f->g;
+    g->refs++;
+    s->status = status;
+    if (reply != NULL) {
+        f->answered++;
+        if (f->keep && (s->kept = arc_reply_dup(reply, &g->alloc)) == NULL)
+            s->status = ARC_ERR_NOMEM; /* answered, but the copy is lost */
+    } else {
+        f->failed++;
+    }
+    arc_member *m = s->m;
+    member_ref(m);
+    if (f->on_reply != NULL)
+        f->on_reply(g, m, reply, status, f->privdata);
+    member_unref(m);
+    if (f->answered + f->failed == f->n) {
+        if (f->prev)
+            f->prev->next = f->next;
+        else
+            g->fanouts = f->next;
+        if (f->next)
+            f->next->prev = f->prev;
+        if (f->on_done != NULL)
+            f->on_done(g, f, f->privdata);
+        if (!f->keep)
+            fanout_free(f);
+    }
+    group_unref(g);
+}
+
+static void fanout_reply(arc_context *c, arc_reply *reply, int status, void *privdata)
+{
+    (void)c;
+    fanout_settle(privdata, reply, status);
+}
+
+/* A fan-out's callback is called once per member: the commands whose
+ * callbacks run many times (the subscribe family, MONITOR) are refused. */
+static bool fanout_allowed(const char *cmd, size_t len)
+{
+    arc_cmdview it;
+    const char *name;
+    size_t n;
+    if (!arc__cmdview_begin(&it, cmd, len) || !arc__cmdview_next(&it, &name, &n))
+        return false;
+    static const char *const refused[] = {"subscribe", "psubscribe", "ssubscribe", "monitor"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (n == strlen(refused[i]) && arc__ascii_ieq(name, n, refused[i]))
+            return false;
+    return true;
+}
+
+int arc_group_fanout_formatted(arc_group *g, const arc_fanout_options *o, const char *cmd,
+                               size_t len)
+{
+    size_t count = 0;
+    if (g == NULL || o == NULL || cmd == NULL || (o->members == NULL && o->nmembers > 0))
+        return ARC_ERR_INVALID;
+    if (arc_format_check(cmd, len, &count) != ARC_OK || count != 1 || !fanout_allowed(cmd, len))
+        return ARC_ERR_INVALID;
+    size_t n = o->members ? o->nmembers : g->size;
+    for (size_t i = 0; o->members && i < n; i++)
+        if (o->members[i] == NULL || o->members[i]->g != g || !o->members[i]->in_table)
+            return ARC_ERR_INVALID;
+    arc_fanout *f = arc_mem_alloc(&g->alloc, sizeof *f);
+    if (f == NULL)
+        return ARC_ERR_NOMEM;
+    memset(f, 0, sizeof *f);
+    f->slots = n ? arc_mem_alloc(&g->alloc, n * sizeof *f->slots) : NULL;
+    if (n && f->slots == NULL) {
+        arc_mem_free(&g->alloc, f);
+        return ARC_ERR_NOMEM;
+    }
+    f->g = g;
+    f->n = n;
+    f->keep = o->keep_replies;
+    f->on_reply = o->on_reply;
+    f->on_done = o->on_done;
+    f->privdata = o->privdata;
+    g->refs++; /* the fan-out's */
+    arc_member *m = g->head;
+    for (size_t i = 0; i < n; i++) {
+        arc_member *mi = o->members ? o->members[i] : m;
+        if (!o->members)
+            m = m->next;
+        f->slots[i] = (slot){f, mi, ARC_ERR_STATE, NULL};
+        member_ref(mi);
+    }
+    f->next = g->fanouts;
+    if (g->fanouts)
+        g->fanouts->prev = f;
+    g->fanouts = f;
+    if (o->handle != NULL)
+        *o->handle = f;
+
+    /* Queued everywhere first and settled after: a member refusing it at
+     * once calls back, and that callback may change the table. */
+    g->refs++;
+    arc_command_options co;
+    memset(&co, 0, sizeof co);
+    co.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
+    int *refused = NULL;
+    size_t nrefused = 0;
+    for (size_t i = 0; i < n; i++) {
+        slot *s = &f->slots[i];
+        int rc = s->m->c ? arc_command_formatted_with(s->m->c, &co, fanout_reply, s, cmd, len)
+                         : ARC_ERR_CLOSED;
+        if (rc != ARC_OK) {
+            if (refused == NULL &&
+                (refused = arc_mem_alloc(&g->alloc, n * sizeof *refused)) == NULL) {
+                /* No room to remember the refusals: settle them now; the
+                 * loop only reads the slots, which the fan-out keeps. */
+                s->status = rc;
+                fanout_settle(s, NULL, rc);
+                continue;
+            }
+            refused[nrefused++] = (int)i;
+            s->status = rc;
+        }
+    }
+    for (size_t k = 0; k < nrefused; k++)
+        fanout_settle(&f->slots[refused[k]], NULL, f->slots[refused[k]].status);
+    arc_mem_free(&g->alloc, refused);
+    if (n == 0) {
+        /* Nothing to wait for: complete as the last member would. */
+        g->fanouts = f->next;
+        if (f->next)
+            f->next->prev = NULL;
+        if (f->on_done != NULL)
+            f->on_done(g, f, f->privdata);
+        if (!f->keep)
+            fanout_free(f);
+    }
+    group_unref(g);
+    return ARC_OK;
+}
+
+int arc_group_fanout_argv(arc_group *g, const arc_fanout_options *o, int argc,
+                          const char *const *argv, const size_t *argvlen)
+{
+    if (g == NULL || o == NULL)
+        return ARC_ERR_INVALID;
+    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &g->alloc);
+    if (b == NULL)
+        return ARC_ERR_NOMEM;
+    int rc = arc_format_argv(b, argc, argv, argvlen);
+    if (rc == ARC_OK)
+        rc = arc_group_fanout_formatted(g, o, arc_buffer_data(b), arc_buffer_len(b));
+    arc_buffer_free(b);
+    return rc;
+}
+
+static int vfanout(arc_group *g, const arc_fanout_options *o, const char *fmt, va_list ap)
+{
+    if (g == NULL || o == NULL || fmt == NULL)
+        return ARC_ERR_INVALID;
+    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &g->alloc);
+    if (b == NULL)
+        return ARC_ERR_NOMEM;
+    int rc = arc_vformat(b, fmt, ap);
+    if (rc == ARC_OK)
+        rc = arc_group_fanout_formatted(g, o, arc_buffer_data(b), arc_buffer_len(b));
+    arc_buffer_free(b);
+    return rc;
+}
+
+int arc_group_fanout(arc_group *g, const arc_fanout_options *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfanout(g, o, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+size_t arc_fanout_size(const arc_fanout *f)
+{
+    return f ? f->n : 0;
+}
+
+arc_member *arc_fanout_member(const arc_fanout *f, size_t i)
+{
+    return f && i < f->n ? f->slots[i].m : NULL;
+}
+
+int arc_fanout_status(const arc_fanout *f, size_t i)
+{
+    return f && i < f->n ? f->slots[i].status : ARC_ERR_INVALID;
+}
+
+const arc_reply *arc_fanout_reply(const arc_fanout *f, size_t i)
+{
+    return f && i < f->n ? f->slots[i].kept : NULL;
+}
+
+size_t arc_fanout_answered(const arc_fanout *f)
+{
+    return f ? f->answered : 0;
+}
+
+size_t arc_fanout_failed(const arc_fanout *f)
+{
+    return f ? f->failed : 0;
+}
+
+size_t arc_fanout_pending(const arc_fanout *f)
+{
+    return f ? f->n - f->answered - f->failed : 0;
+}
+
+int arc_fanout_free(arc_fanout *f)
+{
+    if (f == NULL)
+        return ARC_ERR_INVALID;
+    if (!f->keep || arc_fanout_pending(f) > 0)
+        return ARC_ERR_STATE;
+    fanout_free(f);
+    return ARC_OK;
+}
