@@ -7,8 +7,10 @@
 #   bench/run.sh            everything
 #   bench/run.sh codec      only the reader and encoder
 #   bench/run.sh async      only the async client, syscalls, heap and RSS
+#   bench/run.sh group      only the group: fan-out to 1,000 members, idle cost
 # Results go to $OUT (default bench-results/): codec.csv, async.csv,
-# syscalls.csv, rss.csv, summary.txt, and async-redis.svg / async-null.svg.
+# syscalls.csv, rss.csv, group.csv, group-idle.csv, summary.txt, and
+# async-redis.svg / async-null.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -46,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$what" = all ] || [ "$what" = async ]; then
+if [ "$what" = all ] || [ "$what" = async ] || [ "$what" = group ]; then
     rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$tmp" --logfile "$tmp/redis.log" &
@@ -58,6 +60,29 @@ if [ "$what" = all ] || [ "$what" = async ]; then
         sleep 0.1
     done
     nport=$(awk '{print $2}' "$tmp/null.port")
+fi
+
+if [ "$what" = all ] || [ "$what" = group ]; then
+    # A group against hand-written contexts and hiredis: one PING to each of
+    # 1,000 connections to the null server, cold (connects included) and
+    # warm (bench_group.c), interleaved; then bytes per idle member.
+    echo "rep,impl,loop,members,cold_ms,cold_cpu_us_per_member,warm_ms,warm_cpu_us_per_member" >"$out/group.csv"
+    for i in $(seq "$reps"); do
+        for run in "group poll" "arc poll" "group libevent" "arc libevent" "hiredis libevent" \
+            "group64 poll"; do
+            set -- $run
+            (ulimit -n 20000 2>/dev/null; "$b/bench/bench_group" fanout "$1" "$2" 127.0.0.1 "$nport" 1000) |
+                sed "s/^fanout,/$i,/" >>"$out/group.csv"
+        done
+    done
+    echo "rep,impl,members,heap_bytes" >"$out/group-idle.csv"
+    for i in $(seq 3); do
+        (ulimit -n 25000 2>/dev/null; "$b/bench/bench_group" idle 127.0.0.1 "$nport" 10000) |
+            sed "s/^idle,/$i,/" >>"$out/group-idle.csv"
+    done
+fi
+
+if [ "$what" = all ] || [ "$what" = async ]; then
     ba=$b/bench/bench_async
     loops=(poll libevent libev libuv glib)
     count_for() { case $1 in 1) echo 20000 ;; 16) echo 100000 ;; *) echo 300000 ;; esac; }

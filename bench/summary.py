@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Medians, ratios and targets of a bench/run.sh run.
 
-usage: summary.py OUTDIR [all|codec|async]
+usage: summary.py OUTDIR [all|codec|async|group]
 Reads OUTDIR/codec.csv, async.csv, syscalls.csv, rss.csv and idle.csv (those that the
 run made), prints the tables, and writes OUTDIR/async-<server>-medians.csv
 for bench/async.gp."""
@@ -150,6 +150,39 @@ if what in ("all", "async") and os.path.exists(f"{out}/tls.csv"):
               for r in csv.DictReader(open(f"{out}/tls-idle.csv"))]
         if ti:
             print(f"heap bytes per idle TLS connection (arc + OpenSSL): {med(ti):.0f}")
+    print()
+
+if what in ("all", "group") and os.path.exists(f"{out}/group.csv"):
+    gr = {}
+    for r in csv.DictReader(open(f"{out}/group.csv")):
+        gr.setdefault((r["impl"], r["loop"]), []).append(r)
+    print("== fan-out of PING to 1,000 members (null server; medians)")
+    print("impl     loop      cold ms  cold CPU us/member  warm ms  warm CPU us/member")
+    m = {}
+    for (impl, loop), rs in sorted(gr.items()):
+        vals = [med([float(r[k]) for r in rs]) for k in
+                ("cold_ms", "cold_cpu_us_per_member", "warm_ms", "warm_cpu_us_per_member")]
+        m[(impl, loop)] = vals
+        print(f"{impl:8} {loop:9} {vals[0]:7.1f} {vals[1]:19.2f} {vals[2]:8.1f} {vals[3]:19.2f}")
+    for loop in ("poll", "libevent"):
+        g, a = m.get(("group", loop)), m.get(("arc", loop))
+        if g and a:
+            print(f"group/arc on {loop}: cold CPU {g[1] / a[1]:.2f}, warm CPU {g[3] / a[3]:.2f}, "
+                  f"cold wall {g[0] / a[0]:.2f}")
+            target(f"group/arc cold CPU per member, {loop}", g[1] / a[1], 1.1)
+            target(f"group/arc warm CPU per member, {loop}", g[3] / a[3], 1.1)
+    g, h = m.get(("group", "libevent")), m.get(("hiredis", "libevent"))
+    if g and h:
+        print(f"group/hiredis on libevent: cold CPU {g[1] / h[1]:.2f}, warm CPU {g[3] / h[3]:.2f}")
+    if os.path.exists(f"{out}/group-idle.csv"):
+        gi = {}
+        for r in csv.DictReader(open(f"{out}/group-idle.csv")):
+            gi.setdefault(r["impl"], []).append(float(r["heap_bytes"]))
+        if "group" in gi and "arc" in gi:
+            print(f"heap bytes per idle member (10,000): group {med(gi['group']):.0f}, "
+                  f"plain context {med(gi['arc']):.0f}, "
+                  f"the group's own {med(gi['group']) - med(gi['arc']):.0f}")
+            target("heap bytes per idle group member", med(gi["group"]), 4096)
     print()
 
 print("== targets")
