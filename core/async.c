@@ -88,6 +88,7 @@ static void destroy(arc_context *c)
     for (size_t i = 0; c->tracking_prefixes != NULL && i < c->tracking.nprefixes; i++)
         arc_mem_free(&c->alloc, c->tracking_prefixes[i]);
     arc_mem_free(&c->alloc, c->tracking_prefixes);
+    arc_mem_free(&c->alloc, c->ticker);
     void (*data_free)(void *) = c->data_free;
     void *data = c->data;
     arc_allocator a = c->alloc;

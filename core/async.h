@@ -205,7 +205,26 @@ struct arc_context {
     /* Callbacks on the stack; teardown waits until it is back to 0. */
     unsigned depth;
     bool free_requested;
+
+    /* Set only on a ticker (ticker.c): a context with no link at all, whose
+     * one deadline is a timer of a group's or a cluster's. */
+    struct arc_ticker *ticker;
 };
+
+/* ---- ticker.c ---- */
+/* A timer the loop drives for a group or a cluster, which have no loop
+ * hooks of their own: a context that never connects, attached like any
+ * other (through the same arc_attach_fn), whose timer calls `fire` once
+ * `at` has passed. NULL when out of memory. Freed with arc_free(); `fire`
+ * may re-arm it, or free it. */
+arc_context *arc__ticker_new(const arc_allocator *alloc, void (*fire)(void *data), void *data);
+/* Arms the ticker for `at_ms` (arc__now_ms() clock), replacing the time
+ * armed before; -1 disarms. An earlier time than the one armed is told to
+ * the loop at once. */
+void arc__ticker_at(arc_context *c, int64_t at_ms);
+int64_t arc__ticker_deadline(const arc_context *c);
+/* Called by arc_handle_timeout for a ticker. */
+void arc__ticker_due(arc_context *c, int64_t now);
 
 /* ---- async.c ---- */
 /* For tests: a context over a transport of the caller's (a script of bytes

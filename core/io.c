@@ -85,6 +85,8 @@ int64_t arc__deadline(arc_context *c)
 {
     if (arc__ended(c))
         return -1;
+    if (c->ticker != NULL)
+        return arc__ticker_deadline(c);
     int64_t d = arc__link_deadline(c);
     int64_t more[5] = {arc__commands_deadline(c), arc__liveness_deadline(c),
                        trimmable(c) ? c->idle_since_ms + IDLE_TRIM_MS : -1, c->rc_at,
@@ -403,6 +405,12 @@ void arc_handle_timeout(arc_context *c)
      * armed has fired. */
     c->told_deadline = -1;
     int64_t now = arc__now_ms();
+    if (c->ticker != NULL) {
+        if (arc__alive(c))
+            arc__ticker_due(c, now);
+        arc__leave(c);
+        return;
+    }
     if (arc__alive(c) && c->link.step == ARC_LINK_DOWN)
         arc__reconnect_due(c, now);
     else if (arc__alive(c) && c->link.step < ARC_LINK_UP)
