@@ -211,6 +211,12 @@ struct arc_context {
     struct arc_ticker *ticker;
 };
 
+/* ---- backoff.c ---- */
+/* A wait drawn uniformly in [0, ceiling] (full jitter), the ceiling being
+ * `initial` doubled per attempt after the first, up to `max`; `rng` is the
+ * caller's xorshift state (never 0). */
+long arc__backoff(uint64_t *rng, long initial, long max, unsigned attempt);
+
 /* ---- ticker.c ---- */
 /* A timer the loop drives for a group or a cluster, which have no loop
  * hooks of their own: a context that never connects, attached like any

@@ -52,26 +52,10 @@ static bool worth_retrying(int status)
     }
 }
 
-static uint64_t next_random(arc_context *c)
-{
-    /* xorshift64*: plenty for spreading waits. */
-    uint64_t x = c->rc_rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    c->rc_rng = x;
-    return x * 0x2545f4914f6cdd1du;
-}
-
 /* Full jitter: uniform below a ceiling that doubles per attempt. */
 static long backoff(arc_context *c, unsigned attempt)
 {
-    long ceiling = c->rc.initial_delay_ms;
-    for (unsigned i = 1; i < attempt && ceiling < c->rc.max_delay_ms; i++)
-        ceiling *= 2;
-    if (ceiling > c->rc.max_delay_ms)
-        ceiling = c->rc.max_delay_ms;
-    return (long)(next_random(c) % (uint64_t)(ceiling + 1));
+    return arc__backoff(&c->rc_rng, c->rc.initial_delay_ms, c->rc.max_delay_ms, attempt);
 }
 
 long arc__reconnect_delay(arc_context *c, int status)
