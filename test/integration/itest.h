@@ -139,4 +139,66 @@ void itest_on_connect(arc_context *c, int status, void *data);
 void itest_on_disconnect(arc_context *c, int status, void *data);
 void itest_on_state(arc_context *c, arc_state prev, arc_state now, void *data);
 
+/* A load of INCRs on one counter (and, optionally, big SETs) kept at a
+ * depth while a scenario breaks the link under it (itest_load.c). Each
+ * command gets a slot: how its callback ran, on which ready link. */
+enum { ITEST_LOAD_MAX = 16384, ITEST_LOAD_LINKS = 4 };
+
+typedef struct itest_load itest_load;
+
+typedef struct itest_load_slot {
+    itest_load *l;
+    bool is_set;     /* a SET of the big value, not an INCR */
+    int calls;
+    int status;      /* -1: ARC_OK with a reply of the wrong type */
+    int link;        /* *links when it was called back */
+    long long value; /* the INCR's reply */
+} itest_load_slot;
+
+struct itest_load {
+    arc_context *c;
+    const int *links;    /* the ready links so far (a watcher's count) */
+    const char *counter; /* the key the INCRs count on */
+    long depth;          /* commands issued and not called back, at most */
+    long limit;          /* commands issued, at most (ITEST_LOAD_MAX) */
+    long set_every;      /* every n-th command a SET of `big` (0: none) */
+    const char *big_key;
+    const char *big;
+    size_t big_len;
+    bool rising;         /* one counter throughout: INCR replies only go up */
+    bool stop;           /* issue no more */
+    long issued, callbacks, out_of_order, refusals, ok;
+    long ok_on_link[ITEST_LOAD_LINKS]; /* index: the link (1, 2, 3 and later) */
+    int refusal;
+    itest_load_slot slot[ITEST_LOAD_MAX];
+};
+
+/* A load on `c` (nothing issued yet); free() it once every callback ran.
+ * `links` is read in each callback. */
+itest_load *itest_load_new(arc_context *c, const int *links, const char *counter, long depth,
+                           long limit);
+/* Issues commands until `depth` are in flight (or stop, or limit). */
+void itest_load_more(itest_load *l);
+/* Replies that came on ready link `link` or a later one. */
+long itest_load_ok_since(const itest_load *l, int link);
+
+typedef struct itest_tally {
+    long ok, unanswered, not_sent;             /* INCRs */
+    long set_ok, set_unanswered, set_not_sent; /* SETs */
+    long not_once, other;
+    int other_status;
+    long not_up;    /* INCR replies not above the one before */
+    long long last; /* the last INCR reply */
+} itest_tally;
+
+/* Every command called back once, in order, each with the right reply or
+ * UNANSWERED / NOT_SENT; nothing refused; the slots did not run out; with
+ * `rising`, the INCR replies go up. Fails the test naming `what`. */
+itest_tally itest_load_tally(const itest_load *l, const char *what);
+/* The server's counter (through the admin connection) lies between the
+ * INCR replies and the replies plus the UNANSWERED commands, so that no
+ * NOT_SENT one ran, and is at least the last reply. */
+void itest_load_assert_counter(itest *t, const itest_load *l, const itest_tally *y,
+                               const char *what);
+
 #endif

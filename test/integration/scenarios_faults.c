@@ -76,162 +76,19 @@ static void fw_data_free(void *data)
 
 /* ---- a load of INCRs (and, optionally, big SETs) kept at a depth ---- */
 
-enum { LOAD_MAX = 16384 };
-
-typedef struct fload fload;
-
-typedef struct fslot {
-    fload *l;
-    bool is_set; /* a SET of the big value, not an INCR */
-    int calls;
-    int status;      /* -1: ARC_OK with a reply of the wrong type */
-    int link;        /* the ready links so far when it was answered */
-    long long value; /* the INCR's reply */
-} fslot;
-
-struct fload {
-    arc_context *c;
-    const fwatch *w;
-    long depth;      /* commands issued and not called back, at most */
-    long limit;      /* commands issued, at most */
-    long set_every;  /* every n-th command a SET of `big` (0: none) */
-    const char *big; /* that value */
-    size_t big_len;
-    bool stop;
-    long issued, callbacks, out_of_order, refusals, ok;
-    long ok_on_link[3]; /* index: the link (1, 2 and later) */
-    int refusal;
-    fslot slot[LOAD_MAX];
-};
-
-static void load_more(fload *l);
-
 /* What a failed scenario left behind (see leftovers_free). */
 static fault_proxy *left_proxy;
-static fload *left_load;
+static itest_load *left_load;
 
-static void on_load(arc_context *c, arc_reply *r, int status, void *privdata)
+/* A load on the context through the proxy, on one counter from start to
+ * end (the server is never restarted here): its INCR replies only go up. */
+static itest_load *load_new(arc_context *c, const fwatch *w, long depth, long limit)
 {
-    (void)c;
-    fslot *s = privdata;
-    fload *l = s->l;
-    if (s - l->slot != l->callbacks)
-        l->out_of_order++;
-    l->callbacks++;
-    s->calls++;
-    s->status = status;
-    s->link = l->w->connect_ok;
-    if (status == ARC_OK) {
-        bool right = s->is_set ? r != NULL && r->type == ARC_REPLY_STATUS
-                               : r != NULL && r->type == ARC_REPLY_INTEGER;
-        if (!right) {
-            s->status = -1;
-        } else {
-            if (!s->is_set)
-                s->value = r->integer;
-            l->ok++;
-            l->ok_on_link[s->link < 2 ? s->link : 2]++;
-        }
-    }
-    load_more(l);
-}
-
-static void load_more(fload *l)
-{
-    while (!l->stop && l->issued < l->limit && l->issued - l->callbacks < l->depth) {
-        fslot *s = &l->slot[l->issued];
-        s->is_set = l->set_every > 0 && l->issued % l->set_every == l->set_every - 1;
-        int rc = s->is_set ? arc_command(l->c, on_load, s, "SET fp-big %b", l->big, l->big_len)
-                           : arc_command(l->c, on_load, s, "INCR fp-counter");
-        if (rc != ARC_OK) {
-            l->refusals++;
-            l->refusal = rc;
-            return;
-        }
-        l->issued++;
-    }
-}
-
-static fload *load_new(arc_context *c, const fwatch *w, long depth, long limit)
-{
-    fload *l = calloc(1, sizeof *l);
-    assert_non_null(l);
-    for (long i = 0; i < LOAD_MAX; i++)
-        l->slot[i].l = l;
-    l->c = c;
-    l->w = w;
-    l->depth = depth;
-    l->limit = limit > LOAD_MAX ? LOAD_MAX : limit;
+    itest_load *l = itest_load_new(c, &w->connect_ok, "fp-counter", depth, limit);
+    l->big_key = "fp-big";
+    l->rising = true;
     left_load = l;
     return l;
-}
-
-typedef struct ftally {
-    long ok, unanswered, not_sent;                /* INCRs */
-    long set_ok, set_unanswered, set_not_sent;    /* SETs */
-    long not_once, other;
-    int other_status;
-} ftally;
-
-/* Every command called back once, in order, each with the right reply or
- * UNANSWERED / NOT_SENT; nothing refused; the INCR replies go up. */
-static ftally load_tally(const fload *l, const char *what)
-{
-    ftally y = {0};
-    long long last = 0;
-    long not_up = 0;
-    for (long i = 0; i < l->issued; i++) {
-        const fslot *s = &l->slot[i];
-        y.not_once += s->calls != 1;
-        long *ok = s->is_set ? &y.set_ok : &y.ok;
-        long *un = s->is_set ? &y.set_unanswered : &y.unanswered;
-        long *ns = s->is_set ? &y.set_not_sent : &y.not_sent;
-        if (s->status == ARC_OK) {
-            (*ok)++;
-            if (!s->is_set) {
-                not_up += s->value <= last;
-                last = s->value;
-            }
-        } else if (s->status == ARC_ERR_UNANSWERED) {
-            (*un)++;
-        } else if (s->status == ARC_ERR_NOT_SENT) {
-            (*ns)++;
-        } else {
-            y.other++;
-            y.other_status = s->status;
-        }
-    }
-    if (y.not_once != 0 || l->out_of_order != 0 || l->callbacks != l->issued)
-        fail_msg("%s: %ld commands, %ld callbacks: %ld not called exactly once, %ld out of "
-                 "order",
-                 what, l->issued, l->callbacks, y.not_once, l->out_of_order);
-    if (y.other != 0 || l->refusals != 0)
-        fail_msg("%s: %ld callbacks with %s; %ld commands refused (%s)", what, y.other,
-                 y.other_status == -1 ? "a reply of the wrong type"
-                                      : arc_status_name(y.other_status),
-                 l->refusals, arc_status_name(l->refusal));
-    if (not_up != 0)
-        fail_msg("%s: %ld INCR replies did not go up", what, not_up);
-    /* For the log: how the fault split the load. */
-    printf("# %s: %ld commands: %ld answered (%ld on the new link), %ld unanswered, %ld not "
-           "sent\n",
-           what, l->issued, y.ok + y.set_ok, l->ok_on_link[2], y.unanswered + y.set_unanswered,
-           y.not_sent + y.set_not_sent);
-    return y;
-}
-
-/* The server's counter against what the callbacks said. */
-static void assert_counter(itest *t, const ftally *y, const char *what)
-{
-    arc_reply *r = itest_admin(t, "GET fp-counter", NULL);
-    long long counter = r->type == ARC_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
-    bool nil = r->type == ARC_REPLY_NIL;
-    arc_reply_free(r);
-    if (nil)
-        counter = 0;
-    if (counter < y->ok || counter > y->ok + y->unanswered)
-        fail_msg("%s: the counter is %lld; %ld INCR replies, %ld unanswered, %ld not sent", what,
-                 counter, y->ok, y->unanswered, y->not_sent);
 }
 
 /* ---- one context through the proxy ---- */
@@ -356,18 +213,18 @@ static void fault_under_load(itest *t, const char *fault, long before, long afte
 {
     static fx x;
     fx_open(t, &x);
-    fload *l = load_new(x.c, &x.w, 256, LOAD_MAX);
-    load_more(l);
+    itest_load *l = load_new(x.c, &x.w, 256, ITEST_LOAD_MAX);
+    itest_load_more(l);
     ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[1] >= before);
     fx_cmd(&x, fault);
-    ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[2] >= after || x.w.ended);
+    ITEST_RUN_UNTIL(t, 10000, itest_load_ok_since(l, 2) >= after || x.w.ended);
     l->stop = true;
     ITEST_RUN_UNTIL(t, 10000, l->callbacks == l->issued || x.w.ended);
     if (x.w.ended)
         fail_msg("%s: the context ended (%s: %s)", what, arc_status_name(arc_context_failure(x.c)),
                  arc_context_error(x.c));
-    ftally y = load_tally(l, what);
-    assert_counter(t, &y, what);
+    itest_tally y = itest_load_tally(l, what);
+    itest_load_assert_counter(t, l, &y, what);
     /* One lost link: it cut at most one command short. */
     assert_true(y.not_sent <= 1);
     assert_true(x.w.waits >= 1);
@@ -390,8 +247,8 @@ static void cut_mid_reply(void **state)
     const char *what = "cut mid-reply";
     static fx x;
     fx_open(t, &x);
-    fload *l = load_new(x.c, &x.w, 256, LOAD_MAX);
-    load_more(l);
+    itest_load *l = load_new(x.c, &x.w, 256, ITEST_LOAD_MAX);
+    itest_load_more(l);
     ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[1] >= 300);
     l->stop = true;
     ITEST_RUN_UNTIL(t, 10000, l->callbacks == l->issued);
@@ -406,15 +263,15 @@ static void cut_mid_reply(void **state)
     snprintf(line, sizeof line, "cut %lld", bytes);
     fx_cmd(&x, line);
     l->stop = false;
-    load_more(l);
-    ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[2] >= 300 || x.w.ended);
+    itest_load_more(l);
+    ITEST_RUN_UNTIL(t, 10000, itest_load_ok_since(l, 2) >= 300 || x.w.ended);
     l->stop = true;
     ITEST_RUN_UNTIL(t, 10000, l->callbacks == l->issued || x.w.ended);
     if (x.w.ended)
         fail_msg("%s: the context ended (%s: %s)", what, arc_status_name(arc_context_failure(x.c)),
                  arc_context_error(x.c));
-    ftally y = load_tally(l, what);
-    assert_counter(t, &y, what);
+    itest_tally y = itest_load_tally(l, what);
+    itest_load_assert_counter(t, l, &y, what);
     if (!itest_tls(t) && l->ok_on_link[1] - before != 100)
         fail_msg("%s: %ld replies came before the cut; the proxy let 100 and a half through",
                  what, l->ok_on_link[1] - before);
@@ -449,19 +306,19 @@ static void trickle_then_pass(void **state)
                      ARC_OK);
     ITEST_RUN_UNTIL(t, 10000, set.calls == 1);
     fx_cmd(&x, "trickle 1");
-    fload *l = load_new(x.c, &x.w, 32, 32);
-    load_more(l);
+    itest_load *l = load_new(x.c, &x.w, 32, 32);
+    itest_load_more(l);
     assert_int_equal(arc_command(x.c, itest_rec_cb, &get, "GET fp-val"), ARC_OK);
     /* Half the replies trickle in. */
     ITEST_RUN_UNTIL(t, 10000, l->callbacks >= 16);
     fx_cmd(&x, "pass");
     assert_int_equal(arc_command(x.c, itest_rec_cb, &get2, "GET fp-val"), ARC_OK);
     ITEST_RUN_UNTIL(t, 10000, get2.calls == 1);
-    ftally y = load_tally(l, "trickle");
+    itest_tally y = itest_load_tally(l, "trickle");
     assert_int_equal(y.ok, 32);
     for (long i = 0; i < 32; i++)
         assert_int_equal(l->slot[i].value, i + 1);
-    assert_counter(t, &y, "trickle");
+    itest_load_assert_counter(t, l, &y, "trickle");
     assert_int_equal(get.calls, 1);
     assert_int_equal(get2.calls, 1);
     const arc_reply *g = itest_last(&get);
@@ -496,26 +353,26 @@ static void server_gone_mid_pipeline(void **state)
     char *big = malloc(BIG);
     assert_non_null(big);
     memset(big, 'p', BIG);
-    fload *l = load_new(x.c, &x.w, COMMANDS, COMMANDS);
+    itest_load *l = load_new(x.c, &x.w, COMMANDS, COMMANDS);
     l->set_every = COMMANDS / 128;
     l->big = big;
     l->big_len = BIG;
     fx_cmd(&x, "close-on-write 200000");
-    load_more(l); /* all at once, before the loop runs */
+    itest_load_more(l); /* all at once, before the loop runs */
     assert_int_equal(l->issued, COMMANDS);
     ITEST_RUN_UNTIL(t, 20000, l->callbacks == l->issued || x.w.ended);
     if (x.w.ended)
         fail_msg("mid-pipeline: the context ended (%s: %s)",
                  arc_status_name(arc_context_failure(x.c)), arc_context_error(x.c));
-    ftally y = load_tally(l, "mid-pipeline");
-    assert_counter(t, &y, "mid-pipeline");
+    itest_tally y = itest_load_tally(l, "mid-pipeline");
+    itest_load_assert_counter(t, l, &y, "mid-pipeline");
     assert_true(y.not_sent + y.set_not_sent <= 1);
     /* The link was lost while part of the pipeline was still unwritten:
      * that part went out on the next link. */
-    if (l->ok_on_link[2] == 0)
+    if (itest_load_ok_since(l, 2) == 0)
         fail_msg("mid-pipeline: only %ld replies on the second link (%ld on the first, %ld "
                  "unanswered)",
-                 l->ok_on_link[2], l->ok_on_link[1], y.unanswered + y.set_unanswered);
+                 itest_load_ok_since(l, 2), l->ok_on_link[1], y.unanswered + y.set_unanswered);
     assert_int_equal(x.w.waits, 1);
     assert_true(lost_link_status(x.w.wait_failure[0]));
     fx_close(t, &x, 1, "mid-pipeline");
@@ -533,8 +390,8 @@ static void refused_then_pass(void **state)
     itest *t = *state;
     static fx x;
     fx_open(t, &x);
-    fload *l = load_new(x.c, &x.w, 256, LOAD_MAX);
-    load_more(l);
+    itest_load *l = load_new(x.c, &x.w, 256, ITEST_LOAD_MAX);
+    itest_load_more(l);
     ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[1] >= 300);
     long long id = itest_client_id(t, x.c);
     fx_cmd(&x, "refuse");
@@ -553,11 +410,11 @@ static void refused_then_pass(void **state)
         if (!lost_link_status(x.w.wait_failure[i]))
             fail_msg("refused: attempt %d failed with %s", i, arc_status_name(x.w.wait_failure[i]));
     fx_cmd(&x, "pass");
-    ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[2] >= 300 || x.w.ended);
+    ITEST_RUN_UNTIL(t, 10000, itest_load_ok_since(l, 2) >= 300 || x.w.ended);
     l->stop = true;
     ITEST_RUN_UNTIL(t, 10000, l->callbacks == l->issued || x.w.ended);
-    ftally y = load_tally(l, "refused");
-    assert_counter(t, &y, "refused");
+    itest_tally y = itest_load_tally(l, "refused");
+    itest_load_assert_counter(t, l, &y, "refused");
     assert_true(y.not_sent <= 1);
     /* CLIENT KILL: an end of stream, or a reset when the server had
      * unread commands of ours. */
@@ -576,8 +433,8 @@ static void blackhole_found_by_health_check(void **state)
     const char *what = "blackhole";
     static fx x;
     fx_open_health(t, &x, 100);
-    fload *l = load_new(x.c, &x.w, 256, LOAD_MAX);
-    load_more(l);
+    itest_load *l = load_new(x.c, &x.w, 256, ITEST_LOAD_MAX);
+    itest_load_more(l);
     ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[1] >= 300);
     int64_t silent = itest_now_ms();
     fx_cmd(&x, "blackhole");
@@ -593,11 +450,11 @@ static void blackhole_found_by_health_check(void **state)
     if (found < 150)
         fail_msg("%s: found after %ld ms, before the health check could have", what, found);
     fx_cmd(&x, "pass");
-    ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[2] >= 300 || x.w.ended);
+    ITEST_RUN_UNTIL(t, 10000, itest_load_ok_since(l, 2) >= 300 || x.w.ended);
     l->stop = true;
     ITEST_RUN_UNTIL(t, 10000, l->callbacks == l->issued || x.w.ended);
-    ftally y = load_tally(l, what);
-    assert_counter(t, &y, what);
+    itest_tally y = itest_load_tally(l, what);
+    itest_load_assert_counter(t, l, &y, what);
     assert_true(y.unanswered >= 1); /* replies were due when it went silent */
     fx_close(t, &x, 1, what);
 }

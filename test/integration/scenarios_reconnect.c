@@ -321,113 +321,12 @@ static bool lost_link_status(int status)
 
 /* ---- a load of INCRs kept at a depth ---- */
 
-enum { LOAD_MAX = 16384 };
-
-typedef struct load load;
-
-typedef struct load_slot {
-    load *l;
-    int calls;
-    int status;      /* -1: ARC_OK with a reply that is not an integer */
-    int link;        /* ready links so far when the callback ran */
-    long long value; /* the INCR's reply */
-} load_slot;
-
-struct load {
-    arc_context *c;
-    const rwatch *w;
-    int depth;
-    bool stop;
-    long issued, callbacks, out_of_order, refusals;
-    int refusal;
-    long ok, ok_on_link[4]; /* index: the link (1, 2, 3 and later) */
-    load_slot slot[LOAD_MAX];
-};
-
-static void load_more(load *l);
-
-static void on_load(arc_context *c, arc_reply *r, int status, void *privdata)
+/* A load on `c`, issuing at once. */
+static itest_load *load_new(arc_context *c, const rwatch *w, long depth)
 {
-    (void)c;
-    load_slot *s = privdata;
-    load *l = s->l;
-    /* Callbacks come in the order the commands were issued. */
-    if (s - l->slot != l->callbacks)
-        l->out_of_order++;
-    l->callbacks++;
-    s->calls++;
-    s->status = status;
-    s->link = l->w->connect_ok;
-    if (status == ARC_OK && r != NULL && r->type == ARC_REPLY_INTEGER) {
-        s->value = r->integer;
-        l->ok++;
-        l->ok_on_link[s->link < 3 ? s->link : 3]++;
-    } else if (status == ARC_OK) {
-        s->status = -1;
-    }
-    load_more(l);
-}
-
-static void load_more(load *l)
-{
-    while (!l->stop && l->issued < LOAD_MAX && l->issued - l->callbacks < l->depth) {
-        int rc = arc_command(l->c, on_load, &l->slot[l->issued], "INCR rc-counter");
-        if (rc != ARC_OK) {
-            l->refusals++;
-            l->refusal = rc;
-            return;
-        }
-        l->issued++;
-    }
-}
-
-static load *load_new(arc_context *c, const rwatch *w, int depth)
-{
-    load *l = calloc(1, sizeof *l);
-    assert_non_null(l);
-    for (long i = 0; i < LOAD_MAX; i++)
-        l->slot[i].l = l;
-    l->c = c;
-    l->w = w;
-    l->depth = depth;
-    load_more(l);
+    itest_load *l = itest_load_new(c, &w->connect_ok, "rc-counter", depth, ITEST_LOAD_MAX);
+    itest_load_more(l);
     return l;
-}
-
-typedef struct tally {
-    long ok, unanswered, not_sent, other, not_once;
-    int other_status;
-} tally;
-
-/* Every command called back once, in order, each with a reply or with
- * UNANSWERED / NOT_SENT, and nothing refused. */
-static tally load_tally(const load *l)
-{
-    tally y = {0};
-    for (long i = 0; i < l->issued; i++) {
-        const load_slot *s = &l->slot[i];
-        y.not_once += s->calls != 1;
-        if (s->status == ARC_OK)
-            y.ok++;
-        else if (s->status == ARC_ERR_UNANSWERED)
-            y.unanswered++;
-        else if (s->status == ARC_ERR_NOT_SENT)
-            y.not_sent++;
-        else {
-            y.other++;
-            y.other_status = s->status;
-        }
-    }
-    if (l->issued >= LOAD_MAX)
-        fail_msg("the load ran out of slots: make LOAD_MAX larger");
-    if (y.not_once != 0 || l->out_of_order != 0 || l->callbacks != l->issued)
-        fail_msg("%ld commands, %ld callbacks: %ld not called exactly once, %ld out of order",
-                 l->issued, l->callbacks, y.not_once, l->out_of_order);
-    if (y.other != 0 || l->refusals != 0)
-        fail_msg("%ld callbacks with %s; %ld commands refused (%s)", y.other,
-                 arc_status_name(y.other_status), l->refusals, arc_status_name(l->refusal));
-    assert_int_equal(y.ok + y.unanswered + y.not_sent, l->issued);
-    return y;
 }
 
 /* ---- 1: kill -9 and restart under load ---- */
@@ -448,7 +347,7 @@ static void restart_under_load(void **state)
     o.db = 2;
     o.client_name = "arc-rc-load"; /* a handshake to replay */
     arc_context *c = rc_ready(t, &w, &o);
-    load *l = load_new(c, &w, 256);
+    itest_load *l = load_new(c, &w, 256);
     ITEST_RUN_UNTIL(t, 10000, l->ok_on_link[1] >= 1000);
     server_kill(t);
     server_restart(t);
@@ -457,7 +356,7 @@ static void restart_under_load(void **state)
     ITEST_RUN_UNTIL(t, 5000, l->callbacks == l->issued);
     itest_run_for(t, 20);
 
-    tally y = load_tally(l);
+    itest_tally y = itest_load_tally(l, "restart under load");
     assert_int_equal(y.ok, l->ok_on_link[1] + l->ok_on_link[2]);
     assert_int_equal(l->ok_on_link[3], 0);
     assert_true(y.not_sent <= 1); /* one loss, at most one command cut short */
@@ -468,7 +367,7 @@ static void restart_under_load(void **state)
     long bad = 0, backwards = 0;
     int phase = 0;
     for (long i = 0; i < l->issued; i++) {
-        const load_slot *s = &l->slot[i];
+        const itest_load_slot *s = &l->slot[i];
         int p = s->status == ARC_ERR_UNANSWERED ? 1
                 : s->status == ARC_ERR_NOT_SENT ? 2
                 : s->link == 1                  ? 0
@@ -1306,7 +1205,8 @@ static void sigstop_run(itest *t, int resp)
     o.command_timeout_ms = 300;
     arc_context *c = rc_ready(t, &w, &o);
     int first = w.nchanges;
-    load *l = load_new(c, &w, 32);
+    itest_load *l = load_new(c, &w, 32);
+    l->rising = true; /* one server throughout, stopped but not restarted */
     ITEST_RUN_UNTIL(t, 5000, l->ok >= 500);
     int pid = test_redis_pid(t->redis);
     assert_true(pid > 0);
@@ -1342,34 +1242,17 @@ static void sigstop_run(itest *t, int resp)
         assert_int_equal(w.disconnect_state[i], ARC_STATE_WAITING);
     }
 
-    tally y = load_tally(l);
+    itest_tally y = itest_load_tally(l, what); /* with `rising`: replies only went up */
     assert_true(y.unanswered >= 1); /* replies were due: that is the timeout */
     assert_true(y.not_sent <= w.disconnects);
-    long long last = 0;
-    long not_up = 0;
-    for (long i = 0; i < l->issued; i++) {
-        if (l->slot[i].status != ARC_OK)
-            continue;
-        not_up += l->slot[i].value <= last;
-        last = l->slot[i].value;
-    }
-    if (not_up != 0)
-        fail_msg("%s: %ld INCR replies did not increase", what, not_up);
-    arc_reply *r = itest_admin(t, "GET rc-counter", NULL);
-    assert_int_equal(r->type, ARC_REPLY_STRING);
-    long long counter = strtoll(r->str, NULL, 10);
-    arc_reply_free(r);
-    if (counter < y.ok || counter > y.ok + y.unanswered)
-        fail_msg("%s: the counter is %lld; %ld replies, %ld unanswered", what, counter, y.ok,
-                 y.unanswered);
-    assert_true(last <= counter);
+    itest_load_assert_counter(t, l, &y, what);
     arc_free(c);
     assert_int_equal(w.disconnects, readies);
     if (readies <= STATUS_MAX)
         assert_int_equal(w.disconnect_status[readies - 1], ARC_ERR_FREED);
     assert_int_equal(w.data_frees, 1);
     free(l);
-    r = itest_admin(t, "DEL rc-counter", NULL);
+    arc_reply *r = itest_admin(t, "DEL rc-counter", NULL);
     arc_reply_free(r);
 }
 
