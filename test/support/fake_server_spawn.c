@@ -3,16 +3,14 @@
 
 #include "fake_server.h"
 
+#include "spawn_helper.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define PORT_TIMEOUT_MS 10000 /* from exec to the PORT line */
@@ -22,65 +20,6 @@ struct fake_server {
     pid_t pid;
     int port;
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static int decode(int status)
-{
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return -1;
-}
-
-/* Waits up to timeout_ms for the process; its decoded status, or -2 when it
- * is still running. */
-static int wait_for(pid_t pid, int timeout_ms)
-{
-    long long deadline = now_ms() + timeout_ms;
-    for (;;) {
-        int status;
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            return decode(status);
-        if (w < 0 && errno != EINTR)
-            return -1;
-        if (now_ms() >= deadline)
-            return -2;
-        sleep_ms(2);
-    }
-}
-
-/* SIGTERM, SIGKILL after the grace period; the decoded status. */
-static int terminate(pid_t pid)
-{
-    kill(pid, SIGTERM);
-    int rc = wait_for(pid, KILL_GRACE_MS);
-    if (rc == -2) {
-        fprintf(stderr, "fake_server: pid %d ignored SIGTERM; killing it\n", (int)pid);
-        kill(pid, SIGKILL);
-        int status;
-        while (waitpid(pid, &status, 0) < 0) {
-            if (errno != EINTR)
-                return -1;
-        }
-        rc = decode(status);
-    }
-    return rc;
-}
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -101,9 +40,9 @@ static int read_port(int fd, pid_t pid)
 {
     char line[64];
     size_t used = 0;
-    long long deadline = now_ms() + PORT_TIMEOUT_MS;
+    long long deadline = spawn_now_ms() + PORT_TIMEOUT_MS;
     while (used < sizeof line - 1) {
-        long long wait = deadline - now_ms();
+        long long wait = deadline - spawn_now_ms();
         if (wait <= 0) {
             fprintf(stderr, "fake_server: no PORT line from pid %d within %d ms\n",
                     (int)pid, PORT_TIMEOUT_MS);
@@ -124,9 +63,8 @@ static int read_port(int fd, pid_t pid)
         }
         if (line[used] == '\n') {
             line[used] = '\0';
-            int port;
-            char end;
-            if (sscanf(line, "PORT %d%c", &port, &end) != 1 || port <= 0 || port > 65535) {
+            int port = spawn_port_line(line);
+            if (port < 0) {
                 fprintf(stderr, "fake_server: unexpected first line \"%s\"\n", line);
                 return -1;
             }
@@ -174,17 +112,7 @@ fake_server *fake_start(const char *script_text)
         return NULL;
     }
     const char *argv[] = {prog, path, NULL};
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(out[1], STDOUT_FILENO); /* dup2 clears O_CLOEXEC on the copy */
-        execv(prog, (char *const *)argv);
-        fprintf(stderr, "fake_server: cannot run %s: %s\n", prog, strerror(errno));
-        _exit(127);
-    }
+    pid_t pid = spawn_program("fake_server", argv, -1, out[1]);
     int fork_errno = errno;
     close(out[1]);
     if (pid < 0) {
@@ -199,7 +127,7 @@ fake_server *fake_start(const char *script_text)
     close(out[0]);
     unlink(path); /* the program reads the whole script before it prints its port */
     if (f->port < 0) {
-        int rc = terminate(pid);
+        int rc = spawn_terminate("fake_server", pid, KILL_GRACE_MS);
         fprintf(stderr, "fake_server: %s exited with %d\n", prog, rc);
         free(f);
         return NULL;
@@ -214,11 +142,11 @@ int fake_port(const fake_server *f)
 
 int fake_finish(fake_server *f, int timeout_ms)
 {
-    int rc = wait_for(f->pid, timeout_ms);
+    int rc = spawn_wait(f->pid, timeout_ms);
     if (rc == -2) {
         fprintf(stderr, "fake_server: pid %d still running after %d ms; stopping it\n",
                 (int)f->pid, timeout_ms);
-        terminate(f->pid);
+        spawn_terminate("fake_server", f->pid, KILL_GRACE_MS);
         rc = -1;
     }
     free(f);
@@ -227,7 +155,7 @@ int fake_finish(fake_server *f, int timeout_ms)
 
 int fake_stop(fake_server *f)
 {
-    int rc = terminate(f->pid);
+    int rc = spawn_terminate("fake_server", f->pid, KILL_GRACE_MS);
     free(f);
     return rc;
 }

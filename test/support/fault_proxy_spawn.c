@@ -4,17 +4,15 @@
 
 #include "fault_proxy.h"
 
+#include "spawn_helper.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define PORT_TIMEOUT_MS 10000  /* from exec to the PORT line */
@@ -33,40 +31,11 @@ struct fault_proxy {
     size_t npending;
 };
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-/* Waits up to timeout_ms for the process to end; true when it did. */
-static bool reaped(pid_t pid, int timeout_ms)
-{
-    long long deadline = now_ms() + timeout_ms;
-    for (;;) {
-        int status;
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid || (w < 0 && errno != EINTR))
-            return true;
-        if (now_ms() >= deadline)
-            return false;
-        sleep_ms(2);
-    }
-}
-
 /* Reads one line from the program within timeout_ms into `line` (without
  * its newline); 0, or -1 with the reason on stderr. */
 static int read_line(fault_proxy *p, char *line, size_t cap, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = spawn_now_ms() + timeout_ms;
     for (;;) {
         char *nl = memchr(p->pending, '\n', p->npending);
         if (nl) {
@@ -82,7 +51,7 @@ static int read_line(fault_proxy *p, char *line, size_t cap, int timeout_ms)
             fprintf(stderr, "fault_proxy: a line longer than %d bytes\n", LINE_CAP);
             return -1;
         }
-        long long wait = deadline - now_ms();
+        long long wait = deadline - spawn_now_ms();
         if (wait <= 0) {
             fprintf(stderr, "fault_proxy: no answer from pid %d within %d ms\n", (int)p->pid,
                     timeout_ms);
@@ -109,13 +78,9 @@ static void destroy(fault_proxy *p)
 {
     if (p->to_fd >= 0)
         close(p->to_fd); /* the end of its stdin: it exits */
-    if (p->pid > 0 && !reaped(p->pid, EXIT_GRACE_MS)) {
+    if (p->pid > 0 && spawn_wait(p->pid, EXIT_GRACE_MS) == -2) {
         fprintf(stderr, "fault_proxy: pid %d still running; SIGTERM\n", (int)p->pid);
-        kill(p->pid, SIGTERM);
-        if (!reaped(p->pid, EXIT_GRACE_MS)) {
-            kill(p->pid, SIGKILL);
-            reaped(p->pid, EXIT_GRACE_MS);
-        }
+        spawn_terminate("fault_proxy", p->pid, EXIT_GRACE_MS);
     }
     if (p->from_fd >= 0)
         close(p->from_fd);
@@ -149,20 +114,9 @@ fault_proxy *fproxy_start(int upstream_port)
     char port_arg[16];
     snprintf(port_arg, sizeof port_arg, "%d", upstream_port);
     const char *argv[] = {prog, port_arg, NULL};
-    pid_t parent = getpid();
     fflush(stdout); /* or the child would print the test's buffered TAP again */
     fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(in[0], STDIN_FILENO); /* dup2 clears O_CLOEXEC on the copies */
-        dup2(out[1], STDOUT_FILENO);
-        execv(prog, (char *const *)argv);
-        fprintf(stderr, "fault_proxy: cannot run %s: %s\n", prog, strerror(errno));
-        _exit(127);
-    }
+    pid_t pid = spawn_program("fault_proxy", argv, in[0], out[1]);
     int fork_errno = errno;
     close(in[0]);
     close(out[1]);
@@ -176,10 +130,10 @@ fault_proxy *fproxy_start(int upstream_port)
         return NULL;
     }
     char line[LINE_CAP];
-    int port = 0;
-    char end;
-    if (read_line(p, line, sizeof line, PORT_TIMEOUT_MS) != 0 ||
-        sscanf(line, "PORT %d%c", &port, &end) != 1 || port <= 0 || port > 65535) {
+    int port = -1;
+    if (read_line(p, line, sizeof line, PORT_TIMEOUT_MS) == 0)
+        port = spawn_port_line(line);
+    if (port < 0) {
         fprintf(stderr, "fault_proxy: %s did not print its port\n", prog);
         destroy(p);
         return NULL;
