@@ -38,6 +38,7 @@ struct test_redis {
     pid_t pid; /* -1 while down */
     int port;
     int tls_port; /* 0 without TLS; -1 until start_process() picks one */
+    int bus_port; /* the cluster bus: as tls_port, 0 outside cluster mode */
     char *dir;
     char *sock_path;
     char *log_path;
@@ -48,6 +49,7 @@ struct test_redis {
     char *tls_ca;
     bool tls_auth_clients;
     char *sentinel_conf; /* Sentinel mode: its config file; else NULL */
+    char *nodes_conf;    /* cluster mode: <dir>/nodes.conf; else NULL */
     int admin_fd; /* -1 until the first test_redis_command() */
     arc_reader *admin_reader;
     arc_buffer *out;
@@ -104,12 +106,12 @@ static int probe_port(void)
     return port;
 }
 
-/* A free port other than `taken` (0: none). */
-static int free_port(int taken)
+/* A free port other than `taken` and `taken2` (0: none). */
+static int free_port(int taken, int taken2)
 {
     for (int i = 0; i < 8; i++) {
         int port = probe_port();
-        if (port != taken || port < 0)
+        if ((port != taken && port != taken2) || port < 0)
             return port;
     }
     errno = EADDRINUSE;
@@ -324,9 +326,10 @@ static int spawn(test_redis *s)
     const char *bin = getenv("ARC_REDIS_SERVER");
     if (!bin || !*bin)
         bin = "redis-server";
-    char port[16], tls_port[16];
+    char port[16], tls_port[16], bus_port[16];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(tls_port, sizeof tls_port, "%d", s->tls_port);
+    snprintf(bus_port, sizeof bus_port, "%d", s->bus_port);
 
     const char *fixed[] = {
         bin, "--bind", HOST, "--port", port,
@@ -339,8 +342,9 @@ static int spawn(test_redis *s)
     size_t nextra = 0;
     while (s->extra && s->extra[nextra])
         nextra++;
-    /* 2 for Sentinel mode, 2 for the password, 10 for the TLS words. */
-    const char **argv = calloc(nfixed + 2 + 2 + 10 + nextra + 1, sizeof *argv);
+    /* 2 for Sentinel mode, 2 for the password, 10 for the TLS words, 6
+     * for cluster mode. */
+    const char **argv = calloc(nfixed + 2 + 2 + 10 + 6 + nextra + 1, sizeof *argv);
     if (!argv)
         return -1;
     size_t argc = 0;
@@ -368,6 +372,14 @@ static int spawn(test_redis *s)
         argv[argc++] = s->tls_ca;
         argv[argc++] = "--tls-auth-clients";
         argv[argc++] = s->tls_auth_clients ? "yes" : "no";
+    }
+    if (s->bus_port > 0) {
+        argv[argc++] = "--cluster-enabled";
+        argv[argc++] = "yes";
+        argv[argc++] = "--cluster-config-file";
+        argv[argc++] = s->nodes_conf;
+        argv[argc++] = "--cluster-port";
+        argv[argc++] = bus_port;
     }
     for (size_t i = 0; i < nextra; i++)
         argv[argc++] = s->extra[i];
@@ -515,10 +527,12 @@ static int start_process(test_redis *s, bool fixed_port)
 {
     for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
         if (!fixed_port) {
-            s->port = free_port(0);
+            s->port = free_port(0, 0);
             if (s->port > 0 && s->tls_port != 0)
-                s->tls_port = free_port(s->port);
-            if (s->port < 0 || s->tls_port < 0) {
+                s->tls_port = free_port(s->port, 0);
+            if (s->port > 0 && s->tls_port >= 0 && s->bus_port != 0)
+                s->bus_port = free_port(s->port, s->tls_port);
+            if (s->port < 0 || s->tls_port < 0 || s->bus_port < 0) {
                 fprintf(stderr, "test_redis: no free port: %s\n", strerror(errno));
                 return -1;
             }
@@ -528,11 +542,13 @@ static int start_process(test_redis *s, bool fixed_port)
             return -1;
         if (wait_ready(s) == 0)
             return 0;
-        char tls[32] = "";
+        char tls[32] = "", bus[32] = "";
         if (s->tls_port > 0)
             snprintf(tls, sizeof tls, " (TLS %d)", s->tls_port);
-        fprintf(stderr, "test_redis: attempt %d/%d on port %d%s: %s\n", attempt,
-                START_ATTEMPTS, s->port, tls, why);
+        if (s->bus_port > 0)
+            snprintf(bus, sizeof bus, " (bus %d)", s->bus_port);
+        fprintf(stderr, "test_redis: attempt %d/%d on port %d%s%s: %s\n", attempt,
+                START_ATTEMPTS, s->port, tls, bus, why);
         stop_process(s);
         if (!log_says_port_taken(s, log_from))
             break;
@@ -576,6 +592,7 @@ static void destroy(test_redis *s)
     free(s->tls_key);
     free(s->tls_ca);
     free(s->sentinel_conf);
+    free(s->nodes_conf);
     arc_buffer_free(s->out);
     free(s->requirepass);
     free(s->log_path);
@@ -724,6 +741,19 @@ test_redis *test_redis_start(const test_redis_options *opt)
         destroy(s);
         return NULL;
     }
+    if (opt && opt->cluster) {
+        if (opt->sentinel_config) {
+            fprintf(stderr, "test_redis: cluster and sentinel_config do not go together\n");
+            destroy(s);
+            return NULL;
+        }
+        s->bus_port = -1; /* start_process() picks one */
+        if (!(s->nodes_conf = join(s->dir, "/nodes.conf"))) {
+            fprintf(stderr, "test_redis: out of memory\n");
+            destroy(s);
+            return NULL;
+        }
+    }
 
     if (live_owner != getpid()) {
         live_owner = getpid();
@@ -748,6 +778,11 @@ int test_redis_port(const test_redis *s)
 int test_redis_tls_port(const test_redis *s)
 {
     return s->tls_port > 0 ? s->tls_port : 0;
+}
+
+int test_redis_bus_port(const test_redis *s)
+{
+    return s->bus_port > 0 ? s->bus_port : 0;
 }
 
 const char *test_redis_host(const test_redis *s)

@@ -39,6 +39,14 @@ typedef struct test_redis_options {
      * Sentinel rewrites the file as its state changes, and a restart reads
      * it back, so a restarted sentinel keeps its id and what it learned. */
     const char *sentinel_config;
+    /* Cluster mode (see cluster.h): with `cluster` set, the server runs with
+     * cluster-enabled yes, its nodes.conf in its temporary directory, and
+     * its cluster bus on a free port of its own, test_redis_bus_port(), set
+     * with cluster-port: the default, port + 10000, may lie beyond 65535 or
+     * in the range the kernel hands out to outgoing connections. Like the
+     * other ports it is chosen anew on each start attempt and kept across
+     * restarts; so is nodes.conf, so a restarted node keeps its id. */
+    int cluster;
 } test_redis_options;
 
 /* Starts a server and waits (10 s at most) until it answers PING on both its
@@ -52,6 +60,7 @@ test_redis *test_redis_start(const test_redis_options *opt);
 /* Where the server listens. The strings live as long as `s`. */
 int test_redis_port(const test_redis *s);
 int test_redis_tls_port(const test_redis *s);          /* 0 without TLS */
+int test_redis_bus_port(const test_redis *s);          /* 0 outside cluster mode */
 const char *test_redis_host(const test_redis *s);      /* "127.0.0.1" */
 const char *test_redis_unix_path(const test_redis *s); /* <tmpdir>/redis.sock */
 
