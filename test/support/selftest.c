@@ -1,6 +1,7 @@
 /* selftest.c (tests): proves the test infrastructure itself: the throwaway
  * redis-server (plain and TLS), its certificates, the scripted fake server,
- * the fault-injecting proxy, the silent listener and a Sentinel deployment. */
+ * the fault-injecting proxy, the silent listener, a Sentinel deployment and
+ * a Redis Cluster. */
 #define _GNU_SOURCE
 
 #include <setjmp.h>
@@ -33,6 +34,7 @@
 #endif
 
 #include "fake_server.h"
+#include "cluster.h"
 #include "fault_proxy.h"
 #include "redis_server.h"
 #include "sentinels.h"
@@ -705,6 +707,373 @@ static void tls_server_cases(void **state)
 
 #endif
 
+/* --- the cluster ---------------------------------------------------------- */
+
+static void assert_string_reply(arc_reply *r, const char *text)
+{
+    assert_non_null(r);
+    if (r->type != ARC_REPLY_STRING)
+        fail_msg("expected \"%s\", got %s \"%s\"", text, arc_reply_type_name(r->type),
+                 r->str ? r->str : "");
+    assert_string_equal(r->str, text);
+    arc_reply_free(r);
+}
+
+static long long integer_reply(arc_reply *r)
+{
+    assert_non_null(r);
+    assert_int_equal(r->type, ARC_REPLY_INTEGER);
+    long long v = r->integer;
+    arc_reply_free(r);
+    return v;
+}
+
+/* "MOVED <slot> 127.0.0.1:<port of node to>" or the same with ASK. */
+static void assert_redirect(arc_reply *r, const char *kind, int slot, test_cluster *c, int to)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%s %d 127.0.0.1:%d", kind, slot, test_cluster_port(c, to));
+    assert_non_null(r);
+    assert_int_equal(r->type, ARC_REPLY_ERROR);
+    assert_string_equal(r->str, want);
+    arc_reply_free(r);
+}
+
+static void assert_cluster_role(test_cluster *c, int i, const char *role)
+{
+    assert_role(test_cluster_node(c, i), role);
+}
+
+static test_cluster *cluster_start(const test_cluster_options *opt, const char *what)
+{
+    skip_without_redis();
+    long long t0 = now_ms();
+    test_cluster *c = test_cluster_start(opt);
+    assert_non_null(c);
+    printf("# cluster (%s): start %lld ms\n", what, now_ms() - t0);
+    return c;
+}
+
+/* CLUSTER SLOTS on node o: every slot once, each range on one of the first
+ * three nodes (the masters) with one replica, which is not a master. */
+static void assert_slots_covered(test_cluster *c, int o)
+{
+    arc_reply *r = test_cluster_command(c, o, "CLUSTER SLOTS");
+    assert_non_null(r);
+    assert_int_equal(r->type, ARC_REPLY_ARRAY);
+    static unsigned char seen[16384];
+    memset(seen, 0, sizeof seen);
+    for (size_t k = 0; k < r->elements; k++) {
+        const arc_reply *e = r->element[k];
+        assert_int_equal(e->type, ARC_REPLY_ARRAY);
+        assert_int_equal(e->elements, 4); /* start, end, the master, its replica */
+        long long lo = e->element[0]->integer, hi = e->element[1]->integer;
+        assert_true(lo >= 0 && lo <= hi && hi < 16384);
+        for (long long s = lo; s <= hi; s++)
+            seen[s]++;
+        assert_string_equal(e->element[2]->element[0]->str, "127.0.0.1");
+        int m = test_cluster_node_by_port(c, (int)e->element[2]->element[1]->integer);
+        int rep = test_cluster_node_by_port(c, (int)e->element[3]->element[1]->integer);
+        assert_true(m >= 0 && m < 3);
+        assert_true(rep >= 3 && rep < 6);
+        assert_string_equal(e->element[2]->element[2]->str, test_cluster_node_id(c, m));
+        assert_int_equal(test_cluster_replica_of(c, m), rep);
+    }
+    for (int s = 0; s < 16384; s++) {
+        if (seen[s] != 1)
+            fail_msg("node %d: slot %d listed %d times", o, s, seen[s]);
+    }
+    arc_reply_free(r);
+}
+
+static void cluster_start_serve_and_stop(void **state)
+{
+    (void)state;
+    test_cluster *c = cluster_start(NULL, "3 masters, 3 replicas");
+    assert_int_equal(test_cluster_size(c), 6);
+    int pids[6], ports[6];
+    char dirs[6][256];
+    for (int i = 0; i < 6; i++) {
+        ports[i] = test_cluster_port(c, i);
+        pids[i] = test_redis_pid(test_cluster_node(c, i));
+        assert_true(ports[i] > 0 && pids[i] > 0);
+        assert_int_equal(test_cluster_tls_port(c, i), 0);
+        assert_int_equal(test_cluster_is_up(c, i), 1);
+        assert_int_equal(test_cluster_node_by_port(c, ports[i]), i);
+        int bus = test_redis_bus_port(test_cluster_node(c, i));
+        assert_true(bus > 0 && bus != ports[i]);
+        assert_int_equal(strlen(test_cluster_node_id(c, i)), 40);
+        for (int j = 0; j < i; j++) {
+            assert_int_not_equal(ports[i], ports[j]);
+            assert_string_not_equal(test_cluster_node_id(c, i), test_cluster_node_id(c, j));
+        }
+        snprintf(dirs[i], sizeof dirs[i], "%s", test_redis_unix_path(test_cluster_node(c, i)));
+        *strrchr(dirs[i], '/') = '\0';
+        char conf[300];
+        snprintf(conf, sizeof conf, "%s/nodes.conf", dirs[i]);
+        assert_int_equal(access(conf, F_OK), 0);
+        assert_cluster_role(c, i, i < 3 ? "master" : "slave");
+    }
+    assert_null(test_cluster_node(c, 6));
+    assert_int_equal(test_cluster_port(c, -1), -1);
+    assert_null(test_cluster_command(c, 6, "PING"));
+    assert_int_equal(test_cluster_node_by_port(c, 1), -1);
+    for (int i = 0; i < 6; i++)
+        assert_slots_covered(c, i);
+    assert_int_equal(test_cluster_replica_of(c, 3), -1); /* a replica has none */
+
+    /* "foo" hashes to 12182 (CRC16 mod 16384), in the third master's range. */
+    assert_int_equal(test_cluster_key_slot(c, "foo"), 12182);
+    int m = test_cluster_master_for_slot(c, 12182);
+    assert_int_equal(m, 2);
+    assert_int_equal(test_cluster_master_for_slot(c, 0), 0);
+    assert_int_equal(test_cluster_master_for_slot(c, 16383), 2);
+    assert_int_equal(test_cluster_master_for_slot(c, 16384), -1);
+    assert_status(test_cluster_command(c, m, "SET foo bar"), "OK");
+    assert_string_reply(test_cluster_command(c, m, "GET foo"), "bar");
+    /* Elsewhere the key is refused with a pointer to its master... */
+    assert_redirect(test_cluster_command(c, 0, "GET foo"), "MOVED", 12182, c, m);
+    /* ...and the master's replica has it once WAIT says so. */
+    int r = test_cluster_replica_of(c, m);
+    assert_int_equal(integer_reply(test_cluster_command(c, m, "WAIT 1 5000")), 1);
+    assert_status(test_cluster_command(c, r, "READONLY"), "OK");
+    assert_string_reply(test_cluster_command(c, r, "GET foo"), "bar");
+    assert_int_equal(test_cluster_wait_ok(c, 1000), 0);
+
+    /* Stop leaves no process, no listener and no directory behind. */
+    test_cluster_stop(c);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(kill(pids[i], 0), -1);
+        assert_int_equal(errno, ESRCH);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[i])};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), -1);
+        assert_int_equal(errno, ECONNREFUSED);
+        close(fd);
+        assert_int_equal(access(dirs[i], F_OK), -1);
+    }
+    test_cluster_stop(NULL);
+}
+
+static void cluster_bad_options(void **state)
+{
+    (void)state;
+    const test_cluster_options bad[] = {
+        {.masters = 2}, {.masters = 9}, {.replicas = 3}, {.replicas = -2},
+        {.node_timeout_ms = 50}, {.node_timeout_ms = -1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_null(test_cluster_start(&bad[i]));
+}
+
+/* Sets `n` keys "{tag}:0".. on the master of their slot; returns the slot. */
+static int cluster_fill(test_cluster *c, const char *tag, int n)
+{
+    char key[64];
+    snprintf(key, sizeof key, "{%s}", tag);
+    int slot = test_cluster_key_slot(c, key);
+    assert_true(slot >= 0);
+    int m = test_cluster_master_for_slot(c, slot);
+    for (int k = 0; k < n; k++)
+        assert_status(test_cluster_command(c, m, "SET {%s}:%d v%d", tag, k, k), "OK");
+    return slot;
+}
+
+static long long keys_in_slot(test_cluster *c, int i, int slot)
+{
+    return integer_reply(test_cluster_command(c, i, "CLUSTER COUNTKEYSINSLOT %d", slot));
+}
+
+static void cluster_move_slot_with_its_keys(void **state)
+{
+    (void)state;
+    test_cluster *c = cluster_start(NULL, "move");
+
+    /* The whole migration at once. */
+    int slot = cluster_fill(c, "user1", 5);
+    int from = test_cluster_master_for_slot(c, slot);
+    int to = (from + 1) % 3;
+    long long t0 = now_ms();
+    assert_int_equal(test_cluster_move_slot(c, slot, to), 0);
+    printf("# cluster: move_slot with 5 keys %lld ms\n", now_ms() - t0);
+    assert_int_equal(test_cluster_master_for_slot(c, slot), to);
+    assert_int_equal(keys_in_slot(c, from, slot), 0);
+    assert_int_equal(keys_in_slot(c, to, slot), 5);
+    assert_string_reply(test_cluster_command(c, to, "GET {user1}:4"), "v4");
+    assert_redirect(test_cluster_command(c, from, "GET {user1}:4"), "MOVED", slot, c, to);
+    /* Every node, replicas too, knows the new owner. */
+    for (int i = 0; i < 6; i++) {
+        if (i != to)
+            assert_redirect(test_cluster_command(c, i, "GET {user1}:0"), "MOVED", slot, c, to);
+    }
+
+    /* In steps, looking in between. */
+    int slot2 = cluster_fill(c, "user2", 3);
+    int from2 = test_cluster_master_for_slot(c, slot2);
+    int to2 = (from2 + 2) % 3;
+    assert_int_equal(test_cluster_migration_begin(c, slot2, to2), 0);
+    assert_int_equal(test_cluster_migration_begin(c, slot2, to2), -1); /* open already */
+    assert_int_equal(test_cluster_migrate_keys(c, slot2, 1), 1);
+    assert_int_equal(keys_in_slot(c, from2, slot2), 2);
+    assert_int_equal(keys_in_slot(c, to2, slot2), 1);
+    assert_int_equal(test_cluster_master_for_slot(c, slot2), from2); /* still the source's */
+    arc_reply *gone = test_cluster_command(c, to2, "CLUSTER GETKEYSINSLOT %d 1", slot2);
+    assert_non_null(gone);
+    assert_int_equal(gone->elements, 1);
+    char moved_key[64];
+    snprintf(moved_key, sizeof moved_key, "%s", gone->element[0]->str);
+    arc_reply_free(gone);
+    /* The source sends the moved key's clients on with ASK; the target
+     * serves it after ASKING only, and MOVED otherwise. */
+    assert_redirect(test_cluster_command(c, from2, "GET %s", moved_key), "ASK", slot2, c, to2);
+    assert_redirect(test_cluster_command(c, to2, "GET %s", moved_key), "MOVED", slot2, c, from2);
+    assert_status(test_cluster_command(c, to2, "ASKING"), "OK");
+    assert_non_null(strstr(moved_key, "{user2}:"));
+    arc_reply *v = test_cluster_command(c, to2, "GET %s", moved_key);
+    assert_non_null(v);
+    assert_int_equal(v->type, ARC_REPLY_STRING);
+    assert_int_equal(v->str[0], 'v');
+    arc_reply_free(v);
+    assert_int_equal(test_cluster_migration_end(c, slot2), 0);
+    assert_int_equal(test_cluster_master_for_slot(c, slot2), to2);
+    assert_int_equal(keys_in_slot(c, to2, slot2), 3);
+    assert_int_equal(keys_in_slot(c, from2, slot2), 0);
+    assert_string_reply(test_cluster_command(c, to2, "GET {user2}:0"), "v0");
+
+    /* Refused: no open migration, a move to the owner or to a replica. */
+    assert_int_equal(test_cluster_migrate_keys(c, slot2, 1), -1);
+    assert_int_equal(test_cluster_migration_end(c, slot2), -1);
+    assert_int_equal(test_cluster_move_slot(c, slot2, to2), -1);
+    assert_int_equal(test_cluster_move_slot(c, slot2, 3), -1);
+    assert_int_equal(test_cluster_master_for_slot(c, slot2), to2);
+    test_cluster_stop(c);
+}
+
+static void cluster_failover_swaps_roles(void **state)
+{
+    (void)state;
+    test_cluster *c = cluster_start(NULL, "failover");
+    int r = test_cluster_replica_of(c, 0);
+    assert_true(r >= 3);
+    assert_int_equal(test_cluster_failover(c, 0), -1); /* a master */
+    long long t0 = now_ms();
+    assert_int_equal(test_cluster_failover(c, r), 0);
+    long long first = now_ms() - t0;
+    assert_cluster_role(c, r, "master");
+    assert_cluster_role(c, 0, "slave");
+    assert_int_equal(test_cluster_replica_of(c, r), 0);
+    assert_int_equal(test_cluster_replica_of(c, 0), -1);
+    assert_int_equal(test_cluster_master_for_slot(c, 0), r);
+    /* "b" hashes to 3300, one of the slots that moved with the role. */
+    assert_redirect(test_cluster_command(c, 0, "GET {b}"), "MOVED", 3300, c, r);
+    /* And back at once: the old master is in sync again. */
+    t0 = now_ms();
+    assert_int_equal(test_cluster_failover(c, 0), 0);
+    long long second = now_ms() - t0;
+    assert_cluster_role(c, 0, "master");
+    assert_cluster_role(c, r, "slave");
+    assert_int_equal(test_cluster_master_for_slot(c, 0), 0);
+    printf("# cluster: failover %lld ms, and back %lld ms\n", first, second);
+    test_cluster_stop(c);
+}
+
+static void cluster_kill_promotes_the_replica(void **state)
+{
+    (void)state;
+    test_cluster_options opt = {.node_timeout_ms = 500};
+    test_cluster *c = cluster_start(&opt, "kill, node timeout 500 ms");
+    int r = test_cluster_replica_of(c, 0);
+    assert_int_equal(test_cluster_key_slot(c, "{b}"), 3300); /* in node 0's range */
+    assert_status(test_cluster_command(c, 0, "SET {b} kept"), "OK");
+    assert_int_equal(integer_reply(test_cluster_command(c, 0, "WAIT 1 5000")), 1);
+    int pid = test_redis_pid(test_cluster_node(c, 0));
+
+    long long t0 = now_ms();
+    assert_int_equal(test_cluster_kill(c, 0), 0);
+    assert_int_equal(test_cluster_is_up(c, 0), 0);
+    assert_int_equal(test_cluster_kill(c, 0), -1);
+    assert_null(test_cluster_command(c, 0, "PING"));
+    assert_int_equal(test_cluster_wait_ok(c, 10000), 0);
+    long long promoted = now_ms() - t0;
+    assert_int_equal(test_cluster_master_for_slot(c, 0), r);
+    assert_cluster_role(c, r, "master");
+    assert_string_reply(test_cluster_command(c, r, "GET {b}"), "kept");
+    assert_int_equal(test_cluster_replica_of(c, r), -1); /* its one replica is down */
+
+    /* Back with its nodes.conf: the same id, now a replica of r. */
+    t0 = now_ms();
+    assert_int_equal(test_cluster_restart(c, 0), 0);
+    assert_int_not_equal(test_redis_pid(test_cluster_node(c, 0)), pid);
+    assert_int_equal(kill(pid, 0), -1); /* the old one reaped */
+    assert_int_equal(test_cluster_wait_ok(c, 10000), 0);
+    long long rejoined = now_ms() - t0;
+    assert_int_equal(test_cluster_is_up(c, 0), 1);
+    assert_int_equal(test_cluster_replica_of(c, r), 0);
+    assert_cluster_role(c, 0, "slave");
+    printf("# cluster: kill to promotion %lld ms, restart to rejoined %lld ms\n", promoted,
+           rejoined);
+    test_cluster_stop(c);
+}
+
+/* TLS everywhere: clients on the TLS ports, the bus and replication. */
+static void cluster_over_tls(void **state)
+{
+    (void)state;
+    skip_without_redis();
+    tls_files();
+    long long t0 = now_ms();
+    test_cluster *c = test_cluster_start(&(test_cluster_options){.tls = 1});
+    if (!c)
+        tls_missing("cannot start a TLS cluster (see stderr)");
+    printf("# cluster (TLS): start %lld ms\n", now_ms() - t0);
+    for (int i = 0; i < 6; i++) {
+        int tls_port = test_cluster_tls_port(c, i);
+        assert_true(tls_port > 0);
+        assert_int_not_equal(tls_port, test_cluster_port(c, i));
+        assert_int_equal(test_cluster_node_by_port(c, tls_port), i);
+        arc_reply *r = test_cluster_command(c, i, "CONFIG GET tls-cluster");
+        assert_non_null(r);
+        assert_int_equal(r->elements, 2);
+        assert_string_equal(r->element[1]->str, "yes");
+        arc_reply_free(r);
+    }
+    /* A plain connection is told plain ports. */
+    assert_slots_covered(c, 0);
+    arc_reply *r = test_cluster_command(c, 0, "CLUSTER SLOTS");
+    assert_non_null(r);
+    for (size_t k = 0; k < r->elements; k++) {
+        int port = (int)r->element[k]->element[2]->element[1]->integer;
+        int m = test_cluster_node_by_port(c, port);
+        assert_int_equal(port, test_cluster_port(c, m));
+    }
+    arc_reply_free(r);
+    /* Each replica follows its master's TLS port. */
+    for (int m = 0; m < 3; m++) {
+        int rep = test_cluster_replica_of(c, m);
+        char want[48];
+        snprintf(want, sizeof want, "master_port:%d\r", test_cluster_tls_port(c, m));
+        r = test_cluster_command(c, rep, "INFO replication");
+        assert_non_null(r);
+        assert_non_null(strstr(r->str, want));
+        assert_non_null(strstr(r->str, "master_link_status:up\r"));
+        arc_reply_free(r);
+    }
+#ifdef ARC_TEST_HAVE_OPENSSL
+    const test_tls_files *f = tls_files();
+    tls_client tc;
+    assert_int_equal(tls_open(&tc, test_cluster_tls_port(c, 0), f->ca_cert, NULL, NULL, NULL), 0);
+    assert_int_equal(tls_ping(&tc), 0);
+    tls_close(&tc);
+#endif
+    /* MIGRATE goes over TLS too. */
+    int slot = cluster_fill(c, "user1", 3);
+    int to = (test_cluster_master_for_slot(c, slot) + 1) % 3;
+    assert_int_equal(test_cluster_move_slot(c, slot, to), 0);
+    assert_int_equal(keys_in_slot(c, to, slot), 3);
+    test_cluster_stop(c);
+}
+
 /* --- the silent listener ------------------------------------------------- */
 
 static void silent_listener_connects_and_says_nothing(void **state)
@@ -1295,6 +1664,12 @@ int main(void)
         cmocka_unit_test(tls_files_are_what_they_say),
         cmocka_unit_test(tls_options_are_checked),
         TLS_SERVER_TESTS,
+        cmocka_unit_test(cluster_bad_options),
+        cmocka_unit_test(cluster_start_serve_and_stop),
+        cmocka_unit_test(cluster_move_slot_with_its_keys),
+        cmocka_unit_test(cluster_failover_swaps_roles),
+        cmocka_unit_test(cluster_kill_promotes_the_replica),
+        cmocka_unit_test(cluster_over_tls),
         cmocka_unit_test(silent_listener_connects_and_says_nothing),
         cmocka_unit_test(fake_script_runs_to_the_end),
         cmocka_unit_test(fake_expect_mismatch_exits_3),
