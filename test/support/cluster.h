@@ -45,12 +45,11 @@ typedef struct test_cluster_options {
                                       test_redis_options; NULL: none */
 } test_cluster_options;
 
-/* Starts the nodes, creates the cluster and waits (30 s at most; about 2 s
- * is usual: a master reports cluster_state:ok no sooner than 2 s after it
- * started) until test_cluster_wait_ok() holds, every replica's link to its
- * master is up, every node's CLUSTER SLOTS lists every replica (which takes
- * a FLUSHALL on each master, see settle() in cluster.c) and `redis-cli
- * --cluster check` passes. `opt` may be NULL
+/* Starts the nodes, creates the cluster and waits (30 s at most; about
+ * 2.5 s is usual: a master reports cluster_state:ok no sooner than 2 s
+ * after it started) until test_cluster_wait_ok() holds, every node's
+ * CLUSTER SLOTS lists every replica (which takes a FLUSHALL on each master,
+ * see settle() in cluster.c) and `redis-cli --cluster check` passes. `opt` may be NULL
  * (the defaults); nothing in it is kept. Returns NULL on failure, with the
  * reason and the tails of the nodes' logs on stderr. Free with
  * test_cluster_stop(). */
@@ -124,10 +123,10 @@ int test_cluster_migration_end(test_cluster *c, int slot);
 int test_cluster_move_slot(test_cluster *c, int slot, int to);
 
 /* CLUSTER FAILOVER on replica r (a graceful failover: its master pauses
- * its clients until r has caught up), then waits (15 s at most; about
- * 0.1 s) until r is a master, test_cluster_wait_ok() holds, and the old
- * master reports its replication link to r up, so that another failover
- * may follow at once. 0, or -1 with the reason on stderr (r not a running
+ * its clients until r has caught up), then waits (15 s at most; 0.2 to
+ * 0.5 s) until r is a master with its old master as its replica and
+ * test_cluster_wait_ok() holds (so the old master is in sync again and
+ * another failover may follow at once). 0, or -1 with the reason on stderr (r not a running
  * replica included). */
 int test_cluster_failover(test_cluster *c, int r);
 
@@ -141,15 +140,18 @@ int test_cluster_kill(test_cluster *c, int i);
 /* Starts node i again (killed or not) on the same ports with the same
  * nodes.conf, so with the same id, but no data; returns once it answers
  * PING. The cluster then makes a master that lost its slots a replica of
- * the node that took them; test_cluster_wait_ok() tells when that is done.
+ * the node that took them; test_cluster_wait_ok() tells when that is done
+ * and the node has synced (about 0.1 s here).
  * 0, or -1 with the reason on stderr. */
 int test_cluster_restart(test_cluster *c, int i);
 
 /* Waits up to `ms` until every running node reports cluster_state:ok and
  * knows every node, sees all 16384 slots served by running masters and no
- * running node as failed, and all running nodes agree on which node serves
- * each slot and on which master each running replica follows. 0, or -1
- * with the first disagreement found and the nodes' log tails on stderr. */
+ * running node as failed, all running nodes agree on which node serves
+ * each slot and on which master each running replica follows, and every
+ * running replica reports its replication link up (so a failover to it may
+ * follow). 0, or -1 with the first flaw found and the nodes' log tails on
+ * stderr. */
 int test_cluster_wait_ok(test_cluster *c, long ms);
 
 /* Stops every node, removes their directories and frees `c`. NULL is

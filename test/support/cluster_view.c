@@ -221,6 +221,13 @@ bool tcluster__whole(test_cluster *c, char *what, size_t cap)
             snprintf(what, cap, "node %d sees %s", o, flaw);
             return false;
         }
+        /* A replica out of sync would refuse a graceful failover, and one
+         * whose data is old enough a takeover. */
+        if (v->master_of[o] >= 0 &&
+            !tcluster__info_has(c, o, "INFO replication", "master_link_status:up\r", NULL)) {
+            snprintf(what, cap, "node %d: its link to its master is not up", o);
+            return false;
+        }
         if (o == first)
             continue;
         if (memcmp(v->owner, c->ref->owner, sizeof v->owner) != 0) {
