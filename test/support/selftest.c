@@ -856,6 +856,55 @@ static void cluster_start_serve_and_stop(void **state)
     test_cluster_stop(NULL);
 }
 
+/* A test that ends without test_cluster_stop() (a failed assertion, then
+ * exit) still leaves nothing behind: a child starts a cluster, tells its
+ * pids and directories, and exits. */
+static void cluster_stopped_at_exit(void **state)
+{
+    (void)state;
+    skip_without_redis();
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(p[0]);
+        test_cluster *c = test_cluster_start(NULL);
+        if (!c)
+            _exit(1);
+        for (int i = 0; i < test_cluster_size(c); i++) {
+            char line[320];
+            int n = snprintf(line, sizeof line, "%d %s\n", test_redis_pid(test_cluster_node(c, i)),
+                             test_redis_unix_path(test_cluster_node(c, i)));
+            if (write(p[1], line, (size_t)n) != n)
+                _exit(1);
+        }
+        exit(0); /* runs the atexit handlers */
+    }
+    close(p[1]);
+    FILE *f = fdopen(p[0], "r");
+    assert_non_null(f);
+    int pids[6], n = 0;
+    char paths[6][300];
+    while (n < 6 && fscanf(f, "%d %299s", &pids[n], paths[n]) == 2)
+        n++;
+    fclose(f);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(n, 6);
+    for (int i = 0; i < 6; i++) {
+        /* Its parent, the child, reaped it: no such process now. */
+        assert_int_equal(kill(pids[i], 0), -1);
+        assert_int_equal(errno, ESRCH);
+        *strrchr(paths[i], '/') = '\0';
+        assert_int_equal(access(paths[i], F_OK), -1);
+    }
+}
+
 static void cluster_bad_options(void **state)
 {
     (void)state;
@@ -1669,6 +1718,7 @@ int main(void)
         cmocka_unit_test(cluster_move_slot_with_its_keys),
         cmocka_unit_test(cluster_failover_swaps_roles),
         cmocka_unit_test(cluster_kill_promotes_the_replica),
+        cmocka_unit_test(cluster_stopped_at_exit),
         cmocka_unit_test(cluster_over_tls),
         cmocka_unit_test(silent_listener_connects_and_says_nothing),
         cmocka_unit_test(fake_script_runs_to_the_end),
