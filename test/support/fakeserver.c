@@ -23,6 +23,9 @@
  *                      command it runs before the PORT line is printed.
  *   EXIT code          exit now with that code
  *
+ * In SEND and SEND_SLOW bytes, ${PORT} stands for the port the program
+ * listens on, in decimal: a script can name its own address (a cluster
+ * node's slot map, a redirect to itself) before the port is known.
  * "bytes" is the rest of the line, or a "quoted" string; both take the
  * escapes \r \n \t \0 \\ \" and \xNN. Unquoted bytes lose trailing blanks.
  * Every read and write waits 10 s at most. Input that came in but was not
@@ -535,6 +538,33 @@ static void expect_commands(const step *s)
     }
 }
 
+/* Puts the listening port where a SEND's bytes say ${PORT}. */
+static void substitute_port(step *s)
+{
+    static const char var[] = "${PORT}";
+    const size_t vlen = sizeof var - 1;
+    char port[16];
+    int plen = snprintf(port, sizeof port, "%d", listen_port);
+    for (size_t i = 0; i + vlen <= s->len;) {
+        if (memcmp(s->bytes + i, var, vlen) != 0) {
+            i++;
+            continue;
+        }
+        size_t len = s->len - vlen + (size_t)plen;
+        char *b = malloc(len + 1);
+        if (b == NULL)
+            fail(EXIT_SYSTEM, "out of memory");
+        memcpy(b, s->bytes, i);
+        memcpy(b + i, port, (size_t)plen);
+        memcpy(b + i + plen, s->bytes + i + vlen, s->len - i - vlen);
+        b[len] = '\0';
+        free(s->bytes);
+        s->bytes = b;
+        s->len = len;
+        i += (size_t)plen;
+    }
+}
+
 static void send_bytes(const step *s, bool slow)
 {
     conn *c = need_conn(slow ? "SEND_SLOW" : "SEND");
@@ -719,6 +749,9 @@ int main(int argc, char **argv)
         fill_backlog();
         backlog_filled = true;
     }
+    for (size_t i = 0; i < nsteps; i++)
+        if (steps[i].op == OP_SEND || steps[i].op == OP_SEND_SLOW)
+            substitute_port(&steps[i]);
     printf("PORT %d\n", listen_port);
     fflush(stdout);
 
