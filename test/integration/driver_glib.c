@@ -37,7 +37,8 @@ static void run_once(void *loop, long max_wait_ms)
     g_source_unref(bound);
 }
 
-static const itest_driver glib_driver = {"glib", loop_new, loop_free, attach, run_once};
+static const itest_driver glib_driver = {
+    "glib", loop_new, loop_free, attach, run_once, arc_glib_attach_loop, NULL};
 
 int main(int argc, char **argv)
 {

@@ -37,7 +37,8 @@ static void run_once(void *loop, long max_wait_ms)
     ev_timer_stop(loop, &bound);
 }
 
-static const itest_driver libev_driver = {"libev", loop_new, loop_free, attach, run_once};
+static const itest_driver libev_driver = {
+    "libev", loop_new, loop_free, attach, run_once, arc_libev_attach_loop, NULL};
 
 int main(int argc, char **argv)
 {

@@ -26,7 +26,8 @@ static void run_once(void *loop, long max_wait_ms)
     event_base_loop(loop, EVLOOP_ONCE);
 }
 
-static const itest_driver libevent_driver = {"libevent", loop_new, loop_free, attach, run_once};
+static const itest_driver libevent_driver = {
+    "libevent", loop_new, loop_free, attach, run_once, arc_libevent_attach_loop, NULL};
 
 int main(int argc, char **argv)
 {

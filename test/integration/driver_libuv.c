@@ -69,7 +69,14 @@ static void run_once(void *loop, long max_wait_ms)
     uv_timer_stop(&l->bound);
 }
 
-static const itest_driver libuv_driver = {"libuv", loop_new, loop_free, attach, run_once};
+/* The group attaches to the uv_loop_t inside the driver's loop. */
+static void *uv_loop_of(void *loop)
+{
+    return &((uvloop *)loop)->loop;
+}
+
+static const itest_driver libuv_driver = {
+    "libuv", loop_new, loop_free, attach, run_once, arc_libuv_attach_loop, uv_loop_of};
 
 int main(int argc, char **argv)
 {

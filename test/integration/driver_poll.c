@@ -24,7 +24,8 @@ static void run_once(void *loop, long max_wait_ms)
     arc_poll_loop_run_once(loop, max_wait_ms);
 }
 
-static const itest_driver poll_driver = {"poll", loop_new, loop_free, attach, run_once};
+static const itest_driver poll_driver = {
+    "poll", loop_new, loop_free, attach, run_once, arc_poll_attach_loop, NULL};
 
 int main(int argc, char **argv)
 {

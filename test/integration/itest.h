@@ -21,6 +21,11 @@ typedef struct itest_driver {
     void (*loop_free)(void *loop);   /* frees contexts still attached */
     int (*attach)(void *loop, arc_context *c);
     void (*run_once)(void *loop, long max_wait_ms);
+    /* The adapter's attach call as <arc/group.h> takes it, and the loop
+     * object it wants for a loop of loop_new() (NULL: that loop itself),
+     * so that a group can attach its members (grp_attach, itest_group.h). */
+    arc_attach_fn *attach_fn;
+    void *(*attach_loop)(void *loop);
 } itest_driver;
 
 struct arc_tls; /* <arc/tls.h>, when libarc-tls is built */
