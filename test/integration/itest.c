@@ -36,6 +36,12 @@ extern const size_t itest_sentinel_scenario_count;
 /* scenarios_faults.c: faults from arc-faultproxy under load, reconnect on. */
 extern const struct CMUnitTest itest_fault_scenarios[];
 extern const size_t itest_fault_scenario_count;
+/* scenarios_group.c: groups (<arc/group.h>), their table and limits;
+ * scenarios_fanout.c: fan-outs at their corners. */
+extern const struct CMUnitTest itest_group_scenarios[];
+extern const size_t itest_group_scenario_count;
+extern const struct CMUnitTest itest_fanout_scenarios[];
+extern const size_t itest_fanout_scenario_count;
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
@@ -323,6 +329,8 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
         {itest_recovery_scenarios, itest_recovery_scenario_count},
         {itest_sentinel_scenarios, itest_sentinel_scenario_count},
         {itest_fault_scenarios, itest_fault_scenario_count},
+        {itest_group_scenarios, itest_group_scenario_count},
+        {itest_fanout_scenarios, itest_fanout_scenario_count},
     };
     size_t total = 0;
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
