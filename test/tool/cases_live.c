@@ -108,6 +108,29 @@ void table_on_a_terminal(void **state)
     tool_result_free(&r);
 }
 
+/* More servers than the window has lines: live frames fit the window
+ * (the rest summed up in one line, so that the next frame can go back
+ * over all of it), and the last frame shows every row. */
+void table_taller_than_the_window(void **state)
+{
+    (void)state;
+    tool_opts o = {.pty = true, .cols = 100, .rows = 6};
+    tool_result r =
+        run_tool(&o, ARGS(fx.one_name, fx.two_name, fx.unix_name, fx.refused_name, "--", "PING"));
+    expect_status(&r, 1);
+    /* The first frame is drawn before any answer: live, cut short. */
+    assert_non_null(strstr(r.out, "... and 2 more"));
+    char *frame = last_frame(r.out);
+    assert_null(strstr(frame, "more"));
+    char line[256];
+    const char *rows[] = {fx.one_name, fx.two_name, fx.unix_name, fx.refused_name};
+    for (size_t i = 0; i < 4; i++)
+        frame_line(frame, rows[i], line, sizeof line);
+    frame_line(frame, "answered 3 / failed 1 / pending 0", line, sizeof line);
+    free(frame);
+    tool_result_free(&r);
+}
+
 void output_chosen_against_the_terminal(void **state)
 {
     (void)state;

@@ -1,6 +1,10 @@
 /* cases_output.c (tests): what arc-fanout prints per server, as lines and
  * as JSON, and the exit statuses that go with it. */
+#define _GNU_SOURCE
 #include "fanout_test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +75,41 @@ void concurrency_one_at_a_time(void **state)
     expect_status(&r, 0);
     assert_int_equal(tool_count(r.out, "\tok\tPONG\n"), 2);
     tool_result_free(&r);
+}
+
+static void check_answered(const jv *o, const char *reply);
+
+/* A server as [IPV6]:PORT (nothing listens on ::1 there: the address
+ * tried is the point), and a unix socket by a path relative to the
+ * working directory. */
+void server_forms(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/arc-fanout-cwd-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char link[96];
+    snprintf(link, sizeof link, "%s/redis.sock", dir);
+    assert_int_equal(symlink(fx.unix_name, link), 0);
+    char v6[64], v6_tried[80];
+    int port = atoi(strrchr(fx.refused_name, ':') + 1);
+    snprintf(v6, sizeof v6, "[::1]:%d", port);
+    snprintf(v6_tried, sizeof v6_tried, "\"address\":\"[::1]:%d\"", port);
+
+    tool_result r =
+        run_tool(&(tool_opts){.cwd = dir}, ARGS("--json", "./redis.sock", v6, "--", "PING"));
+    expect_status(&r, 1);
+    jv *v[4];
+    size_t n = parse_json_lines(r.out, v, 4);
+    assert_int_equal(n, 2);
+    check_answered(json_server(v, n, "./redis.sock"), "PONG");
+    const jv *dead = json_server(v, n, v6);
+    assert_false(json_field(dead, "answered", JV_BOOL)->boolean);
+    assert_non_null(strstr(r.out, v6_tried));
+    for (size_t i = 0; i < n; i++)
+        jv_free(v[i]);
+    tool_result_free(&r);
+    unlink(link);
+    rmdir(dir);
 }
 
 static void check_addresses(const jv *obj, const char *address, const char *status)

@@ -61,6 +61,7 @@ void lines_each_server_once(void **state);
 void all_answered_exits_zero(void **state);
 void error_reply_exits_one(void **state);
 void concurrency_one_at_a_time(void **state);
+void server_forms(void **state);
 void json_fields_per_server(void **state);
 void json_binary_reply_escaped(void **state);
 void json_reply_types(void **state);
@@ -74,6 +75,7 @@ void hosts_from_stdin(void **state);
 void bad_host_file_exits_two(void **state);
 
 void table_on_a_terminal(void **state);
+void table_taller_than_the_window(void **state);
 void output_chosen_against_the_terminal(void **state);
 void every_repeats_until_sigint(void **state);
 void every_table_stays_live(void **state);

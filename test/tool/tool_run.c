@@ -94,6 +94,10 @@ static void child(const tool_opts *o, const char *const *args, int in, int out, 
     dup2(err, STDERR_FILENO);
     if (o->pty)
         setsid(); /* a session of its own, as a program run in a terminal */
+    if (o->cwd != NULL && chdir(o->cwd) != 0) {
+        fprintf(stderr, "chdir %s: %s\n", o->cwd, strerror(errno));
+        _exit(127);
+    }
     unsetenv("ARC_FANOUT_PASSWORD");
     for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
         putenv((char *)*e);

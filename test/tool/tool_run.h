@@ -20,6 +20,7 @@ typedef struct tool_opts {
     const char *interrupt_when;
     int interrupt_count;
     long interrupt_after_ms;
+    const char *cwd; /* its working directory; NULL: ours */
     long timeout_ms; /* SIGKILL after this; 0: 30 s. Under valgrind
                         ($ARC_UNDER_VALGRIND) 8 times as long */
 } tool_opts;
