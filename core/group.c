@@ -37,6 +37,14 @@ struct arc_fanout {
     slot *slots;
     size_t n;
     size_t answered, failed;
+    /* Member callbacks that have returned: the fan-out completes when the
+     * last has, so that a callback which settles others (it removes a
+     * member, or frees the group) cannot complete it twice, and on_done
+     * never runs under a member's callback. */
+    size_t returned;
+    bool completed;  /* on_done has run (or there was none) */
+    bool in_done;    /* on_done is running */
+    bool free_asked; /* arc_fanout_free() from on_done: freed once it returns */
     bool keep;
     arc_fanout_reply_fn *on_reply;
     arc_fanout_done_fn *on_done;
@@ -584,7 +592,30 @@ static void fanout_free(arc_fanout *f)
     group_unref(g);
 }
 
-/* One member's outcome; the last one completes the fan-out. */
+/* All members' callbacks have returned: on_done, then the memory unless
+ * the caller keeps it. */
+static void fanout_complete(arc_fanout *f)
+{
+    arc_group *g = f->g;
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        g->fanouts = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    f->prev = f->next = NULL;
+    if (f->on_done != NULL) {
+        f->in_done = true;
+        f->on_done(g, f, f->privdata);
+        f->in_done = false;
+    }
+    f->completed = true;
+    if (!f->keep || f->free_asked)
+        fanout_free(f);
+}
+
+/* One member's outcome; the last callback to return completes the
+ * fan-out. */
 static void fanout_settle(slot *s, arc_reply *reply, int status)
 {
     arc_fanout *f = s->f;
@@ -603,18 +634,8 @@ static void fanout_settle(slot *s, arc_reply *reply, int status)
     if (f->on_reply != NULL)
         f->on_reply(g, m, reply, status, f->privdata);
     member_unref(m);
-    if (f->answered + f->failed == f->n) {
-        if (f->prev)
-            f->prev->next = f->next;
-        else
-            g->fanouts = f->next;
-        if (f->next)
-            f->next->prev = f->prev;
-        if (f->on_done != NULL)
-            f->on_done(g, f, f->privdata);
-        if (!f->keep)
-            fanout_free(f);
-    }
+    if (++f->returned == f->n)
+        fanout_complete(f);
     group_unref(g);
 }
 
@@ -711,16 +732,8 @@ int arc_group_fanout_formatted(arc_group *g, const arc_fanout_options *o, const 
     for (size_t k = 0; k < nrefused; k++)
         fanout_settle(&f->slots[refused[k]], NULL, f->slots[refused[k]].status);
     arc_mem_free(&g->alloc, refused);
-    if (n == 0) {
-        /* Nothing to wait for: complete as the last member would. */
-        g->fanouts = f->next;
-        if (f->next)
-            f->next->prev = NULL;
-        if (f->on_done != NULL)
-            f->on_done(g, f, f->privdata);
-        if (!f->keep)
-            fanout_free(f);
-    }
+    if (n == 0)
+        fanout_complete(f); /* nothing to wait for */
     group_unref(g);
     return ARC_OK;
 }
@@ -802,8 +815,14 @@ int arc_fanout_free(arc_fanout *f)
 {
     if (f == NULL)
         return ARC_ERR_INVALID;
-    if (!f->keep || arc_fanout_pending(f) > 0)
+    if (!f->keep || f->free_asked)
         return ARC_ERR_STATE;
+    if (f->in_done) {
+        f->free_asked = true; /* on_done still reads it: fanout_complete frees it */
+        return ARC_OK;
+    }
+    if (!f->completed)
+        return ARC_ERR_STATE; /* members pending, or on_done not yet run */
     fanout_free(f);
     return ARC_OK;
 }

@@ -1,12 +1,14 @@
 /* scenarios_fanout.c (tests): a group's fan-outs (<arc/group.h>) on every
  * loop, at their corners: the table changed from inside on_change, a
  * per-member callback and on_done (members added, removed, closed, the
- * running one's own included); to a subset, to nobody, refused; a timeout
- * against a stopped server.
+ * running one's own included); the group freed from a member's callback;
+ * a fan-out that completes once however its members are settled, and a
+ * kept one freed from its callbacks; to a subset, to nobody, refused; a
+ * timeout against a stopped server.
  *
  * Members go to the shared server through itest_options() (TLS in the TLS
- * group) or, for the stopped server, to servers of the scenarios' own
- * (itest_group.h).
+ * group), to a listener that never accepts (one that stays connecting) or,
+ * for the stopped server, to servers of the scenarios' own (itest_group.h).
  * Recorders live in static storage, as in the other lists. */
 #define _GNU_SOURCE
 #include "itest_group.h"
@@ -170,6 +172,171 @@ static void group_table_changed_from_callbacks(void **state)
     assert_int_equal(f2.calls, 6);
 }
 
+/* ---- the group freed from inside a per-member callback ---- */
+
+static void free_group_in_reply(arc_group *g, arc_member *m, arc_reply *r, int status)
+{
+    (void)m;
+    (void)r;
+    (void)status;
+    arc_group_free(g);
+}
+
+/* The first member's reply frees the group: every other member's callback
+ * runs at once with ARC_ERR_FREED (the second one still connecting to a
+ * listener that never accepts, the three after it waiting their turn: one
+ * connects at a time), on_done once after them, no on_change for the
+ * members removed, and the kept fan-out outlives the group with every
+ * outcome readable. */
+static void group_freed_from_member_callback(void **state)
+{
+    itest *t = *state;
+    enum { N = 5 };
+    arc_options mo = itest_options(t);
+    static grp_watch w;
+    memset(&w, 0, sizeof w);
+    arc_group_options go = {
+        .max_connecting = 1, .member_options = &mo, .on_change = grp_on_change, .data = &w};
+    arc_group *g = arc_group_new(&go);
+    assert_non_null(g);
+    static grp_silent s;
+    grp_silent_full(&s);
+    for (int i = 0; i < N; i++)
+        assert_non_null(i == 1 ? arc_group_add(g, "127.0.0.1", s.port, grp_id(i))
+                               : arc_group_add(g, mo.host, mo.port, grp_id(i)));
+    static grp_fan rec;
+    arc_fanout_options fo = grp_fan_to(&rec, true);
+    rec.then = free_group_in_reply;
+    assert_int_equal(arc_group_fanout(g, &fo, "PING"), ARC_OK);
+    grp_attach(t, g);
+    ITEST_RUN_UNTIL(t, 5000, rec.done > 0);
+    int changes = w.calls;
+    itest_run_for(t, 50);
+    assert_int_equal(w.calls, changes);
+    grp_assert_done_once(&rec, N, "the group freed by the first reply");
+    grp_assert_status(&rec, 0, ARC_OK);
+    assert_true(rec.pong[0]);
+    for (int i = 1; i < N; i++)
+        grp_assert_status(&rec, i, ARC_ERR_FREED);
+    assert_int_equal(w.now[1], ARC_STATE_CONNECTING);
+    for (int i = 2; i < N; i++)
+        assert_int_equal(w.per[i], 0); /* never started */
+    grp_assert_watch_sane(&w);
+    assert_int_equal(arc_fanout_answered(rec.f), 1);
+    assert_int_equal(arc_fanout_failed(rec.f), N - 1);
+    for (size_t i = 0; i < N; i++) {
+        const arc_member *x = arc_fanout_member(rec.f, i);
+        assert_int_equal(grp_index(x), (int)i);
+        assert_null(arc_member_context(x));
+        assert_int_equal(arc_fanout_status(rec.f, i), rec.status[i]);
+        if (rec.status[i] == ARC_OK)
+            itest_assert_str(arc_fanout_reply(rec.f, i), ARC_REPLY_STATUS, "PONG");
+        else
+            assert_null(arc_fanout_reply(rec.f, i));
+    }
+    assert_int_equal(arc_fanout_free(rec.f), ARC_OK);
+    grp_silent_close(&s);
+}
+
+/* ---- a fan-out completes once ---- */
+
+static struct {
+    grp_fan *rec;
+    arc_member *other;      /* removed by the first reply */
+    int free_in_last_reply; /* arc_fanout_free()'s answers */
+    int free_in_done, free_again_in_done;
+    int last_reply_calls;
+} fc;
+
+static void remove_other(arc_group *g, arc_member *m, arc_reply *r, int status)
+{
+    (void)m;
+    (void)r;
+    (void)status;
+    arc_member *o = fc.other;
+    fc.other = NULL;
+    arc_group_remove(g, o); /* NULL the second time: ignored */
+}
+
+static void free_in_last_reply(arc_group *g, arc_member *m, arc_reply *r, int status)
+{
+    (void)g;
+    (void)m;
+    (void)r;
+    (void)status;
+    if (arc_fanout_pending(fc.rec->f) == 0) {
+        fc.last_reply_calls++;
+        fc.free_in_last_reply = arc_fanout_free(fc.rec->f);
+    }
+}
+
+static void free_in_done(arc_group *g, arc_fanout *f)
+{
+    (void)g;
+    fc.free_in_done = arc_fanout_free(f);
+    fc.free_again_in_done = arc_fanout_free(f);
+}
+
+/* on_done runs once, after the last member's callback has returned, even
+ * when a member's callback settles the others (it removes the last one
+ * pending, still connecting to a listener that never accepts); a kept
+ * fan-out cannot be freed from its last member's callback (on_done has not
+ * run: ARC_ERR_STATE), and can be from on_done, once (it goes when on_done
+ * returns), with members or without. */
+static void group_fanout_completes_once(void **state)
+{
+    itest *t = *state;
+    arc_options mo = itest_options(t);
+    memset(&fc, 0, sizeof fc);
+    static grp_fan rec;
+    fc.rec = &rec;
+    static grp_silent s;
+    grp_silent_full(&s);
+    arc_group *g = arc_group_new(&(arc_group_options){.member_options = &mo});
+    assert_non_null(g);
+    arc_member *a = arc_group_add(g, mo.host, mo.port, grp_id(0));
+    assert_non_null(a);
+    assert_non_null(fc.other = arc_group_add(g, "127.0.0.1", s.port, grp_id(1)));
+    arc_fanout_options fo = grp_fan_to(&rec, false);
+    rec.then = remove_other;
+    assert_int_equal(arc_group_fanout(g, &fo, "PING"), ARC_OK);
+    grp_attach(t, g);
+    ITEST_RUN_UNTIL(t, 5000, rec.done > 0);
+    itest_run_for(t, 20);
+    grp_assert_done_once(&rec, 2, "the second member removed by the first's reply");
+    grp_assert_status(&rec, 0, ARC_OK);
+    grp_assert_status(&rec, 1, ARC_ERR_FREED);
+    assert_int_equal(arc_group_size(g), 1);
+
+    arc_member *b = arc_group_add(g, mo.host, mo.port, grp_id(1));
+    assert_non_null(b);
+    ITEST_RUN_UNTIL(t, 5000, arc_member_state(b) == ARC_STATE_READY);
+    fo = grp_fan_to(&rec, true);
+    rec.then = free_in_last_reply;
+    rec.then_done = free_in_done;
+    assert_int_equal(arc_group_fanout(g, &fo, "PING"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, rec.done > 0);
+    itest_run_for(t, 20);
+    grp_assert_done_once(&rec, 2, "a kept fan-out freed from its callbacks");
+    assert_int_equal(fc.last_reply_calls, 1);
+    assert_int_equal(fc.free_in_last_reply, ARC_ERR_STATE);
+    assert_int_equal(fc.free_in_done, ARC_OK);
+    assert_int_equal(fc.free_again_in_done, ARC_ERR_STATE);
+
+    /* To nobody: on_done inside the call, and the free from it. */
+    fc.free_in_done = fc.free_again_in_done = -1;
+    fo = grp_fan_to(&rec, true);
+    rec.then_done = free_in_done;
+    fo.members = &a;
+    fo.nmembers = 0;
+    assert_int_equal(arc_group_fanout(g, &fo, "PING"), ARC_OK);
+    grp_assert_done_once(&rec, 0, "a kept fan-out to nobody freed from on_done");
+    assert_int_equal(fc.free_in_done, ARC_OK);
+    assert_int_equal(fc.free_again_in_done, ARC_ERR_STATE);
+    arc_group_free(g);
+    grp_silent_close(&s);
+}
+
 /* ---- fan-outs: a subset, nobody, refused ---- */
 
 /* Two of four members (in the order given), nobody (on_done inside the
@@ -315,6 +482,8 @@ static void group_fanout_timeout_stopped_server(void **state)
 
 const struct CMUnitTest itest_fanout_scenarios[] = {
     cmocka_unit_test(group_table_changed_from_callbacks),
+    cmocka_unit_test(group_freed_from_member_callback),
+    cmocka_unit_test(group_fanout_completes_once),
     cmocka_unit_test(group_fanout_subset_none_refused),
     cmocka_unit_test(group_fanout_timeout_stopped_server),
 };

@@ -145,7 +145,7 @@ ARC_API void arc_member_close(arc_member *m);
  * command with, such as ARC_ERR_CLOSED). */
 typedef void arc_fanout_reply_fn(arc_group *g, arc_member *m, arc_reply *reply, int status,
                                  void *privdata);
-/* Called once, after the last member's callback. */
+/* Called once, after the last member's callback has returned. */
 typedef void arc_fanout_done_fn(arc_group *g, arc_fanout *f, void *privdata);
 
 /* Options of a fan-out; zero fields mean the default. */
@@ -195,7 +195,10 @@ ARC_API const arc_reply *arc_fanout_reply(const arc_fanout *f, size_t i);
 ARC_API size_t arc_fanout_answered(const arc_fanout *f);
 ARC_API size_t arc_fanout_failed(const arc_fanout *f);
 ARC_API size_t arc_fanout_pending(const arc_fanout *f);
-/* Frees a kept fan-out once it has completed (ARC_ERR_STATE before). */
+/* Frees a kept fan-out once it has completed: from its on_done on (called
+ * from on_done, it goes when on_done returns). ARC_ERR_STATE before (a
+ * member pending, or on_done not yet run, as in the last member's
+ * callback), for a fan-out not kept, and for a second call from on_done. */
 ARC_API int arc_fanout_free(arc_fanout *f);
 
 #ifdef __cplusplus
