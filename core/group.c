@@ -334,25 +334,31 @@ int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
     return ARC_OK;
 }
 
+/* "host:port", "[v6]:port" or the path, into buf (snprintf's count). */
+static int member_name(char *buf, size_t n, const char *host, int port, const char *path)
+{
+    if (path != NULL)
+        return snprintf(buf, n, "%s", path);
+    return snprintf(buf, n, strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host,
+                    port ? port : 6379);
+}
+
 /* Makes the member and its context; the context reports to the member. */
 static arc_member *add(arc_group *g, const arc_options *base, const char *host, int port,
                        const char *path, void *data, bool forward)
 {
     if (g == NULL || g->freeing)
         return NULL;
-    char name[160];
-    if (path != NULL)
-        snprintf(name, sizeof name, "%s", path);
-    else if (strchr(host, ':') != NULL)
-        snprintf(name, sizeof name, "[%s]:%d", host, port ? port : 6379);
-    else
-        snprintf(name, sizeof name, "%s:%d", host, port ? port : 6379);
-    size_t len = strlen(name);
-    arc_member *m = arc_mem_alloc(&g->alloc, sizeof *m + len + 1);
+    /* Measured first: a host name may be as long as DNS allows (253), and
+     * arc_member_name() promises the address as given. */
+    int len = member_name(NULL, 0, host, port, path);
+    if (len < 0)
+        return NULL;
+    arc_member *m = arc_mem_alloc(&g->alloc, sizeof *m + (size_t)len + 1);
     if (m == NULL)
         return NULL;
     memset(m, 0, sizeof *m);
-    memcpy(m->name, name, len + 1);
+    member_name(m->name, (size_t)len + 1, host, port, path);
     m->g = g;
     m->state = m->seen = ARC_STATE_INIT;
     m->since_ms = arc_now_ms();

@@ -2,8 +2,8 @@
  * table: many members of every kind (live by TCP and by unix socket,
  * refused, silent, a name that does not resolve, one whose first address
  * refuses) with the changed-iterator, the counts and the addresses tried;
- * the connect-in-flight limit; members HELD for want of descriptors; TLS
- * members. scenarios_fanout.c has the fan-outs' corners.
+ * the connect-in-flight limit; members HELD for want of descriptors; the
+ * names; TLS members. scenarios_fanout.c has the fan-outs' corners.
  *
  * The many-members scenario uses fifty servers of the scenarios' own
  * (itest_group.h); the others use the shared server through
@@ -421,6 +421,46 @@ static void group_held_until_descriptors_free(void **state)
     arc_group_free(g);
 }
 
+/* ---- names ---- */
+
+/* arc_member_name() is the address as given: host:port (6379 for port 0),
+ * [v6]:port, the unix path, a host name as long as DNS allows (253), and
+ * for full options their host or path. Nothing connects: the group is
+ * never attached. */
+static void group_member_names(void **state)
+{
+    (void)state;
+    arc_group *g = arc_group_new(NULL);
+    assert_non_null(g);
+    char host[254];
+    for (size_t i = 0; i < sizeof host - 1; i++)
+        host[i] = i % 64 == 63 ? '.' : (char)('a' + i % 26);
+    host[sizeof host - 1] = '\0';
+    char want[300];
+    snprintf(want, sizeof want, "%s:6380", host);
+    arc_member *m = arc_group_add(g, host, 6380, NULL);
+    assert_non_null(m);
+    assert_string_equal(arc_member_name(m), want);
+    assert_string_equal(arc_member_name(arc_group_add(g, "10.0.0.1", 0, NULL)), "10.0.0.1:6379");
+    assert_string_equal(arc_member_name(arc_group_add(g, "::1", 7000, NULL)), "[::1]:7000");
+    char path[108];
+    memset(path, 'p', sizeof path - 1);
+    path[0] = '/';
+    path[sizeof path - 1] = '\0';
+    assert_string_equal(arc_member_name(arc_group_add_unix(g, path, NULL)), path);
+    arc_options o;
+    memset(&o, 0, sizeof o);
+    o.host = host;
+    o.port = 7001;
+    snprintf(want, sizeof want, "%s:7001", host);
+    assert_string_equal(arc_member_name(arc_group_add_options(g, &o)), want);
+    o.unix_path = "/tmp/x.sock";
+    assert_string_equal(arc_member_name(arc_group_add_options(g, &o)), "/tmp/x.sock");
+    assert_int_equal(arc_group_size(g), 6);
+    assert_int_equal(arc_group_count(g, ARC_STATE_INIT), 6);
+    arc_group_free(g);
+}
+
 /* ---- TLS members ---- */
 
 /* Members made from itest_options(): in the TLS group each one's link is
@@ -485,6 +525,7 @@ const struct CMUnitTest itest_group_scenarios[] = {
     cmocka_unit_test(group_fanout_to_many),
     cmocka_unit_test(group_max_connecting),
     cmocka_unit_test(group_held_until_descriptors_free),
+    cmocka_unit_test(group_member_names),
     cmocka_unit_test(group_tls_members),
 };
 const size_t itest_group_scenario_count =
