@@ -9,7 +9,8 @@
  * redis-server is swept too (sweep_tls). With a reconnect policy, the peer
  * closes the link under a subscription and commands, and a new peer takes
  * the next connection: the loss, the backoff, the replay and the commands
- * that waited are swept too (sweep_reconnect). */
+ * that waited are swept too (sweep_reconnect). A group of members with
+ * two fan-outs and removals is swept too (sweep_group). */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@
 #include <arc/adapters/glib.h>
 #endif
 #include <arc/adapters/poll.h>
+#include <arc/group.h>
 #ifdef ARC_SWEEP_TLS
 #include <arc/tls.h>
 
@@ -707,6 +709,275 @@ static void sweep_reconnect(void **state)
         sweep_reconnect_over(&poll_loop, v % 2 ? 3 : 2, v >= 2);
 }
 
+/* ---- a group: members, two fan-outs, removals ---- */
+
+enum { GS_MEMBERS = 4, GS_PEERS = 8 };
+
+/* What the group's callbacks saw in one run. */
+typedef struct gsweep {
+    int ids[GS_MEMBERS]; /* each member's data: its index */
+    arc_member *member[GS_MEMBERS];
+    int changes;
+    int failed_not_nomem; /* members FAILED for another reason than memory */
+    int calls[2][GS_MEMBERS], replies[2][GS_MEMBERS], done[2];
+    int connects, disconnects, data_frees; /* the member with options of its own */
+} gsweep;
+
+/* A fan-out's privdata: the run and which of its two fan-outs. */
+typedef struct gfan {
+    gsweep *s;
+    int which;
+} gfan;
+
+static gsweep *gs_now; /* the run, for the callbacks of the options member */
+
+static void gs_change(arc_group *g, arc_member *m, arc_state prev, arc_state now, void *data)
+{
+    (void)g;
+    (void)prev;
+    gsweep *s = data;
+    s->changes++;
+    if (now == ARC_STATE_FAILED && arc_member_failure(m) != ARC_ERR_NOMEM)
+        s->failed_not_nomem++;
+}
+
+static void gs_reply(arc_group *g, arc_member *m, arc_reply *reply, int status, void *privdata)
+{
+    gfan *fz = privdata;
+    int id = *(const int *)arc_member_data(m);
+    fz->s->calls[fz->which][id]++;
+    if (reply != NULL && status == ARC_OK)
+        fz->s->replies[fz->which][id]++;
+    /* The second fan-out's last member removes itself from its callback. */
+    if (fz->which == 1 && id == GS_MEMBERS - 1)
+        arc_group_remove(g, m);
+}
+
+static void gs_done(arc_group *g, arc_fanout *f, void *privdata)
+{
+    (void)g;
+    (void)f;
+    gfan *fz = privdata;
+    fz->s->done[fz->which]++;
+}
+
+static void gs_connect(arc_context *c, int status, void *data)
+{
+    (void)c;
+    (void)status;
+    (void)data;
+    gs_now->connects++;
+}
+
+static void gs_disconnect(arc_context *c, int status, void *data)
+{
+    (void)c;
+    (void)status;
+    (void)data;
+    gs_now->disconnects++;
+}
+
+static void gs_data_free(void *data)
+{
+    (void)data;
+    gs_now->data_frees++;
+}
+
+/* One pass of the loop, and the peers: each connection the listener has
+ * gets a peer of its own. */
+static void gs_pump(const sweep_loop *lp, void *loop, int listener, peer *peers, int *npeers)
+{
+    lp->run_once(loop);
+    while (*npeers < GS_PEERS) {
+        int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            break;
+        peer_reset(&peers[(*npeers)++], fd);
+    }
+    for (int k = 0; k < *npeers; k++)
+        if (!peers[k].closed)
+            peer_pump(&peers[k]);
+}
+
+/* One run: a group (its own memory and its members' from the failing
+ * allocator), three members from the template and one with options of its
+ * own, at most two connecting at once; GET to all with the replies kept;
+ * the first member removed; PING to the rest, whose last member removes
+ * itself from its callback; the group freed. Every fan-out that was taken
+ * calls each member once and on_done once; a member that fails, fails for
+ * memory; nothing leaks. True when allocation `fail_at` was reached. */
+static bool run_group_once(const sweep_loop *lp, int resp, long fail_at)
+{
+    failing_alloc f = {0, fail_at, 0, 0};
+    arc_allocator alloc = {failing_realloc, &f};
+    gsweep s;
+    memset(&s, 0, sizeof s);
+    gs_now = &s;
+    for (int i = 0; i < GS_MEMBERS; i++)
+        s.ids[i] = i;
+
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    assert_true(listener >= 0);
+    assert_int_equal(bind(listener, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(listener, GS_PEERS), 0);
+    assert_int_equal(getsockname(listener, (struct sockaddr *)&a, &al), 0);
+    peer peers[GS_PEERS];
+    memset(peers, 0, sizeof peers);
+    int npeers = 0;
+
+    arc_options mo;
+    memset(&mo, 0, sizeof mo);
+    mo.host = "127.0.0.1";
+    mo.port = ntohs(a.sin_port);
+    mo.resp = resp;
+    mo.client_name = "sweep";
+    mo.allocator = &alloc;
+    mo.connect_timeout_ms = 5000;
+    mo.command_timeout_ms = 5000;
+    arc_group_options go = {.max_connecting = 2, .member_options = &mo, .on_change = gs_change,
+                            .data = &s, .allocator = &alloc};
+    run_alloc = &alloc;
+    void *loop = lp->make();
+    assert_true(loop != NULL || f.failed > 0);
+    arc_group *g = loop == NULL ? NULL : arc_group_new(&go);
+    if (g == NULL) {
+        assert_true(f.failed > 0);
+    } else {
+        for (int i = 0; i < GS_MEMBERS - 1; i++)
+            s.member[i] = arc_group_add(g, mo.host, mo.port, &s.ids[i]);
+        arc_options own = mo;
+        own.on_connect = gs_connect;
+        own.on_disconnect = gs_disconnect;
+        own.data = &s.ids[GS_MEMBERS - 1];
+        own.data_free = gs_data_free;
+        s.member[GS_MEMBERS - 1] = arc_group_add_options(g, &own);
+        for (int i = 0; i < GS_MEMBERS; i++)
+            if (s.member[i] == NULL)
+                assert_true(f.failed > 0);
+        /* A member the loop cannot take fails (ARC_ERR_NOMEM); the attach
+         * itself cannot. */
+        assert_int_equal(arc_group_attach(g, lp->attach, loop), ARC_OK);
+
+        gfan fan[2] = {{&s, 0}, {&s, 1}};
+        arc_fanout *kept = NULL;
+        arc_fanout_options fo;
+        memset(&fo, 0, sizeof fo);
+        fo.keep_replies = true;
+        fo.on_reply = gs_reply;
+        fo.on_done = gs_done;
+        fo.privdata = &fan[0];
+        fo.handle = &kept;
+        int rc0 = arc_group_fanout(g, &fo, "GET %s", "k");
+        if (rc0 != ARC_OK) {
+            assert_int_equal(rc0, ARC_ERR_NOMEM);
+            assert_int_equal(s.calls[0][0] + s.done[0], 0);
+            kept = NULL;
+        }
+        for (int k = 0; k < 2000 && rc0 == ARC_OK && s.done[0] == 0; k++)
+            gs_pump(lp, loop, listener, peers, &npeers);
+        if (rc0 == ARC_OK) {
+            if (s.done[0] != 1)
+                fail_msg("allocation %ld failing: the kept fan-out's on_done ran %d times",
+                         fail_at, s.done[0]);
+            size_t n = arc_fanout_size(kept);
+            assert_int_equal(arc_fanout_answered(kept) + arc_fanout_failed(kept), n);
+            for (size_t i = 0; i < n; i++) {
+                int id = *(const int *)arc_member_data(arc_fanout_member(kept, i));
+                if (s.calls[0][id] != 1)
+                    fail_msg("allocation %ld failing: member %d called %d times", fail_at, id,
+                             s.calls[0][id]);
+                int st = arc_fanout_status(kept, i);
+                const arc_reply *r = arc_fanout_reply(kept, i);
+                if (st == ARC_OK) {
+                    assert_non_null(r);
+                    assert_int_equal(r->type, ARC_REPLY_STRING);
+                    assert_string_equal(r->str, "bar");
+                } else {
+                    assert_null(r);
+                    /* CLOSED: refused by a member that had already failed. */
+                    if (st != ARC_ERR_NOMEM && st != ARC_ERR_NOT_SENT &&
+                        st != ARC_ERR_UNANSWERED && st != ARC_ERR_CLOSED)
+                        fail_msg("allocation %ld failing: member %d's GET ended %s", fail_at, id,
+                                 arc_status_name(st));
+                }
+            }
+            assert_int_equal(arc_fanout_free(kept), ARC_OK);
+        }
+
+        arc_group_remove(g, arc_group_next(g, NULL));
+        size_t n1 = arc_group_size(g);
+        fo.keep_replies = false;
+        fo.privdata = &fan[1];
+        fo.handle = NULL;
+        int rc1 = arc_group_fanout(g, &fo, "PING");
+        if (rc1 != ARC_OK)
+            assert_int_equal(rc1, ARC_ERR_NOMEM);
+        for (int k = 0; k < 2000 && rc1 == ARC_OK && s.done[1] == 0; k++)
+            gs_pump(lp, loop, listener, peers, &npeers);
+        int called = 0;
+        for (int i = 0; i < GS_MEMBERS; i++) {
+            called += s.calls[1][i];
+            assert_true(s.calls[1][i] <= 1);
+        }
+        if (rc1 == ARC_OK && (s.done[1] != 1 || (size_t)called != n1))
+            fail_msg("allocation %ld failing: PING to %zu members: %d calls, on_done %d times",
+                     fail_at, n1, called, s.done[1]);
+        if (rc1 != ARC_OK && called + s.done[1] != 0)
+            fail_msg("allocation %ld failing: a refused fan-out called back", fail_at);
+
+        bool untouched = f.failed == 0;
+        arc_group_free(g);
+        if (s.failed_not_nomem != 0)
+            fail_msg("allocation %ld failing: %d members failed, not for memory", fail_at,
+                     s.failed_not_nomem);
+        if (s.member[GS_MEMBERS - 1] != NULL) {
+            assert_int_equal(s.data_frees, 1);
+            assert_int_equal(s.connects, 1);
+            assert_true(s.disconnects <= 1);
+        }
+        if (untouched) {
+            /* Every member answered both fan-outs (the first one removed
+             * before the second). */
+            for (int i = 0; i < GS_MEMBERS; i++) {
+                assert_int_equal(s.replies[0][i], 1);
+                assert_int_equal(s.replies[1][i], i == 0 ? 0 : 1);
+            }
+            assert_int_equal(s.disconnects, 1);
+        }
+    }
+    if (loop != NULL)
+        lp->destroy(loop);
+    for (int k = 0; k < npeers; k++) {
+        arc_reader_free(peers[k].reader);
+        close(peers[k].fd);
+    }
+    close(listener);
+    if (f.live != 0)
+        fail_msg("%ld blocks leaked with allocation %ld failing (group)", f.live, fail_at);
+    return f.calls >= fail_at;
+}
+
+static void sweep_group_over(const sweep_loop *lp, int resp)
+{
+    long n = 1;
+    while (run_group_once(lp, resp, n))
+        n++;
+    assert_true(n > 10);
+    printf("# %s: swept %ld allocation points (RESP%d, a group: 4 members, 2 fan-outs, "
+           "removals)\n",
+           lp->name, n - 1, resp);
+}
+
+static void sweep_group(void **state)
+{
+    (void)state;
+    sweep_group_over(&poll_loop, 2);
+    sweep_group_over(&poll_loop, 3);
+}
+
 #ifdef ARC_SWEEP_TLS
 /* ---- over TLS, to a real TLS redis-server ----
  * The sweep's own peer cannot speak TLS, so the harness starts a server.
@@ -879,6 +1150,8 @@ static void sweep_libevent(void **state)
     sweep(&libevent_loop, 3, true);
     /* Each link has a new descriptor for the adapter to watch. */
     sweep_reconnect_over(&libevent_loop, 3, true);
+    /* The group attaches each member through the adapter. */
+    sweep_group_over(&libevent_loop, 3);
 }
 #endif
 #ifdef ARC_SWEEP_LIBEV
@@ -889,6 +1162,8 @@ static void sweep_libev(void **state)
     sweep(&libev_loop, 3, true);
     /* Each link has a new descriptor for the adapter to watch. */
     sweep_reconnect_over(&libev_loop, 3, true);
+    /* The group attaches each member through the adapter. */
+    sweep_group_over(&libev_loop, 3);
 }
 #endif
 #ifdef ARC_SWEEP_LIBUV
@@ -899,6 +1174,8 @@ static void sweep_libuv(void **state)
     sweep(&libuv_loop, 3, true);
     /* Each link has a new descriptor for the adapter to watch. */
     sweep_reconnect_over(&libuv_loop, 3, true);
+    /* The group attaches each member through the adapter. */
+    sweep_group_over(&libuv_loop, 3);
 }
 #endif
 #ifdef ARC_SWEEP_GLIB
@@ -909,6 +1186,8 @@ static void sweep_glib(void **state)
     sweep(&glib_loop, 3, true);
     /* Each link has a new descriptor for the adapter to watch. */
     sweep_reconnect_over(&glib_loop, 3, true);
+    /* The group attaches each member through the adapter. */
+    sweep_group_over(&glib_loop, 3);
 }
 #endif
 
@@ -1132,6 +1411,7 @@ int main(void)
         cmocka_unit_test(sweep_monitor),
         cmocka_unit_test(sweep_tcp_connect),
         cmocka_unit_test(sweep_reconnect),
+        cmocka_unit_test(sweep_group),
 #ifdef ARC_SWEEP_TLS
         cmocka_unit_test(sweep_tls),
 #endif
