@@ -237,7 +237,9 @@ static inline size_t arc_poll_loop_count(const arc_poll_loop *loop)
  * readability, then writability. Waits at most `max_wait_ms` (< 0: until
  * something happens). Returns the number of contexts still attached, or -1
  * with errno set when poll() fails; an interrupted poll (EINTR) is not a
- * failure. With nothing to watch and no timer it returns at once. */
+ * failure. With nothing to watch and no timer it sleeps `max_wait_ms`
+ * (so that a caller waiting in a loop does not spin), or returns at once
+ * when that is < 0 (nothing would ever wake it). */
 static inline int arc_poll_loop_run_once(arc_poll_loop *loop, long max_wait_ms)
 {
     arc_poll_reap(loop);
@@ -268,8 +270,11 @@ static inline int arc_poll_loop_run_once(arc_poll_loop *loop, long max_wait_ms)
             n++;
         }
     }
-    if (n == 0 && timers == 0)
+    if (n == 0 && timers == 0) {
+        if (max_wait_ms > 0)
+            (void)poll(NULL, 0, max_wait_ms > 0x7fffffff ? 0x7fffffff : (int)max_wait_ms);
         return (int)loop->count;
+    }
     int ready = poll(loop->fds, n, wait < 0 ? -1 : (wait > 0x7fffffff ? 0x7fffffff : (int)wait));
     if (ready < 0)
         return errno == EINTR ? (int)loop->count : -1;
@@ -305,7 +310,8 @@ static inline int arc_poll_loop_run_once(arc_poll_loop *loop, long max_wait_ms)
 
 /* Runs until nothing is left to do: no context attached, or every attached
  * context has ended (CLOSED or FAILED: arc never frees a context by itself,
- * so an ended one stays attached until arc_free()) and has no timer.
+ * so an ended one stays attached until arc_free()) or waits on nothing (a
+ * group's or cluster's timer when it is not armed), and none has a timer.
  * Returns 0, or -1 with errno when run_once fails. */
 static inline int arc_poll_loop_run(arc_poll_loop *loop)
 {
@@ -315,7 +321,8 @@ static inline int arc_poll_loop_run(arc_poll_loop *loop)
             if (e->dead)
                 continue;
             arc_state s = arc_context_state(e->c);
-            if ((s != ARC_STATE_CLOSED && s != ARC_STATE_FAILED) || e->deadline >= 0)
+            bool ended = s == ARC_STATE_CLOSED || s == ARC_STATE_FAILED;
+            if ((!ended && e->fd >= 0) || e->deadline >= 0)
                 busy = 1;
         }
         if (!busy)
