@@ -28,8 +28,8 @@ typedef void arc_group_change_fn(arc_group *g, arc_member *m, arc_state previous
 typedef struct arc_group_options {
     /* Members whose connection is being made (CONNECTING, HELD, HANDSHAKE)
      * at once; members added beyond it wait their turn in ARC_STATE_INIT
-     * and start, in the order they were added, as others get through.
-     * 0: 64. */
+     * and start, in the order they were added, as others get through (a
+     * member WAITING out a reconnect backoff does not count). 0: 64. */
     unsigned max_connecting;
     /* What arc_group_add() and arc_group_add_unix() start from (their host,
      * port or unix_path replace the template's). Read at every such add,
@@ -60,8 +60,10 @@ ARC_API int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop);
 
 /* Adds a member: a context the group makes, owns and frees. The member
  * waits for its turn to connect (ARC_STATE_INIT) when the group is not yet
- * attached or max_connecting are under way. `data` is the caller's
- * (arc_member_data()); the group never touches it. Returns the member, or
+ * attached or max_connecting are under way. `host` and `path` are copied
+ * by the call (the member's context is made then, even when its connect
+ * waits). `data` is the caller's (arc_member_data()); the group never
+ * touches it. Returns the member, or
  * NULL when out of memory, an argument is NULL, or the group is being
  * freed. Allowed from inside any callback. */
 ARC_API arc_member *arc_group_add(arc_group *g, const char *host, int port, void *data);
@@ -80,6 +82,8 @@ ARC_API arc_member *arc_group_add_options(arc_group *g, const arc_options *opt);
 ARC_API void arc_group_remove(arc_group *g, arc_member *m);
 
 /* Frees the group: every member is removed as by arc_group_remove(),
+ * before the loop it is attached to is freed (a loop's own free call frees
+ * the contexts still attached to it, the members' included),
  * in the order added; fan-outs still running are completed (their
  * callbacks are called) and freed unless kept. Allowed from inside
  * callbacks: the memory goes once the outermost callback has returned.
@@ -142,7 +146,9 @@ ARC_API void arc_member_close(arc_member *m);
 /* Called once per member of the fan-out with its reply (status ARC_OK,
  * reply borrowed for the call) or NULL and the status of why not (the
  * statuses of arc_reply_fn, or the error the member's context refused the
- * command with, such as ARC_ERR_CLOSED). */
+ * command with, such as ARC_ERR_CLOSED). ARC_ERR_NOT_SENT and ARC_ERR_CLOSED
+ * mean the member's connection failed or ended: arc_member_failure() and
+ * arc_member_error() say why. */
 typedef void arc_fanout_reply_fn(arc_group *g, arc_member *m, arc_reply *reply, int status,
                                  void *privdata);
 /* Called once, after the last member's callback has returned. */
@@ -169,7 +175,8 @@ typedef struct arc_fanout_options {
                                     returns */
 } arc_fanout_options;
 
-/* Sends one command to every chosen member: encoded once, queued on each
+/* Sends one command to every chosen member (the argv form takes what
+ * arc_command_argv() takes, argvlen NULL included): encoded once, queued on each
  * member's context (members still connecting or waiting their turn get it
  * once up). A member that cannot take it (ended, or its context refuses it)
  * has its callback called before this returns, and on_done too when no
