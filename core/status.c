@@ -42,6 +42,9 @@ static const struct {
     [ARC_ERR_OFFLINE] = {"ARC_ERR_OFFLINE", "the connection is down and reconnecting"},
     [ARC_ERR_LOADING] = {"ARC_ERR_LOADING", "the server is not ready (loading its data set, or its master is down)"},
     [ARC_ERR_READONLY] = {"ARC_ERR_READONLY", "the server is a read-only replica"},
+    [ARC_ERR_CROSSSLOT] = {"ARC_ERR_CROSSSLOT", "the command's keys are in different cluster slots"},
+    [ARC_ERR_REDIRECTS] = {"ARC_ERR_REDIRECTS", "too many cluster redirects or retries"},
+    [ARC_ERR_UNROUTED] = {"ARC_ERR_UNROUTED", "no cluster node could be found for the command"},
     [ARC_ERR_DUPLICATE] = {"ARC_ERR_DUPLICATE",
                            "already subscribed to that name with another callback"},
 };

@@ -5,6 +5,7 @@
 #include <arc/alloc.h>
 #include <arc/base.h>
 #include <arc/buffer.h>
+#include <arc/cluster.h>
 #include <arc/context.h>
 #include <arc/events.h>
 #include <arc/format.h>

@@ -44,6 +44,12 @@ typedef enum arc_status {
                               to the reconnect policy's ready check) */
     ARC_ERR_READONLY,      /* the server is a read-only replica now (-READONLY with
                               arc_reconnect.readonly_reconnects) */
+    ARC_ERR_CROSSSLOT,     /* a cluster command's keys hash to different slots:
+                              refused before sending */
+    ARC_ERR_REDIRECTS,     /* a cluster command met more MOVED / ASK redirects, or
+                              TRYAGAIN / CLUSTERDOWN / lost nodes, than allowed */
+    ARC_ERR_UNROUTED,      /* no cluster node was known for the command (discovery
+                              failed, or no node serves its slot) */
 } arc_status;
 
 /* A static, human-readable description of `status`; never NULL (unknown

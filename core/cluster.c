@@ -1,0 +1,1139 @@
+/* cluster.c: the Redis Cluster client. The nodes are members of a group
+ * (one context each); a command is a `ccmd` that keeps its encoded bytes
+ * until its callback has run, so that it can be sent again after MOVED,
+ * ASK, TRYAGAIN, CLUSTERDOWN or a node lost before the command left.
+ *
+ * A command is either on a node (sent through that member's context, the
+ * ccmd as privdata) or waiting (resend_at >= 0) for the slot map, for its
+ * backoff or for a node; the ticker routes waiting commands when due and
+ * expires their deadlines. The slot map is rebuilt from each refresh
+ * (CLUSTER SHARDS, or CLUSTER SLOTS where SHARDS is unknown); MOVED updates
+ * one slot at once and asks for a refresh, and refreshes asked for close
+ * together are merged into one.
+ *
+ * Lifetimes: the cluster is held by the caller (until arc_cluster_free),
+ * by every command owed a callback, by a refresh or COMMAND request in
+ * flight, and around its own calls out; nodes (`cnode`) live as long as
+ * the cluster, so that a command may point at one whatever the slot map
+ * does meanwhile. */
+#include "alloc.h"
+#include "async.h"
+#include "cmdview.h"
+#include "keypos.h"
+#include "pubsub.h"
+#include "slot.h"
+#include "topology.h"
+
+#include <arc/buffer.h>
+#include <arc/cluster.h>
+#include <arc/format.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_REDIRECTS 5
+#define DEFAULT_MAX_RETRIES 10
+#define DEFAULT_RETRY_DELAY_MS 20
+#define DEFAULT_RETRY_MAX_DELAY_MS 500
+#define DEFAULT_REFRESH_MIN_MS 100
+
+typedef struct cnode {
+    arc_cluster *cl;
+    struct cnode *next;
+    arc_member *m;          /* its connection; NULL when it has none */
+    char *host;
+    int port;
+    bool listed;            /* in the current slot map */
+    bool master;
+    bool seed;
+    struct cnode *master_of; /* a replica's master */
+} cnode;
+
+typedef struct ccmd {
+    arc_cluster *cl;
+    struct ccmd *prev, *next;
+    int slot;               /* -1: no key */
+    bool readonly;
+    cnode *pin;             /* arc_cluster_command_options.node */
+    cnode *ask;             /* the next send is ASKING + the command, there */
+    cnode *on;              /* the node it was last sent to */
+    arc_cluster_reply_fn *fn;
+    void *privdata;
+    int64_t deadline;       /* -1: none */
+    int64_t resend_at;      /* -1: on a node; else waiting until then */
+    unsigned redirects;
+    unsigned retries;
+    char reason[192];       /* why it was last redirected or retried */
+    size_t len;
+    char bytes[];
+} ccmd;
+
+struct arc_cluster {
+    arc_allocator alloc;
+    unsigned refs;
+    bool freeing;
+    arc_options node_tmpl;  /* the group's member_options */
+    unsigned max_redirects, max_retries;
+    long retry_delay_ms, retry_max_delay_ms;
+    long refresh_interval_ms, refresh_min_ms;
+    int reads;
+    arc_cluster_event_fn *on_event;
+    void *data;
+    uint64_t rng;
+
+    arc_group *g;
+    arc_context *ticker;
+    cnode *nodes;           /* every node ever known, seeds first */
+    size_t nnodes;
+    cnode *slots[ARC_SLOTS]; /* the master of each slot; NULL: none known */
+    bool ready;
+    unsigned rr;            /* keyless commands go round the masters */
+
+    ccmd *head, *tail;      /* every command owed a callback */
+
+    bool refreshing;        /* a CLUSTER SHARDS / SLOTS is in flight */
+    bool refresh_again;     /* another was asked for meanwhile */
+    bool use_slots;         /* SHARDS is not known to these servers */
+    int64_t last_refresh_ms;
+    int64_t refresh_at;     /* -1: none scheduled */
+    int64_t armed;          /* what the ticker was last set to; -1: none */
+    unsigned discovery_failures;
+    size_t next_candidate;  /* where the next discovery starts in nodes */
+
+    arc_keytable *keys;     /* from COMMAND; NULL: the built-in table only */
+    bool keys_asked;
+
+    const char *error_now;  /* arc_cluster_error() during a callback */
+};
+
+static void arm(arc_cluster *cl);
+static void arm_at(arc_cluster *cl, int64_t at);
+static void route(ccmd *k);
+static void request_refresh(arc_cluster *cl);
+
+/* ---- references ---- */
+
+static void cluster_unref(arc_cluster *cl)
+{
+    if (--cl->refs > 0)
+        return;
+    arc_allocator a = cl->alloc;
+    for (cnode *n = cl->nodes; n != NULL;) {
+        cnode *next = n->next;
+        arc_mem_free(&a, n->host);
+        arc_mem_free(&a, n);
+        n = next;
+    }
+    arc__keytable_free(cl->keys);
+    arc_mem_free(&a, cl);
+}
+
+/* ---- nodes ---- */
+
+static cnode *node_find(arc_cluster *cl, const char *host, int port)
+{
+    for (cnode *n = cl->nodes; n != NULL; n = n->next)
+        if (n->port == port && strcmp(n->host, host) == 0)
+            return n;
+    return NULL;
+}
+
+/* The node at host:port, made when unknown; NULL when out of memory. */
+static cnode *node_get(arc_cluster *cl, const char *host, int port)
+{
+    cnode *n = node_find(cl, host, port);
+    if (n != NULL)
+        return n;
+    n = arc_mem_alloc(&cl->alloc, sizeof *n);
+    if (n == NULL)
+        return NULL;
+    memset(n, 0, sizeof *n);
+    bool nomem = false;
+    n->host = arc__strdup(&cl->alloc, host, &nomem);
+    if (nomem) {
+        arc_mem_free(&cl->alloc, n);
+        return NULL;
+    }
+    n->cl = cl;
+    n->port = port;
+    /* Appended, so that the seeds stay first for discovery. */
+    cnode **at = &cl->nodes;
+    while (*at != NULL)
+        at = &(*at)->next;
+    *at = n;
+    cl->nnodes++;
+    return n;
+}
+
+/* A connection to the node, made when it has none. NULL when the cluster
+ * is being freed or memory ran out. A replica serving reads is told
+ * READONLY first, before any command. */
+static arc_context *node_context(cnode *n)
+{
+    arc_cluster *cl = n->cl;
+    if (cl->freeing)
+        return NULL;
+    if (n->m == NULL) {
+        n->m = arc_group_add(cl->g, n->host, n->port, n);
+        if (n->m == NULL)
+            return NULL;
+        if (n->listed && !n->master && cl->reads != ARC_READS_MASTER)
+            (void)arc_command(arc_member_context(n->m), NULL, NULL, "READONLY");
+        if (cl->on_event != NULL)
+            cl->on_event(cl, ARC_CLUSTER_NODE_ADDED, n->m, cl->data);
+        if (n->m == NULL)
+            return NULL;
+    }
+    arc_state s = arc_member_state(n->m);
+    if (s == ARC_STATE_CLOSED || s == ARC_STATE_FAILED || s == ARC_STATE_DISCONNECTING)
+        return NULL; /* on its way out: the group's callback removes it */
+    return arc_member_context(n->m);
+}
+
+static void node_drop(cnode *n)
+{
+    arc_member *m = n->m;
+    if (m == NULL)
+        return;
+    n->m = NULL;
+    arc_cluster *cl = n->cl;
+    if (cl->on_event != NULL && !cl->freeing)
+        cl->on_event(cl, ARC_CLUSTER_NODE_REMOVED, m, cl->data);
+    arc_group_remove(cl->g, m);
+}
+
+/* ---- commands ---- */
+
+static void finish(ccmd *k, arc_reply *r, int status, const char *reason)
+{
+    arc_cluster *cl = k->cl;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        cl->head = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        cl->tail = k->prev;
+    const char *before = cl->error_now;
+    cl->error_now = reason ? reason : "";
+    if (k->fn != NULL)
+        k->fn(cl, r, status, k->privdata);
+    cl->error_now = before;
+    arc_mem_free(&cl->alloc, k);
+    cluster_unref(cl);
+}
+
+/* Waits `delay` ms before the next try, counting it against the retries. */
+static void retry_later(ccmd *k, const char *why)
+{
+    arc_cluster *cl = k->cl;
+    snprintf(k->reason, sizeof k->reason, "%s", why);
+    if (++k->retries > cl->max_retries) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "gave up after %u retries: %s", cl->max_retries, k->reason);
+        finish(k, NULL, ARC_ERR_REDIRECTS, msg);
+        return;
+    }
+    k->resend_at = arc__now_ms() +
+                   arc__backoff(&cl->rng, cl->retry_delay_ms, cl->retry_max_delay_ms, k->retries);
+    arm_at(cl, k->resend_at);
+    arm_at(cl, k->deadline);
+}
+
+static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privdata);
+
+/* Sends the command to `n`; when the node cannot take it, the command
+ * waits and the slot map is refreshed. */
+static void send_to(ccmd *k, cnode *n)
+{
+    arc_cluster *cl = k->cl;
+    arc_context *c = node_context(n);
+    if (c == NULL) {
+        if (cl->freeing) {
+            finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
+            return;
+        }
+        char why[192];
+        snprintf(why, sizeof why, "no connection to %s:%d", n->host, n->port);
+        request_refresh(cl);
+        retry_later(k, why);
+        return;
+    }
+    arc_command_options co;
+    memset(&co, 0, sizeof co);
+    if (k->deadline >= 0) {
+        int64_t left = k->deadline - arc__now_ms();
+        co.timeout_ms = left > 0 ? (long)left : 1;
+    }
+    if (k->ask == n) {
+        /* ASKING holds for the next command on the connection only: the
+         * two are queued back to back. */
+        k->ask = NULL;
+        if (arc_command(c, NULL, NULL, "ASKING") != ARC_OK) {
+            retry_later(k, "the ASK target refused ASKING");
+            return;
+        }
+    }
+    int rc = arc_command_formatted_with(c, &co, on_node_reply, k, k->bytes, k->len);
+    if (rc != ARC_OK) {
+        char why[192];
+        snprintf(why, sizeof why, "%s:%d refused the command: %s", n->host, n->port,
+                 arc_status_name(rc));
+        request_refresh(cl);
+        retry_later(k, why);
+        return;
+    }
+    k->on = n;
+    k->resend_at = -1;
+}
+
+static cnode *pick_replica(arc_cluster *cl, cnode *master, bool any)
+{
+    /* Round the replicas (and the master, with ARC_READS_ANY) from rr, the
+     * first one up. */
+    size_t count = 0;
+    for (cnode *n = cl->nodes; n != NULL; n = n->next)
+        if (n->listed && (n->master_of == master || (any && n == master)))
+            count++;
+    if (count == 0)
+        return NULL;
+    size_t start = cl->rr++ % count, i = 0;
+    for (size_t pass = 0; pass < 2; pass++)
+        for (cnode *n = cl->nodes; n != NULL; n = n->next) {
+            if (!n->listed || !(n->master_of == master || (any && n == master)))
+                continue;
+            bool up = n->m != NULL && arc_member_state(n->m) == ARC_STATE_READY;
+            if ((pass == 1 || i++ >= start) && up)
+                return n;
+        }
+    return NULL;
+}
+
+static cnode *any_master(arc_cluster *cl)
+{
+    size_t masters = 0;
+    for (cnode *n = cl->nodes; n != NULL; n = n->next)
+        if (n->listed && n->master)
+            masters++;
+    if (masters == 0)
+        return NULL;
+    size_t want = cl->rr++ % masters;
+    for (cnode *n = cl->nodes; n != NULL; n = n->next)
+        if (n->listed && n->master && want-- == 0)
+            return n;
+    return NULL;
+}
+
+static void route(ccmd *k)
+{
+    arc_cluster *cl = k->cl;
+    if (cl->freeing) {
+        finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
+        return;
+    }
+    cnode *n = k->ask ? k->ask : k->pin;
+    if (n == NULL && !cl->ready) {
+        k->resend_at = 0; /* routed once the slot map comes */
+        arm_at(cl, k->deadline);
+        return;
+    }
+    if (n == NULL && k->slot >= 0) {
+        cnode *master = cl->slots[k->slot];
+        if (master != NULL && k->readonly && cl->reads != ARC_READS_MASTER)
+            n = pick_replica(cl, master, cl->reads == ARC_READS_ANY);
+        if (n == NULL)
+            n = master;
+        if (n == NULL) {
+            char why[64];
+            snprintf(why, sizeof why, "no node serves slot %d", k->slot);
+            request_refresh(cl);
+            retry_later(k, why);
+            return;
+        }
+    } else if (n == NULL) {
+        n = any_master(cl);
+        if (n == NULL) {
+            request_refresh(cl);
+            retry_later(k, "no master is known");
+            return;
+        }
+    }
+    send_to(k, n);
+}
+
+/* "MOVED 3999 127.0.0.1:6381" / "ASK ...": the slot and the target.
+ * An empty host means the node that answered. */
+static bool parse_redirect(const arc_reply *r, size_t skip, const cnode *from, int *slot,
+                           char *host, size_t hostlen, int *port)
+{
+    const char *p = r->str + skip, *end = r->str + r->len;
+    char *stop;
+    long s = strtol(p, &stop, 10);
+    if (stop == p || s < 0 || s >= ARC_SLOTS || stop >= end || *stop != ' ')
+        return false;
+    const char *addr = stop + 1;
+    const char *colon = NULL;
+    for (const char *q = addr; q < end; q++)
+        if (*q == ':')
+            colon = q;
+    if (colon == NULL)
+        return false;
+    long pt = strtol(colon + 1, &stop, 10);
+    if (stop == colon + 1 || pt <= 0 || pt > 65535)
+        return false;
+    size_t n = (size_t)(colon - addr);
+    if (n > 2 && addr[0] == '[' && addr[n - 1] == ']') { /* [::1]:6379 */
+        addr++;
+        n -= 2;
+    }
+    if (n == 0) {
+        snprintf(host, hostlen, "%s", from ? from->host : "");
+    } else {
+        if (n >= hostlen)
+            return false;
+        memcpy(host, addr, n);
+        host[n] = '\0';
+    }
+    *slot = (int)s;
+    *port = (int)pt;
+    return host[0] != '\0';
+}
+
+static bool error_is(const arc_reply *r, const char *word)
+{
+    size_t n = strlen(word);
+    return r->len >= n && memcmp(r->str, word, n) == 0 && (r->len == n || r->str[n] == ' ');
+}
+
+static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    (void)c;
+    ccmd *k = privdata;
+    arc_cluster *cl = k->cl;
+    cnode *from = k->on;
+    k->on = NULL;
+    cl->refs++;
+    bool moved = false;
+    if (status == ARC_OK && r->type == ARC_REPLY_ERROR &&
+        ((moved = error_is(r, "MOVED")) || error_is(r, "ASK"))) {
+        int slot, port;
+        char host[128];
+        if (!parse_redirect(r, moved ? 6 : 4, from, &slot, host, sizeof host, &port)) {
+            finish(k, r, ARC_OK, "a redirect that could not be read");
+        } else if (++k->redirects > cl->max_redirects) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "more than %u redirects; the last: %.*s", cl->max_redirects,
+                     (int)(r->len < 160 ? r->len : 160), r->str);
+            finish(k, NULL, ARC_ERR_REDIRECTS, msg);
+        } else {
+            cnode *to = node_get(cl, host, port);
+            snprintf(k->reason, sizeof k->reason, "%.*s", (int)(r->len < 160 ? r->len : 160),
+                     r->str);
+            if (to == NULL) {
+                finish(k, NULL, ARC_ERR_NOMEM, "out of memory following a redirect");
+            } else if (moved) {
+                /* The map was wrong for this slot: fix it now, and learn the
+                 * rest from a refresh (one, however many MOVED come). */
+                cl->slots[slot] = to;
+                request_refresh(cl);
+                send_to(k, to);
+            } else {
+                k->ask = to;
+                send_to(k, to);
+            }
+        }
+    } else if (status == ARC_OK && r->type == ARC_REPLY_ERROR &&
+               (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN"))) {
+        if (k->retries >= cl->max_retries) {
+            finish(k, r, ARC_OK, NULL); /* the server's words are the reply */
+        } else {
+            char why[192];
+            snprintf(why, sizeof why, "%.*s", (int)(r->len < 160 ? r->len : 160), r->str);
+            if (error_is(r, "CLUSTERDOWN"))
+                request_refresh(cl);
+            retry_later(k, why);
+        }
+    } else if (status == ARC_OK) {
+        finish(k, r, ARC_OK, NULL);
+    } else if (status == ARC_ERR_NOT_SENT && !cl->freeing) {
+        /* It never left: safe to send elsewhere once the map is right. */
+        char why[192];
+        snprintf(why, sizeof why, "the link to %s:%d ended before the command was sent",
+                 from ? from->host : "?", from ? from->port : 0);
+        request_refresh(cl);
+        retry_later(k, why);
+    } else {
+        char why[192];
+        snprintf(why, sizeof why, "%s:%d: %s", from ? from->host : "?", from ? from->port : 0,
+                 status == ARC_ERR_UNANSWERED ? "the link was lost after the command was sent"
+                                              : arc_strerror(status));
+        finish(k, NULL, status, why);
+    }
+    cluster_unref(cl);
+}
+
+/* ---- the slot map ---- */
+
+static void apply(arc_cluster *cl, arc_topology *t)
+{
+    cnode **at = arc_mem_alloc(&cl->alloc, (t->nnodes ? t->nnodes : 1) * sizeof *at);
+    if (at == NULL)
+        return;
+    for (cnode *n = cl->nodes; n != NULL; n = n->next) {
+        n->listed = false;
+        n->master = false;
+        n->master_of = NULL;
+    }
+    for (size_t i = 0; i < t->nnodes; i++) {
+        at[i] = node_get(cl, t->nodes[i].host, t->nodes[i].port);
+        if (at[i] == NULL) {
+            arc_mem_free(&cl->alloc, at);
+            return;
+        }
+        at[i]->listed = true;
+        at[i]->master = t->nodes[i].master;
+    }
+    for (size_t i = 0; i < t->nnodes; i++)
+        if (!t->nodes[i].master && t->nodes[i].master_index < t->nnodes)
+            at[i]->master_of = at[t->nodes[i].master_index];
+    for (unsigned s = 0; s < ARC_SLOTS; s++)
+        cl->slots[s] = t->slot_master[s] == ARC_TOPO_NONE ? NULL : at[t->slot_master[s]];
+    arc_mem_free(&cl->alloc, at);
+    cl->ready = true;
+    cl->discovery_failures = 0;
+    /* Every node of the map gets its connection (the table shows them all);
+     * the others close cleanly, their replies still read. */
+    for (cnode *n = cl->nodes; n != NULL && !cl->freeing; n = n->next) {
+        if (n->listed)
+            (void)node_context(n);
+        else if (n->m != NULL && arc_member_state(n->m) != ARC_STATE_DISCONNECTING)
+            arc_member_close(n->m);
+    }
+    if (cl->on_event != NULL && !cl->freeing)
+        cl->on_event(cl, ARC_CLUSTER_TOPOLOGY, NULL, cl->data);
+}
+
+static void on_command_table(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    (void)c;
+    arc_cluster *cl = privdata;
+    arc_keytable *t = NULL;
+    if (status == ARC_OK && r->type != ARC_REPLY_ERROR && !cl->freeing &&
+        arc__keytable_from_command(&t, r, &cl->alloc) == ARC_OK) {
+        arc__keytable_free(cl->keys);
+        cl->keys = t;
+    } else {
+        arc__keytable_free(t);
+        cl->keys_asked = false; /* asked again at the next slot map */
+    }
+    cluster_unref(cl);
+}
+
+static void ask_command_table(arc_cluster *cl)
+{
+    if (cl->keys_asked || cl->freeing)
+        return;
+    for (cnode *n = cl->nodes; n != NULL; n = n->next) {
+        if (!n->listed || !n->master)
+            continue;
+        arc_context *c = node_context(n);
+        if (c != NULL && arc_command(c, on_command_table, cl, "COMMAND") == ARC_OK) {
+            cl->keys_asked = true;
+            cl->refs++;
+            return;
+        }
+    }
+}
+
+static void routes_due(arc_cluster *cl);
+
+static void discovery_failed(arc_cluster *cl, const char *why)
+{
+    cl->discovery_failures++;
+    cl->next_candidate++;
+    if (cl->on_event != NULL && !cl->freeing) {
+        const char *before = cl->error_now;
+        cl->error_now = why;
+        cl->on_event(cl, ARC_CLUSTER_DISCOVERY_FAILED, NULL, cl->data);
+        cl->error_now = before;
+    }
+    if (cl->freeing)
+        return;
+    if (!cl->ready && cl->discovery_failures >= cl->nnodes) {
+        /* Every seed was asked and none answered: the commands waiting for
+         * a first map are told, rather than left waiting for ever. */
+        for (ccmd *k = cl->head; k != NULL && !cl->freeing;) {
+            ccmd *next = k->next;
+            if (k->resend_at >= 0) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "no slot map from any seed: %s", why);
+                finish(k, NULL, ARC_ERR_UNROUTED, msg);
+            }
+            k = next;
+        }
+    }
+    long delay = arc__backoff(&cl->rng, cl->retry_delay_ms * 5, cl->retry_max_delay_ms * 4,
+                              cl->discovery_failures);
+    int64_t at = arc__now_ms() + delay;
+    if (cl->refresh_at < 0 || at < cl->refresh_at)
+        cl->refresh_at = at;
+    arm_at(cl, cl->refresh_at);
+}
+
+static void refresh_now(arc_cluster *cl);
+
+static void on_refresh(arc_context *c, arc_reply *r, int status, void *privdata)
+{
+    cnode *n = privdata;
+    arc_cluster *cl = n->cl;
+    cl->refreshing = false;
+    char why[256];
+    if (cl->freeing) {
+        cluster_unref(cl);
+        return;
+    }
+    if (status != ARC_OK) {
+        /* The connection's own words say more than the command's status. */
+        const char *detail = arc_context_failure(c) != ARC_OK ? arc_context_error(c) : "";
+        snprintf(why, sizeof why, "%s:%d: %s%s%s", n->host, n->port, arc_status_name(status),
+                 detail[0] ? ": " : "", detail);
+        discovery_failed(cl, why);
+    } else if (r->type == ARC_REPLY_ERROR && !cl->use_slots) {
+        /* Before Redis 7: no CLUSTER SHARDS. The same node again, the old way. */
+        cl->use_slots = true;
+        refresh_now(cl);
+    } else {
+        arc_topology *t = arc_mem_alloc(&cl->alloc, sizeof *t);
+        int rc = ARC_ERR_NOMEM;
+        why[0] = '\0';
+        if (t != NULL) {
+            rc = cl->use_slots
+                     ? arc__topology_from_slots(t, r, n->host, &cl->alloc, why, sizeof why)
+                     : arc__topology_from_shards(t, r, n->host, &cl->alloc, why, sizeof why);
+            if (rc == ARC_OK && t->covered == 0) {
+                rc = ARC_ERR_PROTOCOL;
+                snprintf(why, sizeof why, "%s:%d serves no slot map (not a cluster?)", n->host,
+                         n->port);
+            }
+            if (rc == ARC_OK)
+                apply(cl, t);
+            arc__topology_free(t);
+            arc_mem_free(&cl->alloc, t);
+        }
+        if (rc != ARC_OK) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "%s:%d: %s", n->host, n->port,
+                     why[0] ? why : arc_strerror(rc));
+            discovery_failed(cl, msg);
+        } else {
+            ask_command_table(cl);
+            routes_due(cl);
+        }
+    }
+    if (cl->refresh_again && !cl->freeing) {
+        cl->refresh_again = false;
+        request_refresh(cl);
+    }
+    cluster_unref(cl);
+}
+
+/* A node to ask: from the one after the last that failed, a connected
+ * node of the map first, then any node (seeds included). */
+static cnode *candidate(arc_cluster *cl)
+{
+    if (cl->nnodes == 0)
+        return NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = 0, start = cl->next_candidate % cl->nnodes;
+        for (size_t step = 0; step < cl->nnodes; step++) {
+            i = (start + step) % cl->nnodes;
+            cnode *n = cl->nodes;
+            for (size_t j = 0; j < i; j++)
+                n = n->next;
+            bool up = n->m != NULL && arc_member_state(n->m) == ARC_STATE_READY;
+            if (pass == 1 || (n->listed && up)) {
+                cl->next_candidate = i;
+                return n;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void refresh_now(arc_cluster *cl)
+{
+    cl->refresh_at = -1;
+    if (cl->refreshing || cl->freeing)
+        return;
+    cnode *n = candidate(cl);
+    arc_context *c = n ? node_context(n) : NULL;
+    cl->last_refresh_ms = arc__now_ms();
+    if (c == NULL ||
+        arc_command(c, on_refresh, n, cl->use_slots ? "CLUSTER SLOTS" : "CLUSTER SHARDS") !=
+            ARC_OK) {
+        char why[192];
+        snprintf(why, sizeof why, "%s:%d could not be asked", n ? n->host : "no node",
+                 n ? n->port : 0);
+        discovery_failed(cl, why);
+        return;
+    }
+    cl->refreshing = true;
+    cl->refs++;
+}
+
+static void request_refresh(arc_cluster *cl)
+{
+    if (cl->freeing)
+        return;
+    if (cl->refreshing) {
+        cl->refresh_again = true;
+        return;
+    }
+    int64_t at = cl->last_refresh_ms + cl->refresh_min_ms;
+    int64_t now = arc__now_ms();
+    if (at < now)
+        at = now;
+    if (cl->refresh_at < 0 || at < cl->refresh_at) {
+        cl->refresh_at = at;
+        arm_at(cl, at);
+    }
+}
+
+/* ---- the ticker ---- */
+
+/* Routes waiting commands whose time has come (those waiting for a slot
+ * map wait with time 0), expiring those whose deadline passed. Callbacks
+ * may issue commands (appended: they wait for the next pass when they
+ * wait) or free the cluster (the walk stops). */
+static void routes_due(arc_cluster *cl)
+{
+    int64_t now = arc__now_ms();
+    ccmd *last = cl->tail;
+    for (ccmd *k = cl->head; k != NULL && !cl->freeing;) {
+        ccmd *next = k == last ? NULL : k->next;
+        if (k->resend_at >= 0) {
+            if (k->deadline >= 0 && now >= k->deadline) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "its timeout passed while it waited%s%s",
+                         k->reason[0] ? ": " : "", k->reason);
+                finish(k, NULL, ARC_ERR_TIMEOUT, msg);
+            } else if (cl->ready && k->resend_at <= now) {
+                route(k);
+            }
+        }
+        k = next;
+    }
+}
+
+static void on_tick(void *data)
+{
+    arc_cluster *cl = data;
+    cl->refs++;
+    cl->armed = -1; /* it fired */
+    int64_t now = arc__now_ms();
+    if (cl->refresh_interval_ms > 0 && now >= cl->last_refresh_ms + cl->refresh_interval_ms)
+        request_refresh(cl);
+    if (cl->refresh_at >= 0 && now >= cl->refresh_at)
+        refresh_now(cl);
+    routes_due(cl);
+    arm(cl);
+    cluster_unref(cl);
+}
+
+/* The ticker no later than `at` (-1: nothing). Only ever earlier: a time
+ * that went away leaves the ticker to fire early, and the tick works out
+ * the next one (arm()). So a command that waits costs no walk. */
+static void arm_at(arc_cluster *cl, int64_t at)
+{
+    if (at < 0 || cl->freeing || cl->ticker == NULL)
+        return;
+    if (cl->armed >= 0 && cl->armed <= at)
+        return;
+    cl->armed = at;
+    arc__ticker_at(cl->ticker, at);
+}
+
+/* The ticker at the earliest of: a waiting command's resend or deadline,
+ * the scheduled refresh, the periodic one (a walk of the commands: once
+ * per tick). */
+static void arm(arc_cluster *cl)
+{
+    if (cl->freeing || cl->ticker == NULL)
+        return;
+    int64_t at = cl->refresh_at;
+    if (cl->refresh_interval_ms > 0) {
+        int64_t p = cl->last_refresh_ms + cl->refresh_interval_ms;
+        if (at < 0 || p < at)
+            at = p;
+    }
+    for (ccmd *k = cl->head; k != NULL; k = k->next) {
+        if (k->resend_at < 0)
+            continue;
+        if (k->deadline >= 0 && (at < 0 || k->deadline < at))
+            at = k->deadline;
+        if (cl->ready && (at < 0 || k->resend_at < at))
+            at = k->resend_at;
+    }
+    cl->armed = at;
+    arc__ticker_at(cl->ticker, at);
+}
+
+/* ---- the group's view ---- */
+
+static void on_change(arc_group *g, arc_member *m, arc_state previous, arc_state now,
+                      void *data)
+{
+    (void)g;
+    (void)previous;
+    arc_cluster *cl = data;
+    cnode *n = arc_member_data(m);
+    if (cl->freeing || n == NULL || n->m != m)
+        return;
+    if (now == ARC_STATE_FAILED || now == ARC_STATE_CLOSED) {
+        /* The connection is over (its commands were told): the node gets a
+         * new one when a command or the map needs it. */
+        if (now == ARC_STATE_FAILED)
+            request_refresh(cl);
+        node_drop(n);
+    }
+}
+
+/* ---- the calls ---- */
+
+arc_cluster *arc_cluster_new(const arc_cluster_options *opt)
+{
+    if (opt == NULL || opt->seeds == NULL || opt->nseeds == 0)
+        return NULL;
+    arc_cluster *cl = arc_mem_alloc(opt->allocator, sizeof *cl);
+    if (cl == NULL)
+        return NULL;
+    memset(cl, 0, sizeof *cl);
+    arc__alloc_copy(&cl->alloc, opt->allocator);
+    cl->refs = 1;
+    if (opt->node_options != NULL)
+        cl->node_tmpl = *opt->node_options;
+    cl->node_tmpl.host = NULL;
+    cl->node_tmpl.unix_path = NULL;
+    cl->node_tmpl.sentinel = NULL;
+    cl->node_tmpl.reconnect = NULL; /* the cluster finds nodes again itself */
+    cl->max_redirects = opt->max_redirects ? opt->max_redirects : DEFAULT_MAX_REDIRECTS;
+    cl->max_retries = opt->max_retries ? opt->max_retries : DEFAULT_MAX_RETRIES;
+    cl->retry_delay_ms = opt->retry_delay_ms > 0 ? opt->retry_delay_ms : DEFAULT_RETRY_DELAY_MS;
+    cl->retry_max_delay_ms =
+        opt->retry_max_delay_ms > 0 ? opt->retry_max_delay_ms : DEFAULT_RETRY_MAX_DELAY_MS;
+    if (cl->retry_max_delay_ms < cl->retry_delay_ms)
+        cl->retry_max_delay_ms = cl->retry_delay_ms;
+    cl->refresh_interval_ms = opt->refresh_interval_ms > 0 ? opt->refresh_interval_ms : 0;
+    cl->refresh_min_ms =
+        opt->refresh_min_interval_ms > 0 ? opt->refresh_min_interval_ms : DEFAULT_REFRESH_MIN_MS;
+    cl->reads = opt->reads;
+    cl->on_event = opt->on_event;
+    cl->data = opt->data;
+    cl->refresh_at = -1;
+    cl->armed = -1;
+    cl->last_refresh_ms = arc__now_ms() - cl->refresh_min_ms;
+    cl->rng = (uint64_t)(uintptr_t)cl ^ ((uint64_t)arc__now_ms() << 20) ^ 0x9e3779b97f4a7c15u;
+
+    arc_group_options go;
+    memset(&go, 0, sizeof go);
+    go.member_options = &cl->node_tmpl;
+    go.on_change = on_change;
+    go.data = cl;
+    go.allocator = opt->allocator;
+    go.max_connecting = opt->max_connecting;
+    cl->g = arc_group_new(&go);
+    cl->ticker = arc__ticker_new(opt->allocator, on_tick, cl);
+    bool ok = cl->g != NULL && cl->ticker != NULL;
+    for (size_t i = 0; ok && i < opt->nseeds; i++) {
+        const char *host = opt->seeds[i].host ? opt->seeds[i].host : "127.0.0.1";
+        cnode *n = node_get(cl, host, opt->seeds[i].port ? opt->seeds[i].port : 6379);
+        ok = n != NULL;
+        if (ok)
+            n->seed = true;
+    }
+    if (!ok) {
+        arc_group_free(cl->g);
+        arc_free(cl->ticker);
+        cl->ticker = NULL;
+        cluster_unref(cl);
+        return NULL;
+    }
+    return cl;
+}
+
+int arc_cluster_attach(arc_cluster *cl, arc_attach_fn *attach, void *loop)
+{
+    if (cl == NULL || attach == NULL || loop == NULL)
+        return ARC_ERR_INVALID;
+    if (cl->freeing)
+        return ARC_ERR_STATE;
+    int rc = arc_group_attach(cl->g, attach, loop);
+    if (rc != ARC_OK)
+        return rc;
+    rc = attach(cl->ticker, loop);
+    if (rc != ARC_OK)
+        return rc;
+    request_refresh(cl);
+    return ARC_OK;
+}
+
+typedef struct key_check {
+    int slot;
+    bool cross;
+} key_check;
+
+static bool visit_key(const char *key, size_t len, void *data)
+{
+    key_check *kc = data;
+    int s = (int)arc__key_slot(key, len);
+    if (kc->slot < 0)
+        kc->slot = s;
+    else if (kc->slot != s)
+        kc->cross = true;
+    return !kc->cross;
+}
+
+/* Where the command goes: its keys' one slot (-1: none), refusing one
+ * whose keys span slots, and the commands a cluster cannot carry yet. */
+static int classify(const arc_cluster *cl, const char *cmd, size_t len, int *slot, bool *ro)
+{
+    arc_cmdview it;
+    const char *name, *sub = NULL;
+    size_t n, subn = 0;
+    *slot = -1;
+    *ro = false;
+    if (!arc__cmdview_begin(&it, cmd, len))
+        return ARC_ERR_INVALID;
+    size_t argc = it.left;
+    if (!arc__cmdview_next(&it, &name, &n))
+        return ARC_ERR_INVALID;
+    static const char *const refused[] = {"subscribe", "psubscribe", "ssubscribe", "monitor",
+                                          "unsubscribe", "punsubscribe", "sunsubscribe"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (n == strlen(refused[i]) && arc__ascii_ieq(name, n, refused[i]))
+            return ARC_ERR_INVALID;
+    arc_cmdview args = it, peek = it;
+    if (!arc__cmdview_next(&peek, &sub, &subn))
+        sub = NULL;
+    arc_keyspec spec;
+    if (!arc__keytable_find(cl->keys, name, n, sub, subn, &spec) || spec.kind == ARC_KEYS_NONE ||
+        spec.kind == ARC_KEYS_UNKNOWN)
+        return ARC_OK;
+    key_check kc = {-1, false};
+    if (arc__keys_walk(&spec, &args, argc, visit_key, &kc) < 0)
+        return ARC_OK; /* the server will say what is wrong with it */
+    if (kc.cross)
+        return ARC_ERR_CROSSSLOT;
+    *slot = kc.slot;
+    *ro = spec.readonly;
+    return ARC_OK;
+}
+
+int arc_cluster_command_formatted_with(arc_cluster *cl, const arc_cluster_command_options *o,
+                                       arc_cluster_reply_fn *fn, void *privdata,
+                                       const char *cmd, size_t len)
+{
+    size_t count = 0;
+    if (cl == NULL || cmd == NULL)
+        return ARC_ERR_INVALID;
+    if (cl->freeing)
+        return ARC_ERR_CLOSED;
+    if (arc_format_check(cmd, len, &count) != ARC_OK || count != 1)
+        return ARC_ERR_INVALID;
+    cnode *pin = NULL;
+    if (o != NULL && o->node != NULL) {
+        /* Only a member of this cluster's own table names a node. */
+        for (cnode *n = cl->nodes; n != NULL && pin == NULL; n = n->next)
+            if (n->m == o->node)
+                pin = n;
+        if (pin == NULL)
+            return ARC_ERR_INVALID;
+    }
+    int slot;
+    bool ro;
+    int rc = classify(cl, cmd, len, &slot, &ro);
+    if (rc != ARC_OK)
+        return rc;
+    ccmd *k = arc_mem_alloc(&cl->alloc, sizeof *k + len);
+    if (k == NULL)
+        return ARC_ERR_NOMEM;
+    memset(k, 0, sizeof *k);
+    memcpy(k->bytes, cmd, len);
+    k->len = len;
+    k->cl = cl;
+    k->slot = slot;
+    k->readonly = ro;
+    k->pin = pin;
+    k->fn = fn;
+    k->privdata = privdata;
+    k->deadline = o != NULL && o->timeout_ms > 0 ? arc__now_ms() + o->timeout_ms : -1;
+    k->resend_at = -1;
+    k->prev = cl->tail;
+    if (cl->tail)
+        cl->tail->next = k;
+    else
+        cl->head = k;
+    cl->tail = k;
+    cl->refs++;
+    /* Sending now never calls back with a reply; a failure waits for the
+     * ticker, so the callback never runs inside this call. */
+    route(k);
+    return ARC_OK;
+}
+
+int arc_cluster_command_formatted(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
+                                  const char *cmd, size_t len)
+{
+    return arc_cluster_command_formatted_with(cl, NULL, fn, privdata, cmd, len);
+}
+
+int arc_cluster_command_argv_with(arc_cluster *cl, const arc_cluster_command_options *o,
+                                  arc_cluster_reply_fn *fn, void *privdata, int argc,
+                                  const char *const *argv, const size_t *argvlen)
+{
+    if (cl == NULL)
+        return ARC_ERR_INVALID;
+    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &cl->alloc);
+    if (b == NULL)
+        return ARC_ERR_NOMEM;
+    int rc = arc_format_argv(b, argc, argv, argvlen);
+    if (rc == ARC_OK)
+        rc = arc_cluster_command_formatted_with(cl, o, fn, privdata, arc_buffer_data(b),
+                                                arc_buffer_len(b));
+    arc_buffer_free(b);
+    return rc;
+}
+
+int arc_cluster_command_argv(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata, int argc,
+                             const char *const *argv, const size_t *argvlen)
+{
+    return arc_cluster_command_argv_with(cl, NULL, fn, privdata, argc, argv, argvlen);
+}
+
+int arc_cluster_vcommand(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
+                         const char *fmt, va_list ap)
+{
+    if (cl == NULL || fmt == NULL)
+        return ARC_ERR_INVALID;
+    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &cl->alloc);
+    if (b == NULL)
+        return ARC_ERR_NOMEM;
+    int rc = arc_vformat(b, fmt, ap);
+    if (rc == ARC_OK)
+        rc = arc_cluster_command_formatted_with(cl, NULL, fn, privdata, arc_buffer_data(b),
+                                                arc_buffer_len(b));
+    arc_buffer_free(b);
+    return rc;
+}
+
+int arc_cluster_command(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = arc_cluster_vcommand(cl, fn, privdata, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *arc_cluster_error(const arc_cluster *cl)
+{
+    return cl && cl->error_now ? cl->error_now : "";
+}
+
+int arc_cluster_fanout(arc_cluster *cl, int to, const arc_fanout_options *o, const char *fmt,
+                       ...)
+{
+    if (cl == NULL || o == NULL || fmt == NULL ||
+        (to != ARC_CLUSTER_MASTERS && to != ARC_CLUSTER_NODES))
+        return ARC_ERR_INVALID;
+    if (cl->freeing)
+        return ARC_ERR_CLOSED;
+    if (!cl->ready)
+        return ARC_ERR_STATE;
+    size_t n = 0;
+    for (cnode *x = cl->nodes; x != NULL; x = x->next)
+        if (x->listed && (x->master || to == ARC_CLUSTER_NODES))
+            n++;
+    arc_member **ms = arc_mem_alloc(&cl->alloc, (n ? n : 1) * sizeof *ms);
+    if (ms == NULL)
+        return ARC_ERR_NOMEM;
+    size_t got = 0;
+    for (cnode *x = cl->nodes; x != NULL && got < n; x = x->next)
+        if (x->listed && (x->master || to == ARC_CLUSTER_NODES) && node_context(x) != NULL)
+            ms[got++] = x->m;
+    arc_fanout_options fo = *o;
+    fo.members = ms;
+    fo.nmembers = got;
+    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &cl->alloc);
+    int rc = b ? ARC_OK : ARC_ERR_NOMEM;
+    if (rc == ARC_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        rc = arc_vformat(b, fmt, ap);
+        va_end(ap);
+    }
+    if (rc == ARC_OK)
+        rc = arc_group_fanout_formatted(cl->g, &fo, arc_buffer_data(b), arc_buffer_len(b));
+    arc_buffer_free(b);
+    arc_mem_free(&cl->alloc, ms);
+    return rc;
+}
+
+arc_group *arc_cluster_group(const arc_cluster *cl)
+{
+    return cl ? cl->g : NULL;
+}
+
+bool arc_cluster_ready(const arc_cluster *cl)
+{
+    return cl != NULL && cl->ready;
+}
+
+arc_member *arc_cluster_slot_master(const arc_cluster *cl, unsigned slot)
+{
+    if (cl == NULL || slot >= ARC_SLOTS || cl->slots[slot] == NULL)
+        return NULL;
+    return cl->slots[slot]->m;
+}
+
+bool arc_cluster_node_is_master(const arc_cluster *cl, const arc_member *node)
+{
+    if (cl == NULL || node == NULL)
+        return false;
+    for (cnode *n = cl->nodes; n != NULL; n = n->next)
+        if (n->m == node)
+            return n->listed && n->master;
+    return false;
+}
+
+unsigned arc_cluster_key_slot(const char *key, size_t len)
+{
+    return key ? arc__key_slot(key, len) : 0;
+}
+
+void arc_cluster_free(arc_cluster *cl)
+{
+    if (cl == NULL || cl->freeing)
+        return;
+    cl->freeing = true;
+    cl->refs++;
+    /* Waiting commands first, then the nodes: those on a node hear
+     * ARC_ERR_FREED as its context goes. */
+    for (ccmd *k = cl->head; k != NULL;) {
+        ccmd *next = k->next;
+        if (k->resend_at >= 0)
+            finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
+        k = next;
+    }
+    for (cnode *n = cl->nodes; n != NULL; n = n->next)
+        n->m = NULL;
+    arc_group_free(cl->g);
+    cl->g = NULL;
+    arc_free(cl->ticker);
+    cl->ticker = NULL;
+    cl->refs--; /* the caller's, below */
+    cluster_unref(cl);
+}
