@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "itest.h"
 
+#include "cluster.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +45,13 @@ extern const size_t itest_group_scenario_count;
 extern const struct CMUnitTest itest_fanout_scenarios[];
 extern const size_t itest_fanout_scenario_count;
 
+/* scenarios_cluster.c: the cluster client, in a group of its own. */
+extern const struct CMUnitTest itest_cluster_scenarios[];
+extern const size_t itest_cluster_scenario_count;
+
 static const itest_driver *driver;
 static test_redis *shared_redis;
+static test_cluster *shared_cluster; /* the cluster group's */
 static struct arc_tls *shared_tls, *shared_tls_as_localhost; /* the TLS group's */
 
 int64_t itest_now_ms(void)
@@ -206,14 +213,18 @@ static int test_setup(void **state)
     t->redis = shared_redis;
     t->tls = shared_tls;
     t->tls_as_localhost = shared_tls_as_localhost;
+    t->cluster = shared_cluster;
     t->loop = driver->loop_new();
     if (t->loop == NULL) {
         free(t);
         return -1;
     }
-    /* Each scenario starts from an empty server. */
-    arc_reply *r = test_redis_command(shared_redis, "FLUSHALL");
-    arc_reply_free(r);
+    /* Each scenario starts from an empty server (the cluster scenarios
+     * flush their nodes themselves). */
+    if (shared_redis != NULL) {
+        arc_reply *r = test_redis_command(shared_redis, "FLUSHALL");
+        arc_reply_free(r);
+    }
     *state = t;
     return 0;
 }
@@ -282,6 +293,25 @@ static int tls_group_setup(void **state)
 }
 #endif
 
+/* The cluster group: one cluster for all its scenarios, node timeout
+ * 500 ms so that a killed master's replica takes over in about a second. */
+static int cluster_group_setup(void **state)
+{
+    (void)state;
+    test_cluster_options o = {0};
+    o.node_timeout_ms = 500;
+    shared_cluster = test_cluster_start(&o);
+    return shared_cluster ? 0 : -1;
+}
+
+static int cluster_group_teardown(void **state)
+{
+    (void)state;
+    test_cluster_stop(shared_cluster);
+    shared_cluster = NULL;
+    return 0;
+}
+
 static int run_group(const char *name, struct CMUnitTest *tests, size_t n, bool tls)
 {
     if (!tls)
@@ -297,7 +327,7 @@ static int run_group(const char *name, struct CMUnitTest *tests, size_t n, bool 
 int itest_main(const itest_driver *drv, int argc, char **argv)
 {
     driver = drv;
-    bool plain = argc < 2, tls = argc < 2;
+    bool plain = argc < 2, tls = argc < 2, cluster = false;
 #ifndef ARC_ITEST_TLS
     tls = false; /* no TLS group without libarc-tls */
 #endif
@@ -306,8 +336,10 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
             plain = true;
         } else if (strcmp(argv[i], "tls") == 0) {
             tls = true;
+        } else if (strcmp(argv[i], "cluster") == 0) {
+            cluster = true;
         } else {
-            fprintf(stderr, "usage: %s [plain] [tls]\n", argv[0]);
+            fprintf(stderr, "usage: %s [plain] [tls] [cluster]\n", argv[0]);
             return 2;
         }
     }
@@ -357,6 +389,22 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
     if (tls)
         rc |= run_group(tls_name, tests, total, true);
     free(tests);
+    if (cluster) {
+        size_t nc = itest_cluster_scenario_count;
+        struct CMUnitTest *ct = calloc(nc, sizeof *ct);
+        if (ct == NULL)
+            return 1;
+        for (size_t i = 0; i < nc; i++) {
+            ct[i] = itest_cluster_scenarios[i];
+            ct[i].setup_func = test_setup;
+            ct[i].teardown_func = test_teardown;
+        }
+        char cluster_name[64];
+        snprintf(cluster_name, sizeof cluster_name, "%s-cluster", drv->name);
+        rc |= _cmocka_run_group_tests(cluster_name, ct, nc, cluster_group_setup,
+                                      cluster_group_teardown);
+        free(ct);
+    }
     return rc;
 }
 

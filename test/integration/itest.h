@@ -39,13 +39,22 @@ typedef struct itest {
                             users share theirs; NULL in the plain group */
     struct arc_tls *tls_as_localhost; /* the same, verifying "localhost"
                             whatever the host (server_name) */
+    struct test_cluster *cluster; /* the cluster group's Redis Cluster
+                            (cluster.h); NULL in the other groups */
 } itest;
 
 /* Runs the scenario list as the groups named in argv[1..] ("plain",
  * "tls"; none: both, plain first): the plain group, named after the loop,
  * over plain TCP, and the TLS group, "<loop>-tls", over TLS to the TLS
- * port of a server of its own. Without libarc-tls there is no TLS group. */
+ * port of a server of its own. Without libarc-tls there is no TLS group.
+ * "cluster" runs the cluster scenarios (scenarios_cluster.c) as the group
+ * "<loop>-cluster" against a six-node Redis Cluster started for it. */
 int itest_main(const itest_driver *drv, int argc, char **argv);
+
+/* Attaches a cluster client to the scenario's loop through the driver's
+ * arc_attach_fn. */
+struct arc_cluster;
+int itest_cluster_attach(itest *t, struct arc_cluster *cl);
 
 /* Whether the scenario runs in the TLS group. A scenario that starts a
  * server of its own starts it with `.tls = itest_tls(t)` and connects to

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "itest_group.h"
 
+#include <arc/cluster.h>
+
 #include "silent_listener.h"
 
 #include <errno.h>
@@ -292,4 +294,9 @@ void grp_assert_attempt(const arc_member *m, size_t i, const char *address, int 
     if (a->status != status)
         fail_msg("%s: attempt %zu (%s) ended %s, expected %s", arc_member_name(m), i, a->address,
                  arc_status_name(a->status), arc_status_name(status));
+}
+
+int itest_cluster_attach(itest *t, struct arc_cluster *cl)
+{
+    return arc_cluster_attach(cl, t->drv->attach_fn, grp_loop(t));
 }

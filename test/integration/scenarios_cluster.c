@@ -1,0 +1,721 @@
+/* scenarios_cluster.c (tests): the cluster client (<arc/cluster.h>) on a
+ * real Redis Cluster of six nodes (test/support/cluster.h), on every loop:
+ * the "<loop>-cluster" group of itest.c, which starts the cluster once and
+ * gives each scenario t->cluster. Scenarios leave the cluster as healthy
+ * as they found it (every slot served, every node up), though roles and
+ * slot owners may have moved: each asks the harness where things are.
+ *
+ * Every command callback is counted: each must run exactly once, and a
+ * command that got no reply must say whether it may have run. */
+#define _GNU_SOURCE
+#include "itest.h"
+
+#include <arc/cluster.h>
+
+#include "cluster.h"
+#include "fake_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- recorders ---- */
+
+typedef struct crec {
+    int calls;
+    int status;
+    arc_reply *reply; /* a copy of the last */
+    char error[256];  /* arc_cluster_error() of the last call */
+} crec;
+
+static void crec_cb(arc_cluster *cl, arc_reply *r, int status, void *privdata)
+{
+    crec *k = privdata;
+    k->calls++;
+    k->status = status;
+    arc_reply_free(k->reply);
+    k->reply = r ? arc_reply_dup(r, NULL) : NULL;
+    snprintf(k->error, sizeof k->error, "%s", arc_cluster_error(cl));
+}
+
+static void crec_clear(crec *k)
+{
+    arc_reply_free(k->reply);
+    memset(k, 0, sizeof *k);
+}
+
+typedef struct events {
+    int topology, added, removed, discovery_failed;
+    char last_error[256];
+} events;
+
+static void on_event(arc_cluster *cl, int event, arc_member *node, void *data)
+{
+    (void)node;
+    events *e = data;
+    if (event == ARC_CLUSTER_TOPOLOGY)
+        e->topology++;
+    else if (event == ARC_CLUSTER_NODE_ADDED)
+        e->added++;
+    else if (event == ARC_CLUSTER_NODE_REMOVED)
+        e->removed++;
+    else if (event == ARC_CLUSTER_DISCOVERY_FAILED) {
+        e->discovery_failed++;
+        snprintf(e->last_error, sizeof e->last_error, "%s", arc_cluster_error(cl));
+    }
+}
+
+/* ---- helpers ---- */
+
+static arc_options node_options;
+
+static arc_cluster *cluster_open(itest *t, const arc_cluster_options *extra, events *ev)
+{
+    static arc_cluster_seed seeds[2];
+    seeds[0] = (arc_cluster_seed){"127.0.0.1", test_cluster_port(t->cluster, 0)};
+    seeds[1] = (arc_cluster_seed){"127.0.0.1", test_cluster_port(t->cluster, 1)};
+    memset(&node_options, 0, sizeof node_options);
+    node_options.connect_timeout_ms = 2000;
+    arc_cluster_options o;
+    if (extra != NULL)
+        o = *extra;
+    else
+        memset(&o, 0, sizeof o);
+    if (o.seeds == NULL) {
+        o.seeds = seeds;
+        o.nseeds = 2;
+    }
+    if (o.node_options == NULL)
+        o.node_options = &node_options;
+    if (ev != NULL) {
+        o.on_event = on_event;
+        o.data = ev;
+    }
+    arc_cluster *cl = arc_cluster_new(&o);
+    assert_non_null(cl);
+    assert_int_equal(itest_cluster_attach(t, cl), ARC_OK);
+    return cl;
+}
+
+static arc_cluster *cluster_ready(itest *t, const arc_cluster_options *extra, events *ev)
+{
+    arc_cluster *cl = cluster_open(t, extra, ev);
+    ITEST_RUN_UNTIL(t, 5000, arc_cluster_ready(cl));
+    return cl;
+}
+
+/* One command through the cluster, run to its reply. */
+static void cluster_do(itest *t, arc_cluster *cl, crec *k, const char *fmt, const char *a,
+                       const char *b)
+{
+    crec_clear(k);
+    assert_int_equal(arc_cluster_command(cl, crec_cb, k, fmt, a, b), ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, k->calls == 1);
+}
+
+/* The node number serving `key`'s slot now, from the harness. */
+static int owner_of(itest *t, const char *key)
+{
+    int n = test_cluster_master_for_slot(t->cluster, (int)arc_cluster_key_slot(key, strlen(key)));
+    assert_true(n >= 0);
+    return n;
+}
+
+static int port_of_member(const arc_member *m)
+{
+    const char *name = arc_member_name(m);
+    const char *colon = strrchr(name, ':');
+    return colon ? atoi(colon + 1) : -1;
+}
+
+/* A master other than `not`. */
+static int other_master(itest *t, int not)
+{
+    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
+        if (i == not || !test_cluster_is_up(t->cluster, i))
+            continue;
+        arc_reply *r = test_cluster_command(t->cluster, i, "ROLE");
+        bool master = r && r->type == ARC_REPLY_ARRAY && r->elements > 0 &&
+                      r->element[0]->type == ARC_REPLY_STRING &&
+                      strcmp(r->element[0]->str, "master") == 0;
+        arc_reply_free(r);
+        if (master)
+            return i;
+    }
+    fail_msg("no other master than node %d", not);
+    return -1;
+}
+
+/* ---- a pipelined load: INCR over many counters, DEPTH in flight ---- */
+
+#define DEPTH 256
+#define COUNTERS 64
+
+typedef struct load {
+    arc_cluster *cl;
+    int total, issued, done;
+    int ok, unanswered, other;
+    int other_status;
+    char other_error[256];
+    long long per_counter_ok[COUNTERS];
+} load;
+
+static void load_next(load *l);
+
+/* Each INCR's privdata: the load and its counter. */
+typedef struct load_slot {
+    load *l;
+    int counter;
+} load_slot;
+
+static load_slot load_slots[DEPTH * 200];
+
+static void on_load_reply(arc_cluster *cl, arc_reply *r, int status, void *privdata)
+{
+    (void)cl;
+    load_slot *s = privdata;
+    load *l = s->l;
+    l->done++;
+    if (status == ARC_OK && r != NULL && r->type == ARC_REPLY_INTEGER) {
+        l->ok++;
+        l->per_counter_ok[s->counter]++;
+    } else if (status == ARC_ERR_UNANSWERED) {
+        l->unanswered++;
+    } else {
+        l->other++;
+        l->other_status = status;
+        snprintf(l->other_error, sizeof l->other_error, "%s (%s)",
+                 r && r->type == ARC_REPLY_ERROR ? r->str : arc_status_name(status),
+                 arc_cluster_error(cl));
+    }
+    load_next(l);
+}
+
+static void load_next(load *l)
+{
+    while (l->issued < l->total && l->issued - l->done < DEPTH) {
+        load_slot *s = &load_slots[l->issued];
+        s->l = l;
+        s->counter = l->issued % COUNTERS;
+        char key[32];
+        snprintf(key, sizeof key, "cnt:%d", s->counter);
+        l->issued++;
+        if (arc_cluster_command(l->cl, on_load_reply, s, "INCR %s", key) != ARC_OK)
+            fail_msg("INCR refused at %d", l->issued);
+    }
+}
+
+static void load_start(load *l, arc_cluster *cl, int total)
+{
+    memset(l, 0, sizeof *l);
+    assert_true(total <= (int)(sizeof load_slots / sizeof load_slots[0]));
+    l->cl = cl;
+    l->total = total;
+    load_next(l);
+}
+
+/* Each counter on the server lies between the INCRs that surely ran and
+ * those that may have. */
+static void load_check(itest *t, const load *l)
+{
+    assert_int_equal(l->done, l->total);
+    if (l->other != 0)
+        fail_msg("%d INCRs failed otherwise than UNANSWERED, the last %s: %s", l->other,
+                 arc_status_name(l->other_status), l->other_error);
+    assert_int_equal(l->ok + l->unanswered, l->total);
+    long long sum = 0;
+    for (int i = 0; i < COUNTERS; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "cnt:%d", i);
+        int n = owner_of(t, key);
+        arc_reply *r = test_cluster_command(t->cluster, n, "GET %s", key);
+        assert_non_null(r);
+        long long v = r->type == ARC_REPLY_STRING ? atoll(r->str) : 0;
+        arc_reply_free(r);
+        if (v < l->per_counter_ok[i])
+            fail_msg("%s is %lld on node %d, below the %lld INCRs that were answered", key, v, n,
+                     l->per_counter_ok[i]);
+        sum += v;
+    }
+    if (sum > l->ok + l->unanswered)
+        fail_msg("the counters sum to %lld, more than the %d INCRs sent", sum,
+                 l->ok + l->unanswered);
+}
+
+static void flush_all(itest *t)
+{
+    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
+        if (!test_cluster_is_up(t->cluster, i))
+            continue;
+        arc_reply *r = test_cluster_command(t->cluster, i, "FLUSHALL");
+        arc_reply_free(r); /* a replica refuses: its master's flush reaches it */
+    }
+}
+
+/* ---- scenarios ---- */
+
+typedef struct kv {
+    int calls, good, bad;
+    char last_bad[128];
+} kv;
+
+static void on_set(arc_cluster *cl, arc_reply *r, int status, void *privdata)
+{
+    (void)cl;
+    kv *k = privdata;
+    k->calls++;
+    if (status == ARC_OK && r->type == ARC_REPLY_STATUS)
+        k->good++;
+    else
+        k->bad++;
+}
+
+typedef struct get_slot {
+    kv *k;
+    int i;
+} get_slot;
+
+static void on_get(arc_cluster *cl, arc_reply *r, int status, void *privdata)
+{
+    (void)cl;
+    get_slot *g = privdata;
+    g->k->calls++;
+    char want[32];
+    snprintf(want, sizeof want, "v%d", g->i);
+    if (status == ARC_OK && r->type == ARC_REPLY_STRING && strcmp(r->str, want) == 0) {
+        g->k->good++;
+    } else {
+        g->k->bad++;
+        snprintf(g->k->last_bad, sizeof g->k->last_bad, "k:%d: %s", g->i,
+                 r ? (r->str ? r->str : arc_reply_type_name(r->type)) : arc_status_name(status));
+    }
+}
+
+#define KEYS 10000
+static get_slot gets[KEYS];
+
+/* 10,000 keys over every master, pipelined; each read back with its value;
+ * the masters between them hold all of them; hash tags keep keys together;
+ * keyless commands go anywhere; keys of two slots are refused up front. */
+static void cluster_routes_by_slot(void **state)
+{
+    itest *t = *state;
+    flush_all(t);
+    static events ev;
+    memset(&ev, 0, sizeof ev);
+    arc_cluster *cl = cluster_ready(t, NULL, &ev);
+    assert_int_equal(ev.topology, 1);
+    assert_int_equal(arc_group_size(arc_cluster_group(cl)), test_cluster_size(t->cluster));
+    static kv sets, reads;
+    memset(&sets, 0, sizeof sets);
+    memset(&reads, 0, sizeof reads);
+    for (int i = 0; i < KEYS; i++) {
+        char key[32], val[32];
+        snprintf(key, sizeof key, "k:%d", i);
+        snprintf(val, sizeof val, "v%d", i);
+        assert_int_equal(arc_cluster_command(cl, on_set, &sets, "SET %s %s", key, val), ARC_OK);
+        if ((i + 1) % DEPTH == 0)
+            ITEST_RUN_UNTIL(t, 10000, sets.calls == i + 1);
+    }
+    ITEST_RUN_UNTIL(t, 10000, sets.calls == KEYS);
+    assert_int_equal(sets.good, KEYS);
+    for (int i = 0; i < KEYS; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "k:%d", i);
+        gets[i] = (get_slot){&reads, i};
+        assert_int_equal(arc_cluster_command(cl, on_get, &gets[i], "GET %s", key), ARC_OK);
+        if ((i + 1) % DEPTH == 0)
+            ITEST_RUN_UNTIL(t, 10000, reads.calls == i + 1);
+    }
+    ITEST_RUN_UNTIL(t, 10000, reads.calls == KEYS);
+    if (reads.bad != 0)
+        fail_msg("%d of %d GETs wrong, the last %s", reads.bad, KEYS, reads.last_bad);
+    /* Each key is where the cluster says its slot is: the harness reads a
+     * sample back from the owning master itself. */
+    for (int i = 0; i < KEYS; i += 97) {
+        char key[32], want[32];
+        snprintf(key, sizeof key, "k:%d", i);
+        snprintf(want, sizeof want, "v%d", i);
+        arc_reply *r = test_cluster_command(t->cluster, owner_of(t, key), "GET %s", key);
+        assert_non_null(r);
+        itest_assert_str(r, ARC_REPLY_STRING, want);
+        arc_reply_free(r);
+        assert_int_equal(port_of_member(arc_cluster_slot_master(
+                             cl, arc_cluster_key_slot(key, strlen(key)))),
+                         test_cluster_port(t->cluster, owner_of(t, key)));
+    }
+    /* The masters hold them all between them: DBSIZE on every master,
+     * kept for reading after the fan-out. */
+    arc_fanout_options fo;
+    memset(&fo, 0, sizeof fo);
+    arc_fanout *f = NULL;
+    fo.keep_replies = true;
+    fo.handle = &f;
+    assert_int_equal(arc_cluster_fanout(cl, ARC_CLUSTER_MASTERS, &fo, "DBSIZE"), ARC_OK);
+    assert_non_null(f);
+    ITEST_RUN_UNTIL(t, 5000, arc_fanout_pending(f) == 0);
+    assert_int_equal(arc_fanout_size(f), 3);
+    long long keys = 0;
+    for (size_t i = 0; i < arc_fanout_size(f); i++) {
+        const arc_reply *r = arc_fanout_reply(f, i);
+        assert_non_null(r);
+        assert_int_equal(r->type, ARC_REPLY_INTEGER);
+        keys += r->integer;
+    }
+    assert_int_equal(keys, KEYS);
+    assert_int_equal(arc_fanout_free(f), ARC_OK);
+
+    /* Hash tags: keys of one tag share a slot, so MSET / MGET of them go. */
+    static crec k;
+    memset(&k, 0, sizeof k);
+    assert_int_equal(arc_cluster_key_slot("{user7}:a", 9), arc_cluster_key_slot("{user7}:b", 9));
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "MSET {user7}:a 1 {user7}:b 2"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
+    cluster_do(t, cl, &k, "MGET {user7}:a {user7}:b", NULL, NULL);
+    assert_int_equal(k.reply->type, ARC_REPLY_ARRAY);
+    assert_int_equal(k.reply->elements, 2);
+    itest_assert_str(k.reply->element[1], ARC_REPLY_STRING, "2");
+    /* Keyless: any master answers. */
+    cluster_do(t, cl, &k, "PING", NULL, NULL);
+    itest_assert_str(k.reply, ARC_REPLY_STATUS, "PONG");
+    /* Two slots: refused before anything is sent, no callback. */
+    assert_true(arc_cluster_key_slot("a", 1) != arc_cluster_key_slot("b", 1));
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "MSET a 1 b 2"), ARC_ERR_CROSSSLOT);
+    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "SUBSCRIBE x"), ARC_ERR_INVALID);
+    itest_run_for(t, 20);
+    assert_int_equal(k.calls, 0);
+
+    arc_cluster_free(cl);
+    assert_int_equal(sets.calls, KEYS);
+    assert_int_equal(reads.calls, KEYS);
+    crec_clear(&k);
+}
+
+/* A slot moved behind the client's back: the next command meets MOVED,
+ * goes to the new owner, and the map is right again. */
+static void cluster_follows_moved(void **state)
+{
+    itest *t = *state;
+    flush_all(t);
+    arc_cluster *cl = cluster_ready(t, NULL, NULL);
+    static crec k;
+    memset(&k, 0, sizeof k);
+    cluster_do(t, cl, &k, "SET %s %s", "moving-key", "here");
+    itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
+    int slot = (int)arc_cluster_key_slot("moving-key", 10);
+    int from = owner_of(t, "moving-key");
+    int to = other_master(t, from);
+    assert_int_equal(port_of_member(arc_cluster_slot_master(cl, (unsigned)slot)),
+                     test_cluster_port(t->cluster, from));
+    assert_int_equal(test_cluster_move_slot(t->cluster, slot, to), 0);
+
+    cluster_do(t, cl, &k, "GET %s", "moving-key", NULL);
+    assert_int_equal(k.status, ARC_OK);
+    itest_assert_str(k.reply, ARC_REPLY_STRING, "here");
+    assert_int_equal(port_of_member(arc_cluster_slot_master(cl, (unsigned)slot)),
+                     test_cluster_port(t->cluster, to));
+    /* And back, for the scenarios after. */
+    assert_int_equal(test_cluster_move_slot(t->cluster, slot, from), 0);
+    cluster_do(t, cl, &k, "GET %s", "moving-key", NULL);
+    itest_assert_str(k.reply, ARC_REPLY_STRING, "here");
+    arc_cluster_free(cl);
+    crec_clear(&k);
+}
+
+/* During a live migration: keys already moved are served through ASK by
+ * the target (the map keeps the source), keys not yet moved by the source;
+ * a command needing both sides meets TRYAGAIN and is sent again after a
+ * backoff, once the migration ended. */
+static void cluster_ask_and_tryagain(void **state)
+{
+    itest *t = *state;
+    flush_all(t);
+    arc_cluster *cl = cluster_ready(t, NULL, NULL);
+    static crec k;
+    memset(&k, 0, sizeof k);
+    char key[32], val[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "{mig}:%d", i);
+        snprintf(val, sizeof val, "m%d", i);
+        cluster_do(t, cl, &k, "SET %s %s", key, val);
+        itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
+    }
+    int slot = (int)arc_cluster_key_slot("{mig}", 5);
+    int from = owner_of(t, "{mig}:0");
+    int to = other_master(t, from);
+    assert_int_equal(test_cluster_migration_begin(t->cluster, slot, to), 0);
+    assert_int_equal(test_cluster_migrate_keys(t->cluster, slot, 10), 10);
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "{mig}:%d", i);
+        snprintf(val, sizeof val, "m%d", i);
+        cluster_do(t, cl, &k, "GET %s", key, NULL);
+        if (k.status != ARC_OK || k.reply == NULL || k.reply->type != ARC_REPLY_STRING)
+            fail_msg("GET %s during the migration: %s (%s)", key, arc_status_name(k.status),
+                     k.error);
+        itest_assert_str(k.reply, ARC_REPLY_STRING, val);
+    }
+    /* ASK changed no map: the source still serves the slot. */
+    assert_int_equal(port_of_member(arc_cluster_slot_master(cl, (unsigned)slot)),
+                     test_cluster_port(t->cluster, from));
+
+    /* Which keys moved is the server's choice: find one on each side. */
+    int moved = -1, stayed = -1;
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "{mig}:%d", i);
+        arc_reply *r = test_cluster_command(t->cluster, from, "EXISTS %s", key);
+        assert_non_null(r);
+        if (r->integer == 1 && stayed < 0)
+            stayed = i;
+        if (r->integer == 0 && moved < 0)
+            moved = i;
+        arc_reply_free(r);
+    }
+    assert_true(moved >= 0 && stayed >= 0);
+    char a[32], b[32];
+    snprintf(a, sizeof a, "{mig}:%d", moved);
+    snprintf(b, sizeof b, "{mig}:%d", stayed);
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "MGET %s %s", a, b), ARC_OK);
+    itest_run_for(t, 60); /* TRYAGAIN, and a retry or two, meanwhile */
+    assert_int_equal(k.calls, 0);
+    assert_int_equal(test_cluster_migration_end(t->cluster, slot), 0);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    if (k.status != ARC_OK || k.reply == NULL || k.reply->type != ARC_REPLY_ARRAY)
+        fail_msg("MGET across the migration: %s (%s)", arc_status_name(k.status), k.error);
+    assert_int_equal(k.reply->elements, 2);
+    snprintf(val, sizeof val, "m%d", moved);
+    itest_assert_str(k.reply->element[0], ARC_REPLY_STRING, val);
+    snprintf(val, sizeof val, "m%d", stayed);
+    itest_assert_str(k.reply->element[1], ARC_REPLY_STRING, val);
+    assert_int_equal(test_cluster_move_slot(t->cluster, slot, from), 0);
+    arc_cluster_free(cl);
+    crec_clear(&k);
+}
+
+/* A graceful failover (CLUSTER FAILOVER on a replica) under 256 INCRs in
+ * flight: every callback once, every INCR answered or UNANSWERED, the
+ * counters between the two, and the map follows the new master. */
+static void cluster_failover_under_load(void **state)
+{
+    itest *t = *state;
+    flush_all(t);
+    arc_cluster *cl = cluster_ready(t, NULL, NULL);
+    static load l;
+    load_start(&l, cl, 6000);
+    ITEST_RUN_UNTIL(t, 10000, l.done >= 1000);
+    int master = owner_of(t, "cnt:0");
+    int replica = test_cluster_replica_of(t->cluster, master);
+    assert_true(replica >= 0);
+    assert_int_equal(test_cluster_failover(t->cluster, replica), 0);
+    ITEST_RUN_UNTIL(t, 20000, l.done == l.total);
+    load_check(t, &l);
+    /* The slot of cnt:0 is the new master's, in the client's map too. */
+    static crec k;
+    memset(&k, 0, sizeof k);
+    cluster_do(t, cl, &k, "INCR %s", "cnt:0", NULL);
+    assert_int_equal(k.status, ARC_OK);
+    assert_int_equal(port_of_member(arc_cluster_slot_master(
+                         cl, arc_cluster_key_slot("cnt:0", 5))),
+                     test_cluster_port(t->cluster, replica));
+    arc_cluster_free(cl);
+    crec_clear(&k);
+}
+
+/* A master killed (SIGKILL) under load: commands to it are sent again
+ * once a replica took over; those it may have run say UNANSWERED; the
+ * node then comes back as a replica. */
+static void cluster_master_killed(void **state)
+{
+    itest *t = *state;
+    flush_all(t);
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.max_retries = 60; /* the promotion takes about twice the node timeout */
+    o.retry_max_delay_ms = 200;
+    arc_cluster *cl = cluster_ready(t, &o, NULL);
+    static load l;
+    load_start(&l, cl, 6000);
+    ITEST_RUN_UNTIL(t, 10000, l.done >= 1000);
+    int victim = owner_of(t, "cnt:1");
+    int replica = test_cluster_replica_of(t->cluster, victim);
+    assert_int_equal(test_cluster_kill(t->cluster, victim), 0);
+    ITEST_RUN_UNTIL(t, 30000, l.done == l.total);
+    assert_int_equal(test_cluster_wait_ok(t->cluster, 15000), 0);
+    load_check(t, &l);
+    assert_int_equal(owner_of(t, "cnt:1"), replica);
+    assert_int_equal(test_cluster_restart(t->cluster, victim), 0);
+    assert_int_equal(test_cluster_wait_ok(t->cluster, 15000), 0);
+    arc_cluster_free(cl);
+}
+
+/* Replicas serve reads with ARC_READS_PREFER_REPLICA: GETs reach them
+ * (their INFO commandstats count them), writes still go to masters. */
+static long long gets_on(itest *t, int node)
+{
+    arc_reply *r = test_cluster_command(t->cluster, node, "INFO commandstats");
+    assert_non_null(r);
+    long long calls = 0;
+    const char *p = r->type == ARC_REPLY_STRING ? strstr(r->str, "cmdstat_get:calls=") : NULL;
+    if (p != NULL)
+        calls = atoll(p + strlen("cmdstat_get:calls="));
+    arc_reply_free(r);
+    return calls;
+}
+
+static void cluster_replica_reads(void **state)
+{
+    itest *t = *state;
+    flush_all(t);
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.reads = ARC_READS_PREFER_REPLICA;
+    arc_cluster *cl = cluster_ready(t, &o, NULL);
+    static crec k;
+    memset(&k, 0, sizeof k);
+    cluster_do(t, cl, &k, "SET %s %s", "read-me", "from a replica");
+    itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
+    int master = owner_of(t, "read-me");
+    int replica = test_cluster_replica_of(t->cluster, master);
+    arc_reply *w = test_cluster_command(t->cluster, master, "WAIT 1 2000");
+    arc_reply_free(w);
+    /* Wait for the replica's connection (READONLY first) to be up. */
+    ITEST_RUN_UNTIL(t, 5000, arc_group_count(arc_cluster_group(cl), ARC_STATE_READY) ==
+                                 (size_t)test_cluster_size(t->cluster));
+    long long before = gets_on(t, replica), master_before = gets_on(t, master);
+    for (int i = 0; i < 20; i++) {
+        cluster_do(t, cl, &k, "GET %s", "read-me", NULL);
+        itest_assert_str(k.reply, ARC_REPLY_STRING, "from a replica");
+    }
+    assert_int_equal(gets_on(t, replica) - before, 20);
+    assert_int_equal(gets_on(t, master) - master_before, 0);
+    arc_cluster_free(cl);
+    crec_clear(&k);
+}
+
+/* No seed answers: the command waiting for a first map is told
+ * ARC_ERR_UNROUTED with the reason, and discovery says it failed. */
+static void cluster_no_seed(void **state)
+{
+    itest *t = *state;
+    static events ev;
+    memset(&ev, 0, sizeof ev);
+    static arc_cluster_seed dead[1];
+    dead[0] = (arc_cluster_seed){"127.0.0.1", 1}; /* nothing listens on port 1 */
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.seeds = dead;
+    o.nseeds = 1;
+    arc_cluster *cl = cluster_open(t, &o, &ev);
+    static crec k;
+    memset(&k, 0, sizeof k);
+    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "GET x"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    assert_int_equal(k.status, ARC_ERR_UNROUTED);
+    assert_null(k.reply);
+    if (strstr(k.error, "127.0.0.1:1") == NULL)
+        fail_msg("the reason does not name the seed: %s", k.error);
+    assert_true(ev.discovery_failed >= 1);
+    assert_false(arc_cluster_ready(cl));
+    arc_cluster_free(cl);
+    crec_clear(&k);
+}
+
+/* A node that is not a cluster (a plain fake server): its CLUSTER SHARDS
+ * error makes the client try CLUSTER SLOTS, and a malformed answer there
+ * fails discovery with a message that says what was wrong. */
+static void cluster_bad_slot_map(void **state)
+{
+    itest *t = *state;
+    fake_server *f = fake_start("ACCEPT\n"
+                                "EXPECT_COMMAND 1\n"
+                                "SEND -ERR unknown subcommand 'SHARDS'\\r\\n\n"
+                                "EXPECT_COMMAND 1\n"
+                                "SEND *1\\r\\n*3\\r\\n:0\\r\\n:20000\\r\\n*2\\r\\n$9\\r\\n127.0.0.1\\r\\n:7000\\r\\n\n"
+                                "DRAIN\n");
+    assert_non_null(f);
+    static events ev;
+    memset(&ev, 0, sizeof ev);
+    static arc_cluster_seed seed[1];
+    seed[0] = (arc_cluster_seed){"127.0.0.1", fake_port(f)};
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.seeds = seed;
+    o.nseeds = 1;
+    arc_cluster *cl = cluster_open(t, &o, &ev);
+    ITEST_RUN_UNTIL(t, 5000, ev.discovery_failed >= 1);
+    if (strstr(ev.last_error, "16383") == NULL && strstr(ev.last_error, "20000") == NULL)
+        fail_msg("the message does not say what was wrong: %s", ev.last_error);
+    assert_false(arc_cluster_ready(cl));
+    arc_cluster_free(cl);
+    assert_int_equal(fake_finish(f, 5000), 0);
+}
+
+/* A node whose slot map names itself with an unknown endpoint ("?": the
+ * address the client reached it on) and which then answers every command
+ * with MOVED to itself: the command ends with ARC_ERR_REDIRECTS after
+ * max_redirects, and the message gives the last redirect. */
+static void cluster_redirect_loop(void **state)
+{
+    itest *t = *state;
+    static const char moved[] = "EXPECT_COMMAND 1\n"
+                                "SEND -MOVED 866 127.0.0.1:${PORT}\\r\\n\n";
+    char script[2048];
+    int n = snprintf(script, sizeof script,
+                     "ACCEPT\n"
+                     "EXPECT_COMMAND 1\n" /* CLUSTER SHARDS */
+                     "SEND *1\\r\\n*4\\r\\n$5\\r\\nslots\\r\\n*2\\r\\n:0\\r\\n:16383\\r\\n"
+                     "$5\\r\\nnodes\\r\\n*1\\r\\n*14\\r\\n"
+                     "$2\\r\\nid\\r\\n$40\\r\\n0123456789012345678901234567890123456789\\r\\n"
+                     "$4\\r\\nport\\r\\n:${PORT}\\r\\n$2\\r\\nip\\r\\n$9\\r\\n127.0.0.1\\r\\n"
+                     "$8\\r\\nendpoint\\r\\n$1\\r\\n?\\r\\n$4\\r\\nrole\\r\\n$6\\r\\nmaster\\r\\n"
+                     "$18\\r\\nreplication-offset\\r\\n:0\\r\\n"
+                     "$6\\r\\nhealth\\r\\n$6\\r\\nonline\\r\\n\n"
+                     "EXPECT_COMMAND 1\n" /* COMMAND, for the key table */
+                     "SEND -ERR not today\\r\\n\n");
+    for (int i = 0; i < 6; i++) /* the first try and five redirects */
+        n += snprintf(script + n, sizeof script - (size_t)n, "%s", moved);
+    snprintf(script + n, sizeof script - (size_t)n, "DRAIN\n");
+    fake_server *f = fake_start(script);
+    assert_non_null(f);
+    static events ev;
+    memset(&ev, 0, sizeof ev);
+    static arc_cluster_seed seed[1];
+    seed[0] = (arc_cluster_seed){"127.0.0.1", fake_port(f)};
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.seeds = seed;
+    o.nseeds = 1;
+    o.refresh_min_interval_ms = 60000; /* no refresh between the redirects */
+    arc_cluster *cl = cluster_open(t, &o, &ev);
+    static crec k;
+    memset(&k, 0, sizeof k);
+    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "GET %s", "loop"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, k.calls == 1);
+    assert_int_equal(k.status, ARC_ERR_REDIRECTS);
+    assert_null(k.reply);
+    if (strstr(k.error, "MOVED 866") == NULL)
+        fail_msg("the message does not give the last redirect: %s", k.error);
+    assert_int_equal(ev.topology, 1);
+    assert_int_equal(arc_group_size(arc_cluster_group(cl)), 1); /* "?" was the seed itself */
+    arc_cluster_free(cl);
+    assert_int_equal(k.calls, 1);
+    assert_int_equal(fake_finish(f, 5000), 0);
+    crec_clear(&k);
+}
+
+const struct CMUnitTest itest_cluster_scenarios[] = {
+    cmocka_unit_test(cluster_routes_by_slot),
+    cmocka_unit_test(cluster_follows_moved),
+    cmocka_unit_test(cluster_ask_and_tryagain),
+    cmocka_unit_test(cluster_failover_under_load),
+    cmocka_unit_test(cluster_master_killed),
+    cmocka_unit_test(cluster_replica_reads),
+    cmocka_unit_test(cluster_no_seed),
+    cmocka_unit_test(cluster_bad_slot_map),
+    cmocka_unit_test(cluster_redirect_loop),
+};
+const size_t itest_cluster_scenario_count =
+    sizeof itest_cluster_scenarios / sizeof itest_cluster_scenarios[0];
