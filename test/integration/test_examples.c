@@ -3,8 +3,10 @@
  * gets the server's HOST PORT, example-tls gets "localhost", the TLS port
  * and the harness CA file (the server then listens for TLS too), and
  * example-sentinel a sentinel's HOST PORT and the master's name, of a
- * Sentinel deployment started for it. */
+ * Sentinel deployment started for it, and example-cluster a node of a
+ * Redis Cluster started for it. */
 #define _POSIX_C_SOURCE 200809L
+#include "cluster.h"
 #include "redis_server.h"
 #include "sentinels.h"
 #include "tls_certs.h"
@@ -32,6 +34,11 @@ static bool is_sentinel(const char *path)
     return strcmp(base(path), "example-sentinel") == 0;
 }
 
+static bool is_cluster(const char *path)
+{
+    return strcmp(base(path), "example-cluster") == 0;
+}
+
 int main(int argc, char **argv)
 {
     printf("1..%d\n", argc - 1);
@@ -52,7 +59,13 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc && snt == NULL; i++)
         if (is_sentinel(argv[i]) && (snt = test_sentinels_start("mymaster", NULL)) == NULL)
             fprintf(stderr, "no Sentinel deployment for %s\n", base(argv[i]));
-    char port[16], tls_port[16], sentinel_port[16];
+    test_cluster *cluster = NULL;
+    for (int i = 1; i < argc && cluster == NULL; i++)
+        if (is_cluster(argv[i]) && (cluster = test_cluster_start(NULL)) == NULL)
+            fprintf(stderr, "no Redis Cluster for %s\n", base(argv[i]));
+    char port[16], tls_port[16], sentinel_port[16], cluster_port[16];
+    snprintf(cluster_port, sizeof cluster_port, "%d",
+             cluster ? test_cluster_port(cluster, 0) : 0);
     snprintf(port, sizeof port, "%d", test_redis_port(srv));
     snprintf(tls_port, sizeof tls_port, "%d", test_redis_tls_port(srv));
     snprintf(sentinel_port, sizeof sentinel_port, "%d", snt ? test_sentinels_port(snt, 0) : 0);
@@ -66,6 +79,8 @@ int main(int argc, char **argv)
                 execl(argv[i], argv[i], "localhost", tls_port, files->ca_cert, (char *)NULL);
             else if (is_sentinel(argv[i]))
                 execl(argv[i], argv[i], "127.0.0.1", sentinel_port, "mymaster", (char *)NULL);
+            else if (is_cluster(argv[i]))
+                execl(argv[i], argv[i], "127.0.0.1", cluster_port, (char *)NULL);
             else
                 execl(argv[i], argv[i], test_redis_host(srv), port, (char *)NULL);
             _exit(127);
@@ -79,6 +94,7 @@ int main(int argc, char **argv)
             failed = 1;
         }
     }
+    test_cluster_stop(cluster);
     test_sentinels_stop(snt);
     test_redis_stop(srv);
     return failed;
