@@ -17,18 +17,21 @@ typedef struct kp_entry {
     const char *name;
     size_t len;
     arc_keyspec spec;
+    bool container; /* has "name|sub" entries: look the subcommand up */
 } kp_entry;
 
 struct arc_keytable {
     kp_entry *v; /* sorted by name, bytewise; each name once */
     size_t n;
+    bool has_subs; /* the reply listed subcommands (Redis 7 and later) */
     char *names; /* every entry's name, one block */
     arc_allocator alloc;
 };
 
 #define RO true
 #define RW false
-#define E(n, kind, f, l, s, ro) {n, sizeof(n) - 1, {ARC_KEYS_##kind, f, l, s, ro}}
+#define E(n, kind, f, l, s, ro) {n, sizeof(n) - 1, {ARC_KEYS_##kind, f, l, s, ro}, false}
+#define CONTAINER(n) {n, sizeof(n) - 1, {ARC_KEYS_NONE, 0, 0, 0, RW}, true}
 #define KEYLESS(n) E(n, NONE, 0, 0, 0, RW)
 #define KEYLESS_RO(n) E(n, NONE, 0, 0, 0, RO)
 #define KEY1(n) E(n, RANGE, 1, 1, 1, RW)
@@ -82,10 +85,10 @@ static const kp_entry builtin[] = {
     KEYLESS("lastsave"), KEYLESS("latency"), RANGE("lcs", 1, 2, 1, RO), KEY1_RO("lindex"),
     KEY1("linsert"), KEY1_RO("llen"), RANGE("lmove", 1, 2, 1, RW), NUMKEYS("lmpop", 1, 0, RW),
     KEYLESS_RO("lolwut"), KEY1("lpop"), KEY1_RO("lpos"), KEY1("lpush"), KEY1("lpushx"),
-    KEY1_RO("lrange"), KEY1("lrem"), KEY1("lset"), KEY1("ltrim"), KEYLESS("memory"),
+    KEY1_RO("lrange"), KEY1("lrem"), KEY1("lset"), KEY1("ltrim"), CONTAINER("memory"),
     RANGE("memory|usage", 2, 2, 1, RO), RANGE("mget", 1, -1, 1, RO), UNKNOWN("migrate"),
     KEYLESS("module"), KEYLESS("monitor"), KEY1("move"), RANGE("mset", 1, -1, 2, RW),
-    RANGE("msetnx", 1, -1, 2, RW), KEYLESS("multi"), KEYLESS("object"),
+    RANGE("msetnx", 1, -1, 2, RW), KEYLESS("multi"), CONTAINER("object"),
     RANGE("object|encoding", 2, 2, 1, RO), RANGE("object|freq", 2, 2, 1, RO),
     RANGE("object|idletime", 2, 2, 1, RO), RANGE("object|refcount", 2, 2, 1, RO),
     KEY1("persist"), KEY1("pexpire"), KEY1("pexpireat"), KEY1_RO("pexpiretime"), KEY1("pfadd"),
@@ -111,9 +114,9 @@ static const kp_entry builtin[] = {
     KEY1_RO("type"), RANGE("unlink", 1, -1, 1, RW), KEYLESS("unsubscribe"), KEYLESS("unwatch"),
     KEYLESS("wait"), KEYLESS("waitaof"), RANGE("watch", 1, -1, 1, RW), KEY1("xack"),
     KEY1("xackdel"), KEY1("xadd"), KEY1("xautoclaim"), KEY1("xclaim"), KEY1("xdel"),
-    KEY1("xdelex"), KEYLESS("xgroup"), RANGE("xgroup|create", 2, 2, 1, RW),
+    KEY1("xdelex"), CONTAINER("xgroup"), RANGE("xgroup|create", 2, 2, 1, RW),
     RANGE("xgroup|createconsumer", 2, 2, 1, RW), RANGE("xgroup|delconsumer", 2, 2, 1, RW),
-    RANGE("xgroup|destroy", 2, 2, 1, RW), RANGE("xgroup|setid", 2, 2, 1, RW), KEYLESS("xinfo"),
+    RANGE("xgroup|destroy", 2, 2, 1, RW), RANGE("xgroup|setid", 2, 2, 1, RW), CONTAINER("xinfo"),
     RANGE("xinfo|consumers", 2, 2, 1, RO), RANGE("xinfo|groups", 2, 2, 1, RO),
     RANGE("xinfo|stream", 2, 2, 1, RO), KEY1_RO("xlen"), KEY1_RO("xpending"), KEY1_RO("xrange"),
     STREAMS("xread", RO), STREAMS("xreadgroup", RW), KEY1_RO("xrevrange"), KEY1("xsetid"),
@@ -304,9 +307,11 @@ static int entry_order(const void *a, const void *b)
     return x->name < y->name ? -1 : x->name > y->name ? 1 : 0;
 }
 
-static void add_entry(arc_keytable *t, char **at, const arc_reply *name, const arc_keyspec *spec)
+static void add_entry(arc_keytable *t, char **at, const arc_reply *name, const arc_keyspec *spec,
+                      bool container)
 {
     kp_entry *e = &t->v[t->n++];
+    e->container = container;
     for (size_t i = 0; i < name->len; i++)
         (*at)[i] = (char)lower(name->str[i]);
     e->name = *at;
@@ -351,15 +356,19 @@ int arc__keytable_from_command(arc_keytable **out, const arc_reply *r, const arc
     t->alloc = a;
     t->v = (kp_entry *)(t + 1); /* kp_entry needs no more alignment than the table */
     t->n = 0;
+    t->has_subs = false;
     t->names = (char *)(t->v + n);
     char *at = t->names;
     for (size_t i = 0; i < r->elements; i++) {
         read_entry(r->element[i], &spec, &subs);
-        add_entry(t, &at, r->element[i]->element[0], &spec);
+        bool container = subs != NULL && subs->elements > 0;
+        add_entry(t, &at, r->element[i]->element[0], &spec, container);
         for (size_t j = 0; subs != NULL && j < subs->elements; j++) {
             read_entry(subs->element[j], &spec, &unused);
-            add_entry(t, &at, subs->element[j]->element[0], &spec);
+            add_entry(t, &at, subs->element[j]->element[0], &spec, false);
         }
+        if (subs != NULL)
+            t->has_subs = true;
     }
     if (t->n > 1) {
         qsort(t->v, t->n, sizeof *t->v, entry_order);
@@ -379,20 +388,34 @@ bool arc__keytable_find(const arc_keytable *t, const char *name, size_t len, con
 {
     if (name == NULL)
         return false;
-    /* The subcommand first (OBJECT ENCODING has a key, OBJECT HELP none),
-     * the server's table before the built-in one at each step. */
-    kp_key keys[2] = {{name, len, sub, sublen}, {name, len, NULL, 0}};
-    for (int k = sub != NULL ? 0 : 1; k < 2; k++) {
-        const kp_entry *e = t != NULL ? search(t->v, t->n, &keys[k]) : NULL;
+    /* The name first, the server's table before the built-in one; then,
+     * for a container only (OBJECT ENCODING has a key, OBJECT HELP none),
+     * "name|sub" in the same order. Most commands are no container, so
+     * routing them costs one search. A table from a server that lists no
+     * subcommands (before Redis 7) cannot say what is a container: the
+     * built-in table says then. */
+    kp_key whole = {name, len, NULL, 0};
+    const kp_entry *e = t != NULL ? search(t->v, t->n, &whole) : NULL;
+    bool container;
+    if (e != NULL && t->has_subs) {
+        container = e->container;
+    } else {
+        const kp_entry *b = search(builtin, NBUILTIN, &whole);
+        container = b != NULL && b->container;
         if (e == NULL)
-            e = search(builtin, NBUILTIN, &keys[k]);
-        if (e != NULL) {
-            if (out != NULL)
-                *out = e->spec;
-            return true;
-        }
+            e = b;
     }
-    return false;
+    if (sub != NULL && container) {
+        kp_key part = {name, len, sub, sublen};
+        const kp_entry *s = t != NULL ? search(t->v, t->n, &part) : NULL;
+        if (s == NULL)
+            s = search(builtin, NBUILTIN, &part);
+        if (s != NULL)
+            e = s;
+    }
+    if (e != NULL && out != NULL)
+        *out = e->spec;
+    return e != NULL;
 }
 
 void arc__keytable_free(arc_keytable *t)
