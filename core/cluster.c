@@ -102,6 +102,7 @@ struct arc_cluster {
     size_t next_candidate;  /* where the next discovery starts in nodes */
 
     arc_keytable *keys;     /* from COMMAND; NULL: the built-in table only */
+    arc_buffer *scratch;    /* where the printf and argv calls encode */
     bool keys_asked;
 
     const char *error_now;  /* arc_cluster_error() during a callback */
@@ -126,6 +127,7 @@ static void cluster_unref(arc_cluster *cl)
         n = next;
     }
     arc__keytable_free(cl->keys);
+    arc_buffer_free(cl->scratch);
     arc_mem_free(&a, cl);
 }
 
@@ -845,7 +847,8 @@ arc_cluster *arc_cluster_new(const arc_cluster_options *opt)
     go.max_connecting = opt->max_connecting;
     cl->g = arc_group_new(&go);
     cl->ticker = arc__ticker_new(opt->allocator, on_tick, cl);
-    bool ok = cl->g != NULL && cl->ticker != NULL;
+    cl->scratch = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &cl->alloc);
+    bool ok = cl->g != NULL && cl->ticker != NULL && cl->scratch != NULL;
     for (size_t i = 0; ok && i < opt->nseeds; i++) {
         const char *host = opt->seeds[i].host ? opt->seeds[i].host : "127.0.0.1";
         cnode *n = node_get(cl, host, opt->seeds[i].port ? opt->seeds[i].port : 6379);
@@ -931,17 +934,13 @@ static int classify(const arc_cluster *cl, const char *cmd, size_t len, int *slo
     return ARC_OK;
 }
 
-int arc_cluster_command_formatted_with(arc_cluster *cl, const arc_cluster_command_options *o,
-                                       arc_cluster_reply_fn *fn, void *privdata,
-                                       const char *cmd, size_t len)
+/* Queues one command whose bytes are known to be one well-formed RESP
+ * command (the caller's, checked; or the encoder's own). */
+static int submit(arc_cluster *cl, const arc_cluster_command_options *o, arc_cluster_reply_fn *fn,
+                  void *privdata, const char *cmd, size_t len)
 {
-    size_t count = 0;
-    if (cl == NULL || cmd == NULL)
-        return ARC_ERR_INVALID;
     if (cl->freeing)
         return ARC_ERR_CLOSED;
-    if (arc_format_check(cmd, len, &count) != ARC_OK || count != 1)
-        return ARC_ERR_INVALID;
     cnode *pin = NULL;
     if (o != NULL && o->node != NULL) {
         /* Only a member of this cluster's own table names a node. */
@@ -983,6 +982,41 @@ int arc_cluster_command_formatted_with(arc_cluster *cl, const arc_cluster_comman
     return ARC_OK;
 }
 
+int arc_cluster_command_formatted_with(arc_cluster *cl, const arc_cluster_command_options *o,
+                                       arc_cluster_reply_fn *fn, void *privdata,
+                                       const char *cmd, size_t len)
+{
+    size_t count = 0;
+    if (cl == NULL || cmd == NULL)
+        return ARC_ERR_INVALID;
+    if (arc_format_check(cmd, len, &count) != ARC_OK || count != 1)
+        return ARC_ERR_INVALID;
+    return submit(cl, o, fn, privdata, cmd, len);
+}
+
+/* The encoder's output goes through the cluster's one scratch buffer: the
+ * bytes are copied into the command before anything can call back, so a
+ * callback that issues a command meanwhile finds it free. A big command's
+ * room is given back rather than kept. */
+#define SCRATCH_KEEP (64u * 1024)
+
+static int submit_scratch(arc_cluster *cl, const arc_cluster_command_options *o,
+                          arc_cluster_reply_fn *fn, void *privdata, int rc)
+{
+    if (rc == ARC_OK)
+        rc = submit(cl, o, fn, privdata, arc_buffer_data(cl->scratch), arc_buffer_len(cl->scratch));
+    size_t used = arc_buffer_len(cl->scratch);
+    arc_buffer_clear(cl->scratch);
+    if (used > SCRATCH_KEEP) {
+        arc_buffer *fresh = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &cl->alloc);
+        if (fresh != NULL) {
+            arc_buffer_free(cl->scratch);
+            cl->scratch = fresh;
+        }
+    }
+    return rc;
+}
+
 int arc_cluster_command_formatted(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
                                   const char *cmd, size_t len)
 {
@@ -995,15 +1029,8 @@ int arc_cluster_command_argv_with(arc_cluster *cl, const arc_cluster_command_opt
 {
     if (cl == NULL)
         return ARC_ERR_INVALID;
-    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &cl->alloc);
-    if (b == NULL)
-        return ARC_ERR_NOMEM;
-    int rc = arc_format_argv(b, argc, argv, argvlen);
-    if (rc == ARC_OK)
-        rc = arc_cluster_command_formatted_with(cl, o, fn, privdata, arc_buffer_data(b),
-                                                arc_buffer_len(b));
-    arc_buffer_free(b);
-    return rc;
+    arc_buffer_clear(cl->scratch);
+    return submit_scratch(cl, o, fn, privdata, arc_format_argv(cl->scratch, argc, argv, argvlen));
 }
 
 int arc_cluster_command_argv(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata, int argc,
@@ -1017,15 +1044,8 @@ int arc_cluster_vcommand(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privda
 {
     if (cl == NULL || fmt == NULL)
         return ARC_ERR_INVALID;
-    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &cl->alloc);
-    if (b == NULL)
-        return ARC_ERR_NOMEM;
-    int rc = arc_vformat(b, fmt, ap);
-    if (rc == ARC_OK)
-        rc = arc_cluster_command_formatted_with(cl, NULL, fn, privdata, arc_buffer_data(b),
-                                                arc_buffer_len(b));
-    arc_buffer_free(b);
-    return rc;
+    arc_buffer_clear(cl->scratch);
+    return submit_scratch(cl, NULL, fn, privdata, arc_vformat(cl->scratch, fmt, ap));
 }
 
 int arc_cluster_command(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
