@@ -18,6 +18,7 @@
  * does meanwhile. */
 #include "alloc.h"
 #include "async.h"
+#include "cluster_internal.h"
 #include "cmdview.h"
 #include "keypos.h"
 #include "pubsub.h"
@@ -78,6 +79,7 @@ struct arc_cluster {
     long retry_delay_ms, retry_max_delay_ms;
     long refresh_interval_ms, refresh_min_ms;
     int reads;
+    bool split;             /* arc_cluster_options.split_multikey */
     arc_cluster_event_fn *on_event;
     void *data;
     uint64_t rng;
@@ -207,6 +209,21 @@ static void node_drop(cnode *n)
 
 /* ---- commands ---- */
 
+void arc__cluster_call(arc_cluster *cl, arc_cluster_reply_fn *fn, arc_reply *r, int status,
+                       void *privdata, const char *reason)
+{
+    const char *before = cl->error_now;
+    cl->error_now = reason ? reason : "";
+    if (fn != NULL)
+        fn(cl, r, status, privdata);
+    cl->error_now = before;
+}
+
+const arc_allocator *arc__cluster_allocator(const arc_cluster *cl)
+{
+    return &cl->alloc;
+}
+
 static void finish(ccmd *k, arc_reply *r, int status, const char *reason)
 {
     arc_cluster *cl = k->cl;
@@ -218,11 +235,7 @@ static void finish(ccmd *k, arc_reply *r, int status, const char *reason)
         k->next->prev = k->prev;
     else
         cl->tail = k->prev;
-    const char *before = cl->error_now;
-    cl->error_now = reason ? reason : "";
-    if (k->fn != NULL)
-        k->fn(cl, r, status, k->privdata);
-    cl->error_now = before;
+    arc__cluster_call(cl, k->fn, r, status, k->privdata, reason);
     arc_mem_free(&cl->alloc, k);
     cluster_unref(cl);
 }
@@ -831,6 +844,7 @@ arc_cluster *arc_cluster_new(const arc_cluster_options *opt)
     cl->refresh_min_ms =
         opt->refresh_min_interval_ms > 0 ? opt->refresh_min_interval_ms : DEFAULT_REFRESH_MIN_MS;
     cl->reads = opt->reads;
+    cl->split = opt->split_multikey;
     cl->on_event = opt->on_event;
     cl->data = opt->data;
     cl->refresh_at = -1;
@@ -936,8 +950,8 @@ static int classify(const arc_cluster *cl, const char *cmd, size_t len, int *slo
 
 /* Queues one command whose bytes are known to be one well-formed RESP
  * command (the caller's, checked; or the encoder's own). */
-static int submit(arc_cluster *cl, const arc_cluster_command_options *o, arc_cluster_reply_fn *fn,
-                  void *privdata, const char *cmd, size_t len)
+int arc__cluster_submit(arc_cluster *cl, const arc_cluster_command_options *o,
+                        arc_cluster_reply_fn *fn, void *privdata, const char *cmd, size_t len)
 {
     if (cl->freeing)
         return ARC_ERR_CLOSED;
@@ -953,6 +967,8 @@ static int submit(arc_cluster *cl, const arc_cluster_command_options *o, arc_clu
     int slot;
     bool ro;
     int rc = classify(cl, cmd, len, &slot, &ro);
+    if (rc == ARC_ERR_CROSSSLOT && cl->split && pin == NULL && arc__cluster_splittable(cmd, len))
+        return arc__cluster_split(cl, o, fn, privdata, cmd, len);
     if (rc != ARC_OK)
         return rc;
     ccmd *k = arc_mem_alloc(&cl->alloc, sizeof *k + len);
@@ -991,7 +1007,7 @@ int arc_cluster_command_formatted_with(arc_cluster *cl, const arc_cluster_comman
         return ARC_ERR_INVALID;
     if (arc_format_check(cmd, len, &count) != ARC_OK || count != 1)
         return ARC_ERR_INVALID;
-    return submit(cl, o, fn, privdata, cmd, len);
+    return arc__cluster_submit(cl, o, fn, privdata, cmd, len);
 }
 
 /* The encoder's output goes through the cluster's one scratch buffer: the
@@ -1004,7 +1020,8 @@ static int submit_scratch(arc_cluster *cl, const arc_cluster_command_options *o,
                           arc_cluster_reply_fn *fn, void *privdata, int rc)
 {
     if (rc == ARC_OK)
-        rc = submit(cl, o, fn, privdata, arc_buffer_data(cl->scratch), arc_buffer_len(cl->scratch));
+        rc = arc__cluster_submit(cl, o, fn, privdata, arc_buffer_data(cl->scratch),
+                                 arc_buffer_len(cl->scratch));
     size_t used = arc_buffer_len(cl->scratch);
     arc_buffer_clear(cl->scratch);
     if (used > SCRATCH_KEEP) {

@@ -706,6 +706,113 @@ static void cluster_redirect_loop(void **state)
     crec_clear(&k);
 }
 
+/* With split_multikey, MSET / MGET / EXISTS / TOUCH / DEL / UNLINK over
+ * keys of many slots go as one command per slot: MGET's values come back
+ * in the order asked (a missing key nil in its place), the counts are the
+ * sums, MSET's reply is OK; without the option they are refused. */
+#define SPLIT_KEYS 40
+
+static void cluster_split_multikey(void **state)
+{
+    itest *t = *state;
+    flush_all(t);
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.split_multikey = true;
+    arc_cluster *cl = cluster_ready(t, &o, NULL);
+    static const char *argv[2 * SPLIT_KEYS + 2];
+    static char names[SPLIT_KEYS + 1][16], values[SPLIT_KEYS][16];
+    for (int i = 0; i < SPLIT_KEYS; i++) {
+        snprintf(names[i], sizeof names[i], "sp:%d", i);
+        snprintf(values[i], sizeof values[i], "val-%d", i);
+    }
+    snprintf(names[SPLIT_KEYS], sizeof names[SPLIT_KEYS], "sp:missing");
+    static crec k;
+    memset(&k, 0, sizeof k);
+
+    argv[0] = "MSET";
+    for (int i = 0; i < SPLIT_KEYS; i++) {
+        argv[1 + 2 * i] = names[i];
+        argv[2 + 2 * i] = values[i];
+    }
+    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, 1 + 2 * SPLIT_KEYS, argv, NULL),
+                     ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
+    for (int i = 0; i < SPLIT_KEYS; i += 7) { /* where the harness says, each */
+        arc_reply *r = test_cluster_command(t->cluster, owner_of(t, names[i]), "GET %s", names[i]);
+        assert_non_null(r);
+        itest_assert_str(r, ARC_REPLY_STRING, values[i]);
+        arc_reply_free(r);
+    }
+
+    /* MGET in reverse, the missing key in the middle. */
+    argv[0] = "MGET";
+    int n = 1;
+    for (int i = SPLIT_KEYS - 1; i >= 0; i--) {
+        argv[n++] = names[i];
+        if (i == SPLIT_KEYS / 2)
+            argv[n++] = names[SPLIT_KEYS];
+    }
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, n, argv, NULL), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    assert_int_equal(k.status, ARC_OK);
+    assert_int_equal(k.reply->type, ARC_REPLY_ARRAY);
+    assert_int_equal(k.reply->elements, (size_t)(n - 1));
+    for (int e = 1; e < n; e++) {
+        const arc_reply *v = k.reply->element[e - 1];
+        if (argv[e] == names[SPLIT_KEYS]) {
+            assert_int_equal(v->type, ARC_REPLY_NIL);
+        } else {
+            int i = atoi(argv[e] + 3);
+            itest_assert_str(v, ARC_REPLY_STRING, values[i]);
+        }
+    }
+
+    /* Counts: EXISTS and TOUCH (the missing key counted out), DEL of half,
+     * UNLINK of the rest, EXISTS again. */
+    static const char *const counted[] = {"EXISTS", "TOUCH"};
+    for (int c = 0; c < 2; c++) {
+        argv[0] = counted[c];
+        for (int i = 0; i <= SPLIT_KEYS; i++)
+            argv[1 + i] = names[i];
+        crec_clear(&k);
+        assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 2, argv, NULL),
+                         ARC_OK);
+        ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+        assert_int_equal(k.reply->type, ARC_REPLY_INTEGER);
+        assert_int_equal(k.reply->integer, SPLIT_KEYS);
+    }
+    argv[0] = "DEL";
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, 1 + SPLIT_KEYS / 2, argv, NULL),
+                     ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    assert_int_equal(k.reply->integer, SPLIT_KEYS / 2);
+    argv[0] = "UNLINK";
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 2, argv, NULL), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    assert_int_equal(k.reply->integer, SPLIT_KEYS - SPLIT_KEYS / 2);
+    argv[0] = "EXISTS";
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 2, argv, NULL), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
+    assert_int_equal(k.reply->integer, 0);
+    arc_cluster_free(cl);
+
+    /* Without the option: refused before sending. */
+    cl = cluster_ready(t, NULL, NULL);
+    crec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 1, argv, NULL),
+                     ARC_ERR_CROSSSLOT);
+    itest_run_for(t, 20);
+    assert_int_equal(k.calls, 0);
+    arc_cluster_free(cl);
+    crec_clear(&k);
+}
+
 const struct CMUnitTest itest_cluster_scenarios[] = {
     cmocka_unit_test(cluster_routes_by_slot),
     cmocka_unit_test(cluster_follows_moved),
@@ -716,6 +823,7 @@ const struct CMUnitTest itest_cluster_scenarios[] = {
     cmocka_unit_test(cluster_no_seed),
     cmocka_unit_test(cluster_bad_slot_map),
     cmocka_unit_test(cluster_redirect_loop),
+    cmocka_unit_test(cluster_split_multikey),
 };
 const size_t itest_cluster_scenario_count =
     sizeof itest_cluster_scenarios / sizeof itest_cluster_scenarios[0];

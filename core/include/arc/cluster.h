@@ -76,6 +76,13 @@ typedef struct arc_cluster_options {
     arc_cluster_event_fn *on_event;
     void *data;                    /* passed to on_event */
     const arc_allocator *allocator; /* the cluster's own memory; NULL: default */
+    /* MGET, MSET, DEL, UNLINK, EXISTS and TOUCH whose keys span slots are
+     * split into one command per slot and their replies put back together
+     * (MGET's values in key order, MSET's OK, the others' counts summed)
+     * instead of refused with ARC_ERR_CROSSSLOT. Not atomic: an MSET split
+     * may be half done when a part fails, and the callback then gets the
+     * first part's failure. */
+    bool split_multikey;
 } arc_cluster_options;
 
 /* A cluster client; NULL when out of memory or no seed is given. Attach a
@@ -87,7 +94,7 @@ ARC_API int arc_cluster_attach(arc_cluster *cl, arc_attach_fn *attach, void *loo
  * for redirects), routed by the slot of their keys once the slot map is
  * known. A call that returns an error never calls the callback:
  * ARC_ERR_INVALID, ARC_ERR_NOMEM, ARC_ERR_CROSSSLOT (keys in different
- * slots), ARC_ERR_CLOSED (the cluster is being freed). The subscribe
+ * slots, unless split_multikey splits the command), ARC_ERR_CLOSED (the cluster is being freed). The subscribe
  * family and MONITOR are refused with ARC_ERR_INVALID (not supported in
  * cluster mode yet). */
 ARC_API int arc_cluster_command(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
