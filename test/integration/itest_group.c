@@ -25,7 +25,9 @@ test_redis *grp_server(int i)
 }
 
 /* SIGTERM to all first, so that they shut down side by side, then each is
- * reaped: a second each, one after the other, otherwise. */
+ * reaped (test_redis_stop): one after the other, each stop would wait for
+ * its own shutdown, about a second for the fifty. At exit, registered
+ * after redis_server.c's own handler, so it runs first. */
 static void servers_stop(void)
 {
     for (int i = 0; i < GRP_NSERVERS; i++)
