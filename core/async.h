@@ -211,6 +211,10 @@ struct arc_context {
     struct arc_ticker *ticker;
 };
 
+/* How long a link HELD for want of a descriptor waits before it tries
+ * again (for its lookup's pipe or for a socket). */
+#define ARC_HOLD_RETRY_MS 50
+
 /* ---- backoff.c ---- */
 /* A wait drawn uniformly in [0, ceiling] (full jitter), the ceiling being
  * `initial` doubled per attempt after the first, up to `max`; `rng` is the

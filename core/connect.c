@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 /* How long a context without a free descriptor waits before trying again. */
-#define HOLD_RETRY_MS 50
 /* A unix server whose accept queue is full: try again this often, for at
  * most the connect timeout or, without one, BUSY_MAX_MS. */
 #define BUSY_RETRY_MS 10
@@ -89,7 +88,7 @@ static void try_addresses(arc_context *c)
         if (rc == ARC_ERR_NOFD) {
             /* Out of descriptors is a passing condition on a busy process:
              * hold and retry instead of failing. */
-            l->retry_at = arc__now_ms() + HOLD_RETRY_MS;
+            l->retry_at = arc__now_ms() + ARC_HOLD_RETRY_MS;
             arc__link_set_step(c, ARC_LINK_HELD);
             return;
         }

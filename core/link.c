@@ -75,6 +75,13 @@ static void start_lookup(arc_context *c)
 {
     arc_link *l = &c->link;
     int rc = arc__resolve_start(&c->resolver, l->host, l->port, c->family, &l->lookup);
+    if (rc == ARC_ERR_NOFD) {
+        /* The lookup's pipe needs descriptors too: wait for them as a
+         * socket does (HELD), until the connect timeout. */
+        l->retry_at = arc__now_ms() + ARC_HOLD_RETRY_MS;
+        arc__link_set_step(c, ARC_LINK_HELD);
+        return;
+    }
     if (rc != ARC_OK) {
         arc__fail(c, rc, rc == ARC_ERR_NOFD ? EMFILE : ENOMEM,
                   "cannot start resolving '%s': %s", l->host, arc_strerror(rc));
@@ -390,6 +397,13 @@ void arc__link_timeout(arc_context *c, int64_t now)
             arc__connect_attempt_end(c, ARC_ERR_TIMEOUT, ETIMEDOUT);
         arc__fail(c, ARC_ERR_TIMEOUT, ETIMEDOUT, "connect to %s timed out after %ld ms%s",
                   arc__link_where(c, w, sizeof w), c->connect_timeout_ms, step_text(l->step));
+        return;
+    }
+    if (l->step == ARC_LINK_HELD && l->naddrs == 0) {
+        if (l->retry_at >= 0 && now >= l->retry_at) {
+            l->retry_at = -1;
+            start_lookup(c); /* HELD before the lookup: no address yet */
+        }
         return;
     }
     if (l->step == ARC_LINK_SECURING && l->secure_deadline >= 0 && now >= l->secure_deadline) {
