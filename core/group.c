@@ -92,6 +92,10 @@ struct arc_group {
     arc_member *whead, *wtail;
     arc_member *chead, *ctail;
     arc_fanout *fanouts;
+    /* The group's timer (ticker.c): commands queued on members still
+     * waiting their turn have deadlines no context's timer watches yet. */
+    arc_context *ticker;
+    int64_t armed; /* what the ticker was last set to; -1: nothing */
     size_t size;
     size_t counts[STATES];
 };
@@ -188,6 +192,52 @@ static void copy_error(arc_member *m)
 }
 
 static void start_waiting(arc_group *g);
+
+/* The ticker no later than `at`: only ever earlier, the tick working out
+ * the next time itself. */
+static void arm_at(arc_group *g, int64_t at)
+{
+    if (at < 0 || g->ticker == NULL || g->freeing || (g->armed >= 0 && g->armed <= at))
+        return;
+    g->armed = at;
+    arc__ticker_at(g->ticker, at);
+}
+
+/* Deadlines of commands on members that wait their turn: their contexts
+ * are not attached, so the group expires those commands (ARC_ERR_TIMEOUT,
+ * as their own timer would) and re-arms for the earliest left. Callbacks
+ * may change the table: each member is held while it is looked at, and a
+ * member that left the waiting list ends the walk (the re-arm catches the
+ * rest). */
+static void on_tick(void *data)
+{
+    arc_group *g = data;
+    g->armed = -1;
+    g->refs++;
+    int64_t now = arc__now_ms();
+    arc_member *m = g->whead;
+    if (m != NULL)
+        member_ref(m);
+    while (m != NULL && !g->freeing) {
+        arc_member *next = m->waiting ? m->wnext : NULL;
+        if (next != NULL)
+            member_ref(next);
+        if (m->waiting && m->c != NULL) {
+            arc_context *c = m->c;
+            arc__enter(c);
+            arc__expire_commands(c, now);
+            arc__leave(c);
+        }
+        member_unref(m);
+        m = next;
+    }
+    if (m != NULL)
+        member_unref(m);
+    for (arc_member *w = g->whead; w != NULL && !g->freeing; w = w->wnext)
+        if (w->c != NULL)
+            arm_at(g, arc__commands_deadline(w->c));
+    group_unref(g);
+}
 
 /* The one place a member's state changes: the counts, the changed list
  * and on_change follow it. The caller holds a reference on m and g. */
@@ -286,6 +336,13 @@ arc_group *arc_group_new(const arc_group_options *opt)
     g->member_options = opt->member_options;
     g->on_change = opt->on_change;
     g->data = opt->data;
+    g->armed = -1;
+    g->ticker = arc__ticker_new(opt->allocator, on_tick, g);
+    if (g->ticker == NULL) {
+        arc_allocator a = g->alloc;
+        arc_mem_free(&a, g);
+        return NULL;
+    }
     return g;
 }
 
@@ -330,6 +387,17 @@ int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
         return ARC_ERR_STATE;
     g->attach = attach;
     g->loop = loop;
+    int rc = attach(g->ticker, loop);
+    if (rc != ARC_OK) {
+        g->attach = NULL;
+        g->loop = NULL;
+        return rc;
+    }
+    if (g->armed >= 0) { /* armed before the loop was there */
+        int64_t at = g->armed;
+        g->armed = -1;
+        arm_at(g, at);
+    }
     start_waiting(g);
     return ARC_OK;
 }
@@ -461,6 +529,8 @@ void arc_group_free(arc_group *g)
     g->refs++;
     while (g->head != NULL)
         arc_group_remove(g, g->head);
+    arc_free(g->ticker);
+    g->ticker = NULL;
     g->refs--; /* balanced below: the caller's reference */
     group_unref(g);
 }
@@ -735,6 +805,13 @@ int arc_group_fanout_formatted(arc_group *g, const arc_fanout_options *o, const 
             s->status = rc;
         }
     }
+    /* A member still waiting its turn has no timer of its own yet: the
+     * group's watches its deadline. */
+    for (size_t i = 0; co.timeout_ms > 0 && i < n; i++)
+        if (f->slots[i].m->waiting) {
+            arm_at(g, arc__now_ms() + co.timeout_ms);
+            break;
+        }
     for (size_t k = 0; k < nrefused; k++)
         fanout_settle(&f->slots[refused[k]], NULL, f->slots[refused[k]].status);
     arc_mem_free(&g->alloc, refused);

@@ -480,7 +480,41 @@ static void group_fanout_timeout_stopped_server(void **state)
     arc_group_free(g);
 }
 
+/* A fan-out's timeout holds for a member still waiting its turn: its
+ * context is not attached yet, so the group's own timer expires its
+ * command (it used to time out only when its turn came, here 1500 ms later
+ * when the member ahead of it gave up its connect). */
+static void group_fanout_timeout_while_waiting(void **state)
+{
+    itest *t = *state;
+    static grp_silent s;
+    grp_silent_full(&s);
+    arc_options mo = itest_options(t);
+    mo.connect_timeout_ms = 1500;
+    arc_group *g = arc_group_new(&(arc_group_options){.max_connecting = 1, .member_options = &mo});
+    assert_non_null(g);
+    assert_non_null(arc_group_add(g, "127.0.0.1", s.port, grp_id(0))); /* hangs */
+    assert_non_null(arc_group_add(g, mo.host, mo.port, grp_id(1)));    /* waits behind it */
+    grp_attach(t, g);
+    static grp_fan rec;
+    arc_fanout_options fo = grp_fan_to(&rec, false);
+    fo.timeout_ms = 200;
+    int64_t start = itest_now_ms();
+    assert_int_equal(arc_group_fanout(g, &fo, "PING"), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, rec.done > 0);
+    grp_assert_done_once(&rec, 2, "PING with 200 ms behind a hanging connect");
+    grp_assert_status(&rec, 0, ARC_ERR_TIMEOUT);
+    grp_assert_status(&rec, 1, ARC_ERR_TIMEOUT);
+    for (int i = 0; i < 2; i++)
+        if (rec.at_ms[i] - start > 700)
+            fail_msg("member %d: its 200 ms fan-out timeout came after %lld ms", i,
+                     (long long)(rec.at_ms[i] - start));
+    arc_group_free(g);
+    grp_silent_close(&s);
+}
+
 const struct CMUnitTest itest_fanout_scenarios[] = {
+    cmocka_unit_test(group_fanout_timeout_while_waiting),
     cmocka_unit_test(group_table_changed_from_callbacks),
     cmocka_unit_test(group_freed_from_member_callback),
     cmocka_unit_test(group_fanout_completes_once),

@@ -54,8 +54,11 @@ ARC_API arc_group *arc_group_new(const arc_group_options *opt);
 typedef int arc_attach_fn(arc_context *c, void *loop);
 
 /* Attaches the group to a loop once: the members added so far start (up to
- * max_connecting), and later ones as they come. ARC_ERR_INVALID: a NULL
- * argument; ARC_ERR_STATE: already attached, or the group is being freed. */
+ * max_connecting), and later ones as they come; the group's own timer
+ * (deadlines of members still waiting their turn) is attached first.
+ * ARC_ERR_INVALID: a NULL argument; ARC_ERR_STATE: already attached, or the
+ * group is being freed; or what the adapter's attach returned for the
+ * timer (ARC_ERR_NOMEM), nothing attached then. */
 ARC_API int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop);
 
 /* Adds a member: a context the group makes, owns and frees. The member
