@@ -381,7 +381,7 @@ static void start_waiting(arc_group *g)
 
 int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
 {
-    if (g == NULL || attach == NULL || loop == NULL)
+    if (g == NULL || attach == NULL) /* a NULL loop is GLib's default context */
         return ARC_ERR_INVALID;
     if (g->attach != NULL || g->freeing)
         return ARC_ERR_STATE;
@@ -514,7 +514,11 @@ void arc_group_remove(arc_group *g, arc_member *m)
     g->counts[m->state]--;
     m->in_table = false;
     bool was_connecting = connecting(m->state);
-    arc_free(m->c); /* calls back: fan-out slots, on_connect / on_disconnect */
+    /* The member has no context from here on, even while its own callback,
+     * which removed it, is still running (the context goes when it ends). */
+    arc_context *c = m->c;
+    m->c = NULL;
+    arc_free(c); /* calls back: fan-out slots, on_connect / on_disconnect */
     member_unref(m); /* the table's */
     if (was_connecting)
         start_waiting(g);

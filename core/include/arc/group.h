@@ -53,7 +53,8 @@ ARC_API arc_group *arc_group_new(const arc_group_options *opt);
  * as `loop`. */
 typedef int arc_attach_fn(arc_context *c, void *loop);
 
-/* Attaches the group to a loop once: the members added so far start (up to
+/* Attaches the group to a loop once (`loop` may be NULL where the adapter
+ * takes that, as GLib does for the default main context): the members added so far start (up to
  * max_connecting), and later ones as they come; the group's own timer
  * (deadlines of members still waiting their turn) is attached first.
  * ARC_ERR_INVALID: a NULL argument; ARC_ERR_STATE: already attached, or the
