@@ -53,13 +53,13 @@ ARC_API arc_group *arc_group_new(const arc_group_options *opt);
  * as `loop`. */
 typedef int arc_attach_fn(arc_context *c, void *loop);
 
-/* Attaches the group to a loop once (`loop` may be NULL where the adapter
- * takes that, as GLib does for the default main context): the members added so far start (up to
- * max_connecting), and later ones as they come; the group's own timer
+/* Attaches the group to a loop once: the members added so far start (up
+ * to max_connecting), and later ones as they come; the group's own timer
  * (deadlines of members still waiting their turn) is attached first.
- * ARC_ERR_INVALID: a NULL argument; ARC_ERR_STATE: already attached, or the
- * group is being freed; or what the adapter's attach returned for the
- * timer (ARC_ERR_NOMEM), nothing attached then. */
+ * `loop` may be NULL where the adapter takes that (GLib: the default main
+ * context). ARC_ERR_INVALID: g or attach NULL; ARC_ERR_STATE: already
+ * attached, or the group is being freed; or what the adapter's attach
+ * returned for the timer (ARC_ERR_NOMEM), nothing attached then. */
 ARC_API int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop);
 
 /* Adds a member: a context the group makes, owns and frees. The member
