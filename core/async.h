@@ -215,6 +215,12 @@ struct arc_context {
  * again (for its lookup's pipe or for a socket). */
 #define ARC_HOLD_RETRY_MS 50
 
+/* ---- command.c ---- */
+/* arc_command_formatted_with() for bytes libarc made or checked itself:
+ * exactly one well-formed command, not parsed again. */
+int arc__command_trusted(arc_context *c, const arc_command_options *o, arc_reply_fn *fn,
+                         void *privdata, const char *cmd, size_t len);
+
 /* ---- backoff.c ---- */
 /* A wait drawn uniformly in [0, ceiling] (full jitter), the ceiling being
  * `initial` doubled per attempt after the first, up to `max`; `rng` is the

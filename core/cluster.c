@@ -104,6 +104,12 @@ struct arc_cluster {
     size_t next_candidate;  /* where the next discovery starts in nodes */
 
     arc_keytable *keys;     /* from COMMAND; NULL: the built-in table only */
+    /* The last command looked up that is not a container, as given: most
+     * programs send the same few commands, so this saves the search. */
+    char memo_name[24];
+    size_t memo_len;        /* 0: nothing remembered */
+    bool memo_found;
+    arc_keyspec memo_spec;
     arc_buffer *scratch;    /* where the printf and argv calls encode */
     bool keys_asked;
 
@@ -291,7 +297,7 @@ static void send_to(ccmd *k, cnode *n)
             return;
         }
     }
-    int rc = arc_command_formatted_with(c, &co, on_node_reply, k, k->bytes, k->len);
+    int rc = arc__command_trusted(c, &co, on_node_reply, k, k->bytes, k->len);
     if (rc != ARC_OK) {
         char why[192];
         snprintf(why, sizeof why, "%s:%d refused the command: %s", n->host, n->port,
@@ -539,6 +545,7 @@ static void on_command_table(arc_context *c, arc_reply *r, int status, void *pri
         arc__keytable_from_command(&t, r, &cl->alloc) == ARC_OK) {
         arc__keytable_free(cl->keys);
         cl->keys = t;
+        cl->memo_len = 0; /* what it remembered came from the old table */
     } else {
         arc__keytable_free(t);
         cl->keys_asked = false; /* asked again at the next slot map */
@@ -914,7 +921,7 @@ static bool visit_key(const char *key, size_t len, void *data)
 
 /* Where the command goes: its keys' one slot (-1: none), refusing one
  * whose keys span slots, and the commands a cluster cannot carry yet. */
-static int classify(const arc_cluster *cl, const char *cmd, size_t len, int *slot, bool *ro)
+static int classify(arc_cluster *cl, const char *cmd, size_t len, int *slot, bool *ro)
 {
     arc_cmdview it;
     const char *name, *sub = NULL;
@@ -935,8 +942,22 @@ static int classify(const arc_cluster *cl, const char *cmd, size_t len, int *slo
     if (!arc__cmdview_next(&peek, &sub, &subn))
         sub = NULL;
     arc_keyspec spec;
-    if (!arc__keytable_find(cl->keys, name, n, sub, subn, &spec) || spec.kind == ARC_KEYS_NONE ||
-        spec.kind == ARC_KEYS_UNKNOWN)
+    memset(&spec, 0, sizeof spec);
+    bool found;
+    if (n > 0 && n == cl->memo_len && memcmp(name, cl->memo_name, n) == 0) {
+        found = cl->memo_found;
+        spec = cl->memo_spec;
+    } else {
+        bool container = false;
+        found = arc__keytable_find_ex(cl->keys, name, n, sub, subn, &spec, &container);
+        if (!container && n <= sizeof cl->memo_name) {
+            memcpy(cl->memo_name, name, n);
+            cl->memo_len = n;
+            cl->memo_found = found;
+            cl->memo_spec = spec;
+        }
+    }
+    if (!found || spec.kind == ARC_KEYS_NONE || spec.kind == ARC_KEYS_UNKNOWN)
         return ARC_OK;
     key_check kc = {-1, false};
     if (arc__keys_walk(&spec, &args, argc, visit_key, &kc) < 0)

@@ -386,6 +386,12 @@ int arc__keytable_from_command(arc_keytable **out, const arc_reply *r, const arc
 bool arc__keytable_find(const arc_keytable *t, const char *name, size_t len, const char *sub,
                         size_t sublen, arc_keyspec *out)
 {
+    return arc__keytable_find_ex(t, name, len, sub, sublen, out, NULL);
+}
+
+bool arc__keytable_find_ex(const arc_keytable *t, const char *name, size_t len, const char *sub,
+                           size_t sublen, arc_keyspec *out, bool *is_container)
+{
     if (name == NULL)
         return false;
     /* The name first, the server's table before the built-in one; then,
@@ -405,6 +411,8 @@ bool arc__keytable_find(const arc_keytable *t, const char *name, size_t len, con
         if (e == NULL)
             e = b;
     }
+    if (is_container != NULL)
+        *is_container = container;
     if (sub != NULL && container) {
         kp_key part = {name, len, sub, sublen};
         const kp_entry *s = t != NULL ? search(t->v, t->n, &part) : NULL;

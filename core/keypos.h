@@ -70,6 +70,11 @@ int arc__keytable_from_command(arc_keytable **out, const arc_reply *r,
  * may be NULL (the built-in table only). */
 bool arc__keytable_find(const arc_keytable *t, const char *name, size_t len, const char *sub,
                         size_t sublen, arc_keyspec *out);
+/* The same, also telling whether the command is a container (its spec
+ * then depends on `sub`): a caller may remember the spec of a command
+ * that is not one by its name alone. */
+bool arc__keytable_find_ex(const arc_keytable *t, const char *name, size_t len, const char *sub,
+                           size_t sublen, arc_keyspec *out, bool *is_container);
 void arc__keytable_free(arc_keytable *t);
 
 /* Walks the keys of an encoded command (`args` positioned after the name;
