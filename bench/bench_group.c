@@ -262,7 +262,7 @@ static void run_past_trim(arc_poll_loop *l)
 
 static int idle(const char *host, int port, int n)
 {
-    raise_nofile(2 * n);
+    raise_nofile(n); /* the group goes before the plain contexts come */
     counter gk = {0}, ck = {0};
     arc_allocator ga = {counting, &gk}, ca = {counting, &ck};
     arc_poll_loop *l = arc_poll_loop_new();

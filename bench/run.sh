@@ -8,6 +8,12 @@
 #   bench/run.sh codec      only the reader and encoder
 #   bench/run.sh async      only the async client, syscalls, heap and RSS
 #   bench/run.sh group      only the group: fan-out to 1,000 members, idle cost
+# Peers beside hiredis 0.14, each from a prefix that bench/build-peer.sh
+# made: HIREDIS_PREFIX (hiredis 1.x) and LIBVALKEY_PREFIX. With either set,
+# bench_codec and bench_async are also compiled against that peer (with cc,
+# into build-bench/peer-<name>/), and the codec and async measurements run
+# it too, as impl hiredis1 or libvalkey. LOOPS (default: all five) limits the
+# loops of the async runs.
 # Results go to $OUT (default bench-results/): codec.csv, async.csv,
 # syscalls.csv, rss.csv, group.csv, group-idle.csv, summary.txt, and
 # async-redis.svg / async-null.svg.
@@ -33,10 +39,42 @@ b=build-bench
 [ -f "$b/build.ninja" ] || meson setup "$b" -Dbench=enabled -Dbuildtype=release -Dtests=disabled >/dev/null
 ninja -C "$b" >/dev/null
 
+# The peers: name, prefix, the macro that selects it in bench/peer.h, its
+# library. Each gets its own bench_codec and bench_async, built against arc
+# from $b and the peer from its prefix (both found at run time by rpath).
+peers=()
+build_peer_bench() {
+    local name=$1 prefix=$2 macro=$3 lib=$4 d=$b/peer-$1
+    [ -d "$prefix/include" ] && [ -d "$prefix/lib" ] || {
+        echo "bench: $name: $prefix has no include/ and lib/ (bench/build-peer.sh SRC $prefix)" >&2
+        exit 1
+    }
+    prefix=$(cd "$prefix" && pwd)
+    mkdir -p "$d"
+    local cflags=(-std=c11 -O3 -Wall -Wextra -D_FILE_OFFSET_BITS=64 "-D$macro"
+        -I"$prefix/include" -Icore/include -Iadapters/include -Ibench)
+    local link=(-L"$b/core" -Wl,-rpath,"$root/$b/core" -larc
+        -L"$prefix/lib" -Wl,-rpath,"$prefix/lib" "-l$lib")
+    cc "${cflags[@]}" bench/bench_codec.c -o "$d/bench_codec" "${link[@]}"
+    # shellcheck disable=SC2046
+    cc "${cflags[@]}" $(pkg-config --cflags libevent_core libuv glib-2.0) bench/bench_async.c \
+        -o "$d/bench_async" "${link[@]}" $(pkg-config --libs libevent_core libuv glib-2.0) -lev
+    peers+=("$name")
+}
+[ -z "${HIREDIS_PREFIX:-}" ] || build_peer_bench hiredis1 "$HIREDIS_PREFIX" BENCH_PEER_HIREDIS1 hiredis
+[ -z "${LIBVALKEY_PREFIX:-}" ] || build_peer_bench libvalkey "$LIBVALKEY_PREFIX" BENCH_PEER_LIBVALKEY valkey
+# An impl's bench_async and its IMPL argument: arc and hiredis (0.14) are
+# $b's; a peer is the hiredis of its own build.
+ba_of() { case $1 in arc | hiredis) echo "$b/bench/bench_async" ;; *) echo "$b/peer-$1/bench_async" ;; esac; }
+arg_of() { case $1 in arc) echo arc ;; *) echo hiredis ;; esac; }
+
 if [ "$what" = all ] || [ "$what" = codec ]; then
     : >"$out/codec.csv"
     for i in $(seq "$reps"); do
         "$b/bench/bench_codec" | sed "s/^/$i,/" >>"$out/codec.csv"
+        for p in "${peers[@]}"; do
+            "$b/peer-$p/bench_codec" | grep -v ',arc,' | sed "s/,hiredis,/,$p,/; s/^/$i,/" >>"$out/codec.csv"
+        done
     done
 fi
 
@@ -77,14 +115,15 @@ if [ "$what" = all ] || [ "$what" = group ]; then
     done
     echo "rep,impl,members,heap_bytes" >"$out/group-idle.csv"
     for i in $(seq 3); do
-        (ulimit -n 25000 2>/dev/null; "$b/bench/bench_group" idle 127.0.0.1 "$nport" 10000) |
+        (ulimit -n 20000 2>/dev/null; "$b/bench/bench_group" idle 127.0.0.1 "$nport" 10000) |
             sed "s/^idle,/$i,/" >>"$out/group-idle.csv"
     done
 fi
 
 if [ "$what" = all ] || [ "$what" = async ]; then
     ba=$b/bench/bench_async
-    loops=(poll libevent libev libuv glib)
+    read -r -a loops <<<"${LOOPS:-poll libevent libev libuv glib}"
+    impls=(arc hiredis "${peers[@]}")
     count_for() { case $1 in 1) echo 20000 ;; 16) echo 100000 ;; *) echo 300000 ;; esac; }
 
     echo "rep,server,loop,impl,depth,ops_per_s,cpu_us_per_op,heap_calls_per_op" >"$out/async.csv"
@@ -96,8 +135,8 @@ if [ "$what" = all ] || [ "$what" = async ]; then
                 [ "$server" = null ] && port=$nport
                 echo "$i,$server,-,raw,$depth,$("$ba" raw 127.0.0.1 "$port" "$depth" "$n")" >>"$out/async.csv"
                 for loop in "${loops[@]}"; do
-                    for impl in arc hiredis; do
-                        r=$("$ba" run "$impl" "$loop" 127.0.0.1 "$port" "$depth" "$n")
+                    for impl in "${impls[@]}"; do
+                        r=$("$(ba_of "$impl")" run "$(arg_of "$impl")" "$loop" 127.0.0.1 "$port" "$depth" "$n")
                         echo "$i,$server,$loop,$impl,$depth,$r" >>"$out/async.csv"
                     done
                 done
@@ -110,11 +149,11 @@ if [ "$what" = all ] || [ "$what" = async ]; then
     # commands, so that connecting and exiting cancel out.
     echo "loop,impl,syscalls_per_round_trip" >"$out/syscalls.csv"
     count_syscalls() {
-        strace -f -c -o "$tmp/strace" "$ba" run "$1" "$2" 127.0.0.1 "$rport" 1 "$3" >/dev/null
+        strace -f -c -o "$tmp/strace" "$(ba_of "$1")" run "$(arg_of "$1")" "$2" 127.0.0.1 "$rport" 1 "$3" >/dev/null
         awk '/ total$/ {print $(NF-2)}' "$tmp/strace"
     }
     for loop in "${loops[@]}"; do
-        for impl in arc hiredis; do
+        for impl in "${impls[@]}"; do
             s1=$(count_syscalls "$impl" "$loop" 2000)
             s2=$(count_syscalls "$impl" "$loop" 4000)
             # each run makes its count plus a tenth of it as warm-up
@@ -124,8 +163,8 @@ if [ "$what" = all ] || [ "$what" = async ]; then
 
     echo "rep,impl,peak_rss_kib" >"$out/rss.csv"
     for i in $(seq 3); do
-        for impl in arc hiredis; do
-            echo "$i,$impl,$("$ba" rss "$impl" 127.0.0.1 "$nport" 1000000)" >>"$out/rss.csv"
+        for impl in "${impls[@]}"; do
+            echo "$i,$impl,$("$(ba_of "$impl")" rss "$(arg_of "$impl")" 127.0.0.1 "$nport" 1000000)" >>"$out/rss.csv"
         done
     done
 
