@@ -16,20 +16,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+#include "bench_util.h"
 
 static const char value[] = "0123456789abcdef";
 static long issued, done, failed, target;
@@ -120,9 +107,9 @@ int main(int argc, char **argv)
             return 1;
     }
     run(loop, depth, count / 10 > 0 ? count / 10 : 1); /* warm-up, connects */
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     run(loop, depth, count);
-    double t1 = now_s(), c1 = cpu_s();
+    double t1 = bench_now_s(), c1 = bench_cpu_s();
     printf("%s,%ld,%.0f,%.3f\n", mode, depth, (double)count / (t1 - t0),
            (c1 - c0) * 1e6 / (double)count);
     if (failed > 0)

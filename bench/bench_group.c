@@ -34,19 +34,16 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return bench_now_s() * 1e3;
 }
 
 static double cpu_us(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    return bench_cpu_s() * 1e6;
 }
 
 static void raise_nofile(int n)
@@ -227,30 +224,6 @@ static int fanout(const char *impl, const char *lname, const char *host, int por
 
 /* ---- idle cost ---- */
 
-typedef struct counter {
-    size_t live;
-} counter;
-
-/* Each block carries its size in front, so that frees can be counted. */
-static void *counting(void *ud, void *ptr, size_t size)
-{
-    counter *k = ud;
-    size_t *p = ptr ? (size_t *)ptr - 2 : NULL;
-    if (size == 0) {
-        if (p != NULL) {
-            k->live -= p[0];
-            free(p);
-        }
-        return NULL;
-    }
-    size_t old = p ? p[0] : 0;
-    size_t *q = realloc(p, size + 2 * sizeof(size_t));
-    if (q == NULL)
-        return NULL;
-    k->live += size - old;
-    q[0] = size;
-    return q + 2;
-}
 
 static void run_past_trim(arc_poll_loop *l)
 {
@@ -263,8 +236,8 @@ static void run_past_trim(arc_poll_loop *l)
 static int idle(const char *host, int port, int n)
 {
     raise_nofile(n); /* the group goes before the plain contexts come */
-    counter gk = {0}, ck = {0};
-    arc_allocator ga = {counting, &gk}, ca = {counting, &ck};
+    bench_counter gk = {0}, ck = {0};
+    arc_allocator ga = {bench_counting, &gk}, ca = {bench_counting, &ck};
     arc_poll_loop *l = arc_poll_loop_new();
 
     arc_options o;

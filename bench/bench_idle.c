@@ -18,30 +18,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-typedef struct counter {
-    size_t live;
-} counter;
+#include "bench_util.h"
 
-/* Each block carries its size in front, so that frees can be counted. */
-static void *counting(void *ud, void *ptr, size_t size)
-{
-    counter *k = ud;
-    size_t *p = ptr ? (size_t *)ptr - 2 : NULL;
-    if (size == 0) {
-        if (p != NULL) {
-            k->live -= p[0];
-            free(p);
-        }
-        return NULL;
-    }
-    size_t old = p ? p[0] : 0;
-    size_t *q = realloc(p, size + 2 * sizeof(size_t));
-    if (q == NULL)
-        return NULL;
-    k->live += size - old;
-    q[0] = size;
-    return q + 2;
-}
 
 static long rss_kib(void)
 {
@@ -78,8 +56,8 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max < (rlim_t)n + 64 ? rl.rlim_max : (rlim_t)n + 64;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    counter k = {0};
-    arc_allocator a = {counting, &k};
+    bench_counter k = {0};
+    arc_allocator a = {bench_counting, &k};
     arc_poll_loop *loop = arc_poll_loop_new_with(&a);
     arc_context **cs = calloc((size_t)n, sizeof *cs);
     if (loop == NULL || cs == NULL)
