@@ -21,18 +21,13 @@
 /* libev first: libevent's headers define EV_READ and EV_WRITE as macros
  * with other values, which would turn the libev adapters' masks invalid. */
 #include <arc/adapters/libev.h>
-#include <hiredis/adapters/libev.h>
+/* The peer (hiredis unless compiled with -DBENCH_PEER_...): peer_async.h. */
+#include "peer_async.h"
 
 #include <arc/adapters/glib.h>
 #include <arc/adapters/libevent.h>
 #include <arc/adapters/libuv.h>
 #include <arc/adapters/poll.h>
-
-#include <hiredis/adapters/glib.h>
-#include <hiredis/adapters/libevent.h>
-#include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -347,7 +342,7 @@ static int mode_run(char **argv)
 
 static int hiredis_up;
 
-static void hiredis_connected(const redisAsyncContext *c, int status)
+static void hiredis_connected(BENCH_PEER_CONNECT_CONST redisAsyncContext *c, int status)
 {
     (void)c;
     hiredis_up = status == REDIS_OK;

@@ -5,7 +5,7 @@
  * is reset every 1000 commands (encoder), best of a few passes. */
 #define _POSIX_C_SOURCE 200809L
 #include <arc/arc.h>
-#include <hiredis/hiredis.h>
+#include "peer.h" /* hiredis unless compiled with -DBENCH_PEER_... */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +151,7 @@ int main(void)
     reader_shape("array100", arr, n, true);
     reader_shape("bulk1k", kib, k, true);
     reader_shape("integer", ":1234567\r\n", 10, true);
-    reader_shape("map-resp3", map, sizeof map - 1, false); /* hiredis 0.14 has no RESP3 */
+    reader_shape("map-resp3", map, sizeof map - 1, BENCH_PEER_RESP3);
     /* The other RESP3 shapes, arc alone for the same reason. The doubles are
      * the two ways servers print 3.14: Redis 7.2's shortest form, and the
      * %.17g of older servers, which has more digits than a double holds. */
