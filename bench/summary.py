@@ -4,7 +4,10 @@
 usage: summary.py OUTDIR [all|codec|async|group]
 Reads OUTDIR/codec.csv, async.csv, syscalls.csv, rss.csv and idle.csv (those that the
 run made), prints the tables, and writes OUTDIR/async-<server>-medians.csv
-for bench/async.gp."""
+for bench/async.gp. The peers that run.sh was given (hiredis1, libvalkey)
+get a column each where they were measured, beside hiredis (0.14), and a
+column arc/best: arc against the best of hiredis and the peers. The targets
+stay against hiredis 0.14."""
 import csv
 import os
 import statistics
@@ -13,6 +16,8 @@ import sys
 out, what = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "all")
 LOOPS = ["poll", "libevent", "libev", "libuv", "glib"]
 DEPTHS = [1, 16, 256, 4096]
+PEERS = ["hiredis1", "libvalkey"]
+SHORT = {"hiredis1": "hi1", "libvalkey": "vk"}
 verdicts = []
 
 
@@ -26,20 +31,35 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def present(impls):
+    """The peers measured, among the impls seen."""
+    return [p for p in PEERS if p in impls]
+
+
 if what in ("all", "codec") and os.path.exists(f"{out}/codec.csv"):
     rows = {}
     for rep, kind, shape, impl, ns in csv.reader(open(f"{out}/codec.csv")):
         rows.setdefault((kind, shape), {}).setdefault(impl, []).append(float(ns))
+    peers = present({i for impls in rows.values() for i in impls})
     print("== reader and encoder: ns per reply / command, medians")
-    print(f"{'what':8} {'shape':10} {'arc':>9} {'hiredis':>9} {'arc/hiredis':>12}")
+    print(f"{'what':8} {'shape':10} {'arc':>9} {'hiredis':>9} "
+          + "".join(f"{p:>10}" for p in peers) + f"{'arc/hiredis':>12}"
+          + (f"{'arc/best':>9}" if peers else ""))
     for (kind, shape), impls in rows.items():
         a = med(impls["arc"])
+        pv = [med(impls[p]) if p in impls else None for p in peers]
+        cols = "".join(f"{v:10.1f}" if v is not None else f"{'-':>10}" for v in pv)
+        others = [v for v in pv if v is not None]
         if "hiredis" in impls:
             h = med(impls["hiredis"])
-            print(f"{kind:8} {shape:10} {a:9.1f} {h:9.1f} {a / h:12.2f}")
+            others.append(h)
+        bst = f"{a / min(others):9.2f}" if others else f"{'-':>9}"
+        if "hiredis" in impls:
+            print(f"{kind:8} {shape:10} {a:9.1f} {h:9.1f} {cols}{a / h:12.2f}"
+                  + (bst if peers else ""))
             target(f"{kind} {shape} arc/hiredis", a / h, 0.5)
         else:
-            print(f"{kind:8} {shape:10} {a:9.1f} {'-':>9} {'-':>12}")
+            print(f"{kind:8} {shape:10} {a:9.1f} {'-':>9} {cols}{'-':>12}" + (bst if peers else ""))
     print()
 
 if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
@@ -49,24 +69,45 @@ if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
         ops.setdefault(k, []).append(float(r["ops_per_s"]))
         cpu.setdefault(k, []).append(float(r["cpu_us_per_op"]))
         heap.setdefault(k, []).append(float(r["heap_calls_per_op"]))
+    peers = present({k[2] for k in ops})
+    # The loops measured (run.sh's LOOPS may leave some out), in their order.
+    loops = [lp for lp in LOOPS if any(k[1] == lp for k in ops)]
     for server in ("redis", "null"):
         title = "redis-server" if server == "redis" else "null server (+OK to everything)"
         print(f"== async, one connection, SET 16 B, against {title}: medians")
-        print(f"{'loop':9} {'depth':>5} {'arc ops/s':>11} {'hiredis':>11} {'raw':>11} "
-              f"{'arc/hi':>7} {'arc/raw':>8} {'arc us/op':>9} {'hi us/op':>9} {'cpu a/h':>8}")
+        if not peers:
+            print(f"{'loop':9} {'depth':>5} {'arc ops/s':>11} {'hiredis':>11} {'raw':>11} "
+                  f"{'arc/hi':>7} {'arc/raw':>8} {'arc us/op':>9} {'hi us/op':>9} {'cpu a/h':>8}")
+        else:
+            print(f"{'loop':9} {'depth':>5} {'arc ops/s':>11} {'hiredis':>11} "
+                  + "".join(f"{p:>11}" for p in peers) + f" {'raw':>11} "
+                  f"{'arc/hi':>7} {'arc/best':>8} {'arc/raw':>8} {'arc us/op':>9} {'hi us/op':>9} "
+                  + "".join(f" {SHORT[p] + ' us/op':>10}" for p in peers)
+                  + f" {'cpu a/h':>8} {'cpu a/best':>10}")
         medians = {d: {} for d in DEPTHS}
         for d in DEPTHS:
             raw = med(ops.get((server, "-", "raw", d), []))
             medians[d]["raw"] = raw
-            for loop in LOOPS:
+            for loop in loops:
                 a = med(ops.get((server, loop, "arc", d), []))
                 h = med(ops.get((server, loop, "hiredis", d), []))
                 ca = med(cpu.get((server, loop, "arc", d), []))
                 ch = med(cpu.get((server, loop, "hiredis", d), []))
                 medians[d][f"arc {loop}"] = a
                 medians[d][f"hiredis {loop}"] = h
-                print(f"{loop:9} {d:5} {a:11.0f} {h:11.0f} {raw:11.0f} {a / h:7.2f} "
-                      f"{a / raw:8.2f} {ca:9.3f} {ch:9.3f} {ca / ch:8.2f}")
+                if not peers:
+                    print(f"{loop:9} {d:5} {a:11.0f} {h:11.0f} {raw:11.0f} {a / h:7.2f} "
+                          f"{a / raw:8.2f} {ca:9.3f} {ch:9.3f} {ca / ch:8.2f}")
+                else:
+                    po = [med(ops.get((server, loop, p, d), [])) for p in peers]
+                    pc = [med(cpu.get((server, loop, p, d), [])) for p in peers]
+                    # the best: most ops/s, least CPU per op (NaN, not measured, left out)
+                    bo = max((v for v in po + [h] if v == v), default=float("nan"))
+                    bc = min((v for v in pc + [ch] if v == v), default=float("nan"))
+                    print(f"{loop:9} {d:5} {a:11.0f} {h:11.0f} "
+                          + "".join(f"{v:11.0f}" for v in po) + f" {raw:11.0f} "
+                          f"{a / h:7.2f} {a / bo:8.2f} {a / raw:8.2f} {ca:9.3f} {ch:9.3f} "
+                          + "".join(f"{v:11.3f}" for v in pc) + f" {ca / ch:8.2f} {ca / bc:10.2f}")
                 if server == "null" and d == 256:
                     target(f"client CPU per op, null server, depth 256, {loop}: arc/hiredis",
                            ca / ch, 0.5)
@@ -80,10 +121,11 @@ if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
                 f.write(f"{d}," + ",".join(f"{medians[d][c]:.0f}" for c in cols) + "\n")
         print()
     print("== heap calls per command in steady state (null server, depth 256, medians)")
-    for loop in LOOPS:
+    for loop in loops:
         a = med(heap.get(("null", loop, "arc", 256), []))
         h = med(heap.get(("null", loop, "hiredis", 256), []))
-        print(f"{loop:9} arc {a:5.2f}   hiredis {h:5.2f}")
+        print(f"{loop:9} arc {a:5.2f}   hiredis {h:5.2f}"
+              + "".join(f"   {p} {med(heap.get(('null', loop, p, 256), [])):5.2f}" for p in peers))
         target(f"heap calls per command, {loop}, arc", a, 0)
     print()
 
@@ -91,8 +133,10 @@ if what in ("all", "async") and os.path.exists(f"{out}/syscalls.csv"):
     print("== syscalls per round trip, depth 1, redis-server (strace -c, 2N minus N)")
     sc = {(r["loop"], r["impl"]): float(r["syscalls_per_round_trip"])
           for r in csv.DictReader(open(f"{out}/syscalls.csv"))}
-    for loop in LOOPS:
-        print(f"{loop:9} arc {sc[(loop, 'arc')]:5.2f}   hiredis {sc[(loop, 'hiredis')]:5.2f}")
+    peers = present({k[1] for k in sc})
+    for loop in [lp for lp in LOOPS if (lp, "arc") in sc]:
+        print(f"{loop:9} arc {sc[(loop, 'arc')]:5.2f}   hiredis {sc[(loop, 'hiredis')]:5.2f}"
+              + "".join(f"   {p} {sc[(loop, p)]:5.2f}" for p in peers))
         target(f"syscalls per round trip, {loop}, arc", sc[(loop, "arc")], 3)
     print()
 
@@ -101,8 +145,11 @@ if what in ("all", "async") and os.path.exists(f"{out}/rss.csv"):
     for r in csv.DictReader(open(f"{out}/rss.csv")):
         rss.setdefault(r["impl"], []).append(float(r["peak_rss_kib"]))
     a, h = med(rss["arc"]), med(rss["hiredis"])
+    peers = present(rss)
     print("== peak RSS over baseline with 1M SET commands in flight (poll, null server)")
-    print(f"arc {a / 1024:.1f} MiB   hiredis {h / 1024:.1f} MiB   arc/hiredis {a / h:.2f}")
+    print(f"arc {a / 1024:.1f} MiB   hiredis {h / 1024:.1f} MiB   "
+          + "".join(f"{p} {med(rss[p]) / 1024:.1f} MiB   " for p in peers) + f"arc/hiredis {a / h:.2f}"
+          + (f"   arc/best {a / min([h] + [med(rss[p]) for p in peers]):.2f}" if peers else ""))
     target("peak RSS with 1M in flight: arc/hiredis", a / h, 0.5)
     print()
 
