@@ -2,7 +2,9 @@
  * rules only and never past the bytes they are given. */
 #include "numbers.h"
 
+#include <float.h>
 #include <locale.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,14 +115,20 @@ bool arc__valid_double(const char *p, size_t n)
 }
 
 /* strtod follows LC_NUMERIC; RESP always writes '.', so the copy handed to
- * strtod uses the current locale's decimal point instead. */
-double arc__to_double(const char *p, size_t n)
+ * strtod uses the current locale's decimal point instead. The slow path of
+ * arc__parse_double: what the exact shortcuts below cannot take. */
+static bool to_double_slow(const char *p, size_t n, double *out)
 {
     char tmp[128];
+    /* The copy must hold the whole text, or strtod would read a prefix. */
+    if (n > ARC__DOUBLE_MAX || !arc__valid_double(p, n))
+        return false;
     const char *dp = localeconv()->decimal_point;
     size_t dl = dp && dp[0] ? strlen(dp) : 1;
     size_t j = 0;
-    for (size_t i = 0; i < n && j + dl < sizeof tmp; i++) {
+    for (size_t i = 0; i < n; i++) {
+        if (j + dl >= sizeof tmp)
+            return false;
         if (p[i] == '.' && dp && dp[0]) {
             memcpy(tmp + j, dp, dl);
             j += dl;
@@ -129,6 +137,196 @@ double arc__to_double(const char *p, size_t n)
         }
     }
     tmp[j] = '\0';
-    return strtod(tmp, NULL);
+    *out = strtod(tmp, NULL);
+    return true;
 }
 
+/* 10^0 .. 10^22: the powers of ten a double holds exactly (5^22 < 2^53). */
+static const double exact_pow10[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 u128;
+
+/* 5^0 .. 5^27, the powers of five below 2^63: 10^k is 5^k * 2^k, and the
+ * 2^k is only an exponent, so these are all the exact path multiplies or
+ * divides by. */
+static const uint64_t pow5[28] = {
+    1ull,
+    5ull,
+    25ull,
+    125ull,
+    625ull,
+    3125ull,
+    15625ull,
+    78125ull,
+    390625ull,
+    1953125ull,
+    9765625ull,
+    48828125ull,
+    244140625ull,
+    1220703125ull,
+    6103515625ull,
+    30517578125ull,
+    152587890625ull,
+    762939453125ull,
+    3814697265625ull,
+    19073486328125ull,
+    95367431640625ull,
+    476837158203125ull,
+    2384185791015625ull,
+    11920928955078125ull,
+    59604644775390625ull,
+    298023223876953125ull,
+    1490116119384765625ull,
+    7450580596923828125ull,
+};
+
+/* x * 2^e2 rounded to the nearest double, ties to even, as strtod rounds.
+ * x is nonzero; `sticky` says that nonzero bits below x's last bit were cut
+ * off (a division's remainder), which breaks a tie upwards. False when the
+ * result is not a normal double: the caller's ranges keep it normal, and a
+ * miss falls back to strtod rather than being rounded twice. */
+static bool round_to_double(u128 x, bool sticky, int e2, bool neg, double *out)
+{
+    uint64_t hi = (uint64_t)(x >> 64);
+    int lz = hi ? __builtin_clzll(hi) : 64 + __builtin_clzll((uint64_t)x);
+    x <<= lz;
+    e2 -= lz;
+    /* Now bit 127 is set: the 53 bits kept are 127..75, the 75 below decide
+     * the rounding. */
+    uint64_t mant = (uint64_t)(x >> 75);
+    u128 rest = x & (((u128)1 << 75) - 1);
+    u128 half = (u128)1 << 74;
+    if (rest > half || (rest == half && (sticky || (mant & 1)))) {
+        mant++;
+        if (mant == (1ull << 53)) {
+            mant >>= 1;
+            e2++;
+        }
+    }
+    e2 += 75;
+    /* mant * 2^e2 with mant in [2^52, 2^53): the biased exponent is that
+     * of 2^(e2 + 52). */
+    int biased = e2 + 52 + 1023;
+    if (biased < 1 || biased > 2046)
+        return false;
+    uint64_t bits = ((uint64_t)neg << 63) | ((uint64_t)biased << 52) | (mant & ((1ull << 52) - 1));
+    memcpy(out, &bits, sizeof *out);
+    return true;
+}
+
+/* m * 10^e10 with m < 2^64 and |e10| <= 27, exactly rounded with integer
+ * arithmetic: m * 5^e10 fits 128 bits; m / 5^k is a 128-by-64 division with
+ * a quotient of at least 64 bits and its remainder as the sticky bit. */
+static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
+{
+    if (e10 >= 0)
+        return round_to_double((u128)m * pow5[e10], false, e10, neg, out);
+    int k = -e10;
+    int lz = __builtin_clzll(m);
+    u128 num = (u128)(m << lz) << 64;
+    u128 q = num / pow5[k];
+    bool sticky = num - q * pow5[k] != 0;
+    return round_to_double(q, sticky, -64 - lz - k, neg, out);
+}
+#define SCALE_EXACT_MAX 27
+#else
+static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
+{
+    (void)m, (void)e10, (void)neg, (void)out;
+    return false;
+}
+#define SCALE_EXACT_MAX 0
+#endif
+
+/* One pass over the text: the grammar of arc__valid_double, with the digits
+ * gathered as it goes. Most values a server sends have at most 19
+ * significant digits and a small exponent; those are converted exactly
+ * here, and the rest (long mantissas, huge or tiny exponents, nan) go to
+ * strtod, which is slower but just as exact. */
+bool arc__parse_double(const char *p, size_t n, double *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n > 0 && (p[0] == '-' || p[0] == '+')) {
+        neg = p[0] == '-';
+        i = 1;
+    }
+    if (i == n || !arc__is_digit(p[i])) {
+        /* inf, nan, or not a double: arc__valid_double decides. */
+        return to_double_slow(p, n, out);
+    }
+    uint64_t m = 0;
+    int sig = 0;         /* significant digits in m (leading zeros are not) */
+    bool long_m = false; /* more than 19 of them: m cannot hold them all */
+    long e10 = 0;
+    for (; i < n && arc__is_digit(p[i]); i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (m == 0 && d == 0)
+            continue;
+        if (sig == 19) {
+            long_m = true;
+        } else {
+            m = m * 10 + d;
+            sig++;
+        }
+    }
+    if (i < n && p[i] == '.') {
+        size_t f = ++i;
+        for (; i < n && arc__is_digit(p[i]); i++) {
+            unsigned d = (unsigned)(p[i] - '0');
+            e10--;
+            if (m == 0 && d == 0)
+                continue;
+            if (sig == 19) {
+                long_m = true;
+            } else {
+                m = m * 10 + d;
+                sig++;
+            }
+        }
+        if (i == f)
+            return false;
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (p[i] == '-' || p[i] == '+'))
+            eneg = p[i++] == '-';
+        size_t f = i;
+        long x = 0;
+        for (; i < n && arc__is_digit(p[i]); i++)
+            if (x < 100000) /* far past any double; stops the overflow */
+                x = x * 10 + (p[i] - '0');
+        if (i == f)
+            return false;
+        e10 += eneg ? -x : x;
+    }
+    if (i != n)
+        return false;
+    if (long_m)
+        return to_double_slow(p, n, out);
+    if (m == 0) {
+        /* Zero whatever the exponent, with its sign, as strtod gives it. */
+        *out = neg ? -0.0 : 0.0;
+        return true;
+    }
+#if FLT_EVAL_METHOD == 0
+    /* Clinger's fast path: m and 10^|e10| are both exact doubles, and one
+     * IEEE multiplication or division rounds the exact result once. Only
+     * where the arithmetic is done in double itself: x87 extended precision
+     * would round twice. */
+    if (m <= (1ull << 53) && e10 >= -22 && e10 <= 22) {
+        double v = (double)m;
+        v = e10 < 0 ? v / exact_pow10[-e10] : v * exact_pow10[e10];
+        *out = neg ? -v : v;
+        return true;
+    }
+#endif
+    if (e10 >= -SCALE_EXACT_MAX && e10 <= SCALE_EXACT_MAX && scale_exact(m, (int)e10, neg, out))
+        return true;
+    return to_double_slow(p, n, out);
+}

@@ -38,7 +38,13 @@ bool arc__all_digits(const char *p, size_t n);
 /* p[0, n) follows the RESP3 double grammar. */
 bool arc__valid_double(const char *p, size_t n);
 
-/* The value of a valid RESP3 double, whatever LC_NUMERIC says; n <= 100. */
-double arc__to_double(const char *p, size_t n);
+/* The longest double text arc__parse_double takes: Redis writes at most 17
+ * significant digits, and the bound keeps strtod's copy on the stack. */
+#define ARC__DOUBLE_MAX 100
+
+/* p[0, n) as a RESP3 double into *out, exactly as strtod rounds it (to
+ * nearest, ties to even) whatever LC_NUMERIC says. False, *out untouched,
+ * when p[0, n) is not a RESP3 double or is longer than ARC__DOUBLE_MAX. */
+bool arc__parse_double(const char *p, size_t n, double *out);
 
 #endif

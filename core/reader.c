@@ -418,15 +418,15 @@ static enum step step_line(arc_reader *r, arc_reply **out)
             return STEP_NOMEM;
         n->integer = v;
         return line_value(r, n, linelen, out);
-    case LINE_DOUBLE:
-        /* Redis writes at most 17 significant digits; the bound keeps the
-         * conversion copy on the stack. */
-        if (tlen > 100 || !arc__valid_double(text, tlen))
+    case LINE_DOUBLE: {
+        double d;
+        if (!arc__parse_double(text, tlen, &d))
             return arc__rd_fail(r, 0, "invalid double");
         if ((n = arc__rd_string_node(r, ARC_REPLY_DOUBLE, text, tlen)) == NULL)
             return STEP_NOMEM;
-        n->dval = arc__to_double(text, tlen);
+        n->dval = d;
         return line_value(r, n, linelen, out);
+    }
     case LINE_BOOL:
         if (tlen != 1 || (text[0] != 't' && text[0] != 'f'))
             return arc__rd_fail(r, 0, "boolean must be #t or #f");
