@@ -214,6 +214,7 @@ static void on_tick(void *data)
     arc_group *g = data;
     g->armed = -1;
     g->refs++;
+    start_waiting(g);
     int64_t now = arc__now_ms();
     arc_member *m = g->whead;
     if (m != NULL)
@@ -398,6 +399,8 @@ int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
         g->armed = -1;
         arm_at(g, at);
     }
+    /* The members added so far start now: the caller holds every one of
+     * them, so their on_change may run inside this call. */
     start_waiting(g);
     return ARC_OK;
 }
@@ -468,13 +471,11 @@ static arc_member *add(arc_group *g, const arc_options *base, const char *host, 
     g->counts[ARC_STATE_INIT]++;
     LIST_APPEND(g, m, whead, wtail, wprev, wnext);
     m->waiting = true;
-    /* A failed attach calls back, and a callback may remove the member:
-     * then there is no member to return. */
-    member_ref(m);
-    start_waiting(g);
-    bool kept = m->in_table;
-    member_unref(m);
-    return kept ? m : NULL;
+    /* It starts from the loop (its turn may be now): no callback runs
+     * before the caller holds the member. */
+    if (g->attach != NULL)
+        arm_at(g, arc__now_ms());
+    return m;
 }
 
 arc_member *arc_group_add(arc_group *g, const char *host, int port, void *data)

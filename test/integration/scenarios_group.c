@@ -572,8 +572,33 @@ static void group_held_by_name(void **state)
     arc_group_free(g);
 }
 
+/* A member added to a group already attached starts from the loop: no
+ * callback runs inside arc_group_add, so on_change never meets a member
+ * its caller does not hold yet. */
+static void group_add_starts_from_the_loop(void **state)
+{
+    itest *t = *state;
+    arc_options mo = itest_options(t);
+    static grp_watch w;
+    memset(&w, 0, sizeof w);
+    arc_group_options go = {.member_options = &mo, .on_change = grp_on_change, .data = &w};
+    arc_group *g = arc_group_new(&go);
+    assert_non_null(g);
+    grp_attach(t, g);
+    arc_member *m = arc_group_add(g, mo.host, mo.port, grp_id(0));
+    assert_non_null(m);
+    assert_int_equal(w.calls, 0);
+    assert_int_equal(arc_member_state(m), ARC_STATE_INIT);
+    ITEST_RUN_UNTIL(t, 5000, arc_member_state(m) == ARC_STATE_READY);
+    assert_int_equal(w.nstarted, 1);
+    assert_int_equal(w.first_prev[0], ARC_STATE_INIT);
+    assert_int_equal(w.first_now[0], ARC_STATE_CONNECTING);
+    arc_group_free(g);
+}
+
 const struct CMUnitTest itest_group_scenarios[] = {
     cmocka_unit_test(group_held_by_name),
+    cmocka_unit_test(group_add_starts_from_the_loop),
     cmocka_unit_test(group_fanout_to_many),
     cmocka_unit_test(group_max_connecting),
     cmocka_unit_test(group_held_until_descriptors_free),

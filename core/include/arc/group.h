@@ -67,9 +67,10 @@ ARC_API int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop);
  * attached or max_connecting are under way. `host` and `path` are copied
  * by the call (the member's context is made then, even when its connect
  * waits). `data` is the caller's (arc_member_data()); the group never
- * touches it. Returns the member, or
- * NULL when out of memory, an argument is NULL, or the group is being
- * freed. Allowed from inside any callback. */
+ * touches it. Its connection starts from the loop (when its turn comes),
+ * never inside this call: no callback runs before the caller holds the
+ * member. Returns the member, or NULL when out of memory, an argument is
+ * NULL, or the group is being freed. Allowed from inside any callback. */
 ARC_API arc_member *arc_group_add(arc_group *g, const char *host, int port, void *data);
 ARC_API arc_member *arc_group_add_unix(arc_group *g, const char *path, void *data);
 /* With full options, copied as arc_connect() copies them: their callbacks
