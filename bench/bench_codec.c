@@ -152,17 +152,18 @@ int main(void)
     reader_shape("bulk1k", kib, k, true);
     reader_shape("integer", ":1234567\r\n", 10, true);
     reader_shape("map-resp3", map, sizeof map - 1, BENCH_PEER_RESP3);
-    /* The other RESP3 shapes, arc alone for the same reason. The doubles are
-     * the two ways servers print 3.14: Redis 7.2's shortest form, and the
-     * %.17g of older servers, which has more digits than a double holds. */
-    reader_shape("double-resp3", ",3.14\r\n", 7, false);
-    reader_shape("double17-resp3", ",3.1400000000000001\r\n", 21, false);
-    reader_shape("bool-resp3", "#t\r\n", 4, false);
+    /* The other RESP3 shapes, for arc and the peers whose reader takes RESP3
+     * (not hiredis 0.14). The doubles are the two ways servers print 3.14:
+     * Redis 7.2's shortest form, and the %.17g of older servers, which has
+     * more digits than a double holds. */
+    reader_shape("double-resp3", ",3.14\r\n", 7, BENCH_PEER_RESP3);
+    reader_shape("double17-resp3", ",3.1400000000000001\r\n", 21, BENCH_PEER_RESP3);
+    reader_shape("bool-resp3", "#t\r\n", 4, BENCH_PEER_RESP3);
     static char set[512];
     size_t sn = (size_t)snprintf(set, sizeof set, "~16\r\n");
     for (int i = 0; i < 16; i++)
         sn += (size_t)snprintf(set + sn, sizeof set - sn, "$8\r\nmember%02d\r\n", i);
-    reader_shape("set16-resp3", set, sn, false);
+    reader_shape("set16-resp3", set, sn, BENCH_PEER_RESP3);
     /* Three levels, two wide: the aggregate stack pushed and popped. */
     static const char nested[] = "*2\r\n*2\r\n*2\r\n:1\r\n:2\r\n*2\r\n:3\r\n:4\r\n"
                                  "*2\r\n*2\r\n:5\r\n:6\r\n*2\r\n:7\r\n:8\r\n";
