@@ -193,8 +193,10 @@ if what in ("all", "async") and os.path.exists(f"{out}/tls.csv"):
                   f"({share:.0%} resumed)")
             target("resumed handshake: resumed/full", res / full, 0.9)
     if os.path.exists(f"{out}/tls-idle.csv"):
+        # a repetition whose bench_tls failed left its value empty
         ti = [float(r["heap_bytes_per_idle_tls_connection"])
-              for r in csv.DictReader(open(f"{out}/tls-idle.csv"))]
+              for r in csv.DictReader(open(f"{out}/tls-idle.csv"))
+              if r["heap_bytes_per_idle_tls_connection"]]
         if ti:
             print(f"heap bytes per idle TLS connection (arc + OpenSSL): {med(ti):.0f}")
     print()
