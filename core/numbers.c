@@ -219,18 +219,23 @@ static bool round_to_double(u128 x, bool sticky, int e2, bool neg, double *out)
 }
 
 /* m * 10^e10 with m < 2^64 and |e10| <= 27, exactly rounded with integer
- * arithmetic: m * 5^e10 fits 128 bits; m / 5^k is a 128-by-64 division with
- * a quotient of at least 64 bits and its remainder as the sticky bit. */
+ * arithmetic: m * 5^e10 fits 128 bits; m / 5^k is a 128-by-64 division
+ * with its remainder as the sticky bit. The dividend is m, its top bit at
+ * 63, times 2^s with 2^s <= 5^k < 2^(s+1): its high half is then below
+ * 5^k, so the quotient fits 64 bits (libgcc's and compiler-rt's 128-bit
+ * division then needs one 64-bit hardware division, not two) and is still
+ * at least 2^62, more bits than the 54 that rounding needs. */
 static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
 {
     if (e10 >= 0)
         return round_to_double((u128)m * pow5[e10], false, e10, neg, out);
     int k = -e10;
     int lz = __builtin_clzll(m);
-    u128 num = (u128)(m << lz) << 64;
-    u128 q = num / pow5[k];
-    bool sticky = num - q * pow5[k] != 0;
-    return round_to_double(q, sticky, -64 - lz - k, neg, out);
+    int s = 63 - __builtin_clzll(pow5[k]);
+    u128 num = (u128)(m << lz) << s;
+    uint64_t q = (uint64_t)(num / pow5[k]);
+    bool sticky = num - (u128)q * pow5[k] != 0;
+    return round_to_double(q, sticky, -s - lz - k, neg, out);
 }
 #define SCALE_EXACT_MAX 27
 #else
@@ -263,38 +268,32 @@ bool arc__parse_double(const char *p, size_t n, double *out)
         /* inf, nan, or not a double: arc__valid_double decides. */
         return to_double_slow(p, n, out);
     }
+    /* The digits go into m with no check per digit: leading zeros are
+     * skipped first, so the count of the rest says whether m holds them
+     * all (19 digits are below 2^64); when it does not, m has wrapped and
+     * is not used. */
     uint64_t m = 0;
-    int sig = 0;         /* significant digits in m (leading zeros are not) */
-    bool long_m = false; /* more than 19 of them: m cannot hold them all */
     long e10 = 0;
-    for (; i < n && arc__is_digit(p[i]); i++) {
-        unsigned d = (unsigned)(p[i] - '0');
-        if (m == 0 && d == 0)
-            continue;
-        if (sig == 19) {
-            long_m = true;
-        } else {
-            m = m * 10 + d;
-            sig++;
-        }
-    }
+    while (i < n && p[i] == '0')
+        i++;
+    size_t from = i;
+    for (; i < n && arc__is_digit(p[i]); i++)
+        m = m * 10 + (unsigned)(p[i] - '0');
+    size_t sig = i - from;
     if (i < n && p[i] == '.') {
         size_t f = ++i;
-        for (; i < n && arc__is_digit(p[i]); i++) {
-            unsigned d = (unsigned)(p[i] - '0');
-            e10--;
-            if (m == 0 && d == 0)
-                continue;
-            if (sig == 19) {
-                long_m = true;
-            } else {
-                m = m * 10 + d;
-                sig++;
-            }
-        }
+        if (sig == 0) /* 0.000123: these zeros only move the point */
+            while (i < n && p[i] == '0')
+                i++;
+        size_t g = i;
+        for (; i < n && arc__is_digit(p[i]); i++)
+            m = m * 10 + (unsigned)(p[i] - '0');
         if (i == f)
             return false;
+        sig += i - g;
+        e10 = -(long)(i - f);
     }
+    bool long_m = sig > 19;
     if (i < n && (p[i] == 'e' || p[i] == 'E')) {
         i++;
         bool eneg = false;
