@@ -294,6 +294,8 @@ static const example examples[] = {
     EX("double nan(char-sequence)", ",nan(123)\r\n", W_DBL(NAN, "nan(123)")),
     EX("double exponent with sign", ",1E+5\r\n", W_DBL(1e5, "1E+5")),
     EX("double fraction", ",3.141592653589793\r\n", W_DBL(3.141592653589793, "3.141592653589793")),
+    /* %.17g, as servers before 7.2 write: more digits than 2^53 holds. */
+    EX("double of 17 digits", ",3.1400000000000001\r\n", W_DBL(3.14, "3.1400000000000001")),
     EX("bool true", "#t\r\n", W_BOOL(1)),
     EX("bool false", "#f\r\n", W_BOOL(0)),
     EX("bignum", "(3492890328409238509324850943850943825024385\r\n",
@@ -801,6 +803,10 @@ static const bad malformed[] = {
     BAD("double starting with a dot", ",.5\r\n"),
     BAD("double ending with a dot", ",1.\r\n"),
     BAD("double exponent without digits", ",1e\r\n"),
+    /* ARC__DOUBLE_MAX: 101 bytes of text, all of them digits a double could
+     * take (leading zeros); 100 are taken (see test_double). */
+    BAD("double longer than 100 bytes", ",00000000000000000000000000000000000000000000000000"
+        "000000000000000000000000000000000000000000000000001\r\n"),
     BAD("bignum with a plus sign", "(+12\r\n"),
     BAD("verbatim shorter than 4", "=3\r\ntxt\r\n"),
     BAD("verbatim without colon", "=5\r\ntxtab\r\n"),
