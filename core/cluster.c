@@ -497,22 +497,31 @@ static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privda
 
 /* ---- the slot map ---- */
 
-static void apply(arc_cluster *cl, arc_topology *t)
+/* Puts the slot map `t` in use. ARC_ERR_NOMEM, with the map in use left
+ * as it was, when the nodes could not be looked up or made: the caller
+ * then counts the refresh as failed, so that another is scheduled (and
+ * commands waiting for a first map are told) instead of waiting for ever
+ * for a map that was read and dropped. */
+static int apply(arc_cluster *cl, arc_topology *t)
 {
     cnode **at = arc_mem_alloc(&cl->alloc, (t->nnodes ? t->nnodes : 1) * sizeof *at);
     if (at == NULL)
-        return;
+        return ARC_ERR_NOMEM;
+    /* Every node first (new ones are appended, unlisted until below), so
+     * that a failure leaves the current map's flags untouched. */
+    for (size_t i = 0; i < t->nnodes; i++) {
+        at[i] = node_get(cl, t->nodes[i].host, t->nodes[i].port);
+        if (at[i] == NULL) {
+            arc_mem_free(&cl->alloc, at);
+            return ARC_ERR_NOMEM;
+        }
+    }
     for (cnode *n = cl->nodes; n != NULL; n = n->next) {
         n->listed = false;
         n->master = false;
         n->master_of = NULL;
     }
     for (size_t i = 0; i < t->nnodes; i++) {
-        at[i] = node_get(cl, t->nodes[i].host, t->nodes[i].port);
-        if (at[i] == NULL) {
-            arc_mem_free(&cl->alloc, at);
-            return;
-        }
         at[i]->listed = true;
         at[i]->master = t->nodes[i].master;
     }
@@ -534,6 +543,7 @@ static void apply(arc_cluster *cl, arc_topology *t)
     }
     if (cl->on_event != NULL && !cl->freeing)
         cl->on_event(cl, ARC_CLUSTER_TOPOLOGY, NULL, cl->data);
+    return ARC_OK;
 }
 
 static void on_command_table(arc_context *c, arc_reply *r, int status, void *privdata)
@@ -639,8 +649,8 @@ static void on_refresh(arc_context *c, arc_reply *r, int status, void *privdata)
                 snprintf(why, sizeof why, "%s:%d serves no slot map (not a cluster?)", n->host,
                          n->port);
             }
-            if (rc == ARC_OK)
-                apply(cl, t);
+            if (rc == ARC_OK && (rc = apply(cl, t)) != ARC_OK)
+                snprintf(why, sizeof why, "out of memory putting the slot map in use");
             arc__topology_free(t);
             arc_mem_free(&cl->alloc, t);
         }
@@ -1165,6 +1175,17 @@ bool arc_cluster_node_is_master(const arc_cluster *cl, const arc_member *node)
         if (n->m == node)
             return n->listed && n->master;
     return false;
+}
+
+size_t arc_cluster_node_slots(const arc_cluster *cl, const arc_member *node)
+{
+    if (cl == NULL || node == NULL)
+        return 0;
+    size_t n = 0;
+    for (unsigned s = 0; s < ARC_SLOTS; s++)
+        if (cl->slots[s] != NULL && cl->slots[s]->m == node)
+            n++;
+    return n;
 }
 
 unsigned arc_cluster_key_slot(const char *key, size_t len)

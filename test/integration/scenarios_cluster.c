@@ -306,6 +306,20 @@ static void cluster_routes_by_slot(void **state)
     arc_cluster *cl = cluster_ready(t, NULL, &ev);
     assert_int_equal(ev.topology, 1);
     assert_int_equal(arc_group_size(arc_cluster_group(cl)), test_cluster_size(t->cluster));
+    /* The table: three masters sharing every slot, three replicas with none. */
+    size_t masters = 0, slots = 0;
+    for (arc_member *m = arc_group_next(arc_cluster_group(cl), NULL); m != NULL;
+         m = arc_group_next(arc_cluster_group(cl), m)) {
+        if (arc_cluster_node_is_master(cl, m)) {
+            masters++;
+            assert_true(arc_cluster_node_slots(cl, m) > 0);
+        } else {
+            assert_int_equal(arc_cluster_node_slots(cl, m), 0);
+        }
+        slots += arc_cluster_node_slots(cl, m);
+    }
+    assert_int_equal(masters, 3);
+    assert_int_equal(slots, 16384);
     static kv sets, reads;
     memset(&sets, 0, sizeof sets);
     memset(&reads, 0, sizeof reads);

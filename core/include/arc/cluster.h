@@ -143,6 +143,9 @@ ARC_API bool arc_cluster_ready(const arc_cluster *cl);
 ARC_API arc_member *arc_cluster_slot_master(const arc_cluster *cl, unsigned slot);
 /* Whether `node` is a master in the current slot map. */
 ARC_API bool arc_cluster_node_is_master(const arc_cluster *cl, const arc_member *node);
+/* How many slots `node` serves as master in the current slot map (0 for a
+ * replica, a node not in the map, or NULL). */
+ARC_API size_t arc_cluster_node_slots(const arc_cluster *cl, const arc_member *node);
 /* The slot of a key (CRC16 of the key or its {hash tag}, mod 16384). */
 ARC_API unsigned arc_cluster_key_slot(const char *key, size_t len);
 
