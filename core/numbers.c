@@ -247,6 +247,48 @@ static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
 #define SCALE_EXACT_MAX 0
 #endif
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Eight digits at a time, as one uint64 whose lowest byte is the first
+ * digit. A byte is a digit when its high nibble is 3 and adding 6 keeps it
+ * 3 (0x30..0x39); a carry out of a byte can only come from a byte that has
+ * already failed. */
+static inline bool eight_digits(const char *p, uint64_t *v)
+{
+    uint64_t c;
+    memcpy(&c, p, sizeof c);
+    const uint64_t hi = 0xf0f0f0f0f0f0f0f0ull;
+    if (((c & hi) | (((c + 0x0606060606060606ull) & hi) >> 4)) != 0x3333333333333333ull)
+        return false;
+    c -= 0x3030303030303030ull;
+    /* Pairs: each even byte becomes 10 * itself + the next; then each
+     * 16-bit lane 100 * itself + the next; then the two 4-digit halves. */
+    c = (c * 10 + (c >> 8)) & 0x00ff00ff00ff00ffull;
+    c = (c * 100 + (c >> 16)) & 0x0000ffff0000ffffull;
+    *v = (c & 0xffffffffull) * 10000 + (c >> 32);
+    return true;
+}
+#define HAVE_EIGHT_DIGITS 1
+#endif
+
+/* Appends the digits at p[*i, n) to *m (wrapping when there are more than
+ * 19: the caller counts them and does not use *m then). */
+static inline void gather_digits(const char *p, size_t n, size_t *i, uint64_t *m)
+{
+    size_t j = *i;
+    uint64_t v = *m;
+#ifdef HAVE_EIGHT_DIGITS
+    uint64_t e;
+    while (n - j >= 8 && eight_digits(p + j, &e)) {
+        v = v * 100000000u + e;
+        j += 8;
+    }
+#endif
+    for (; j < n && arc__is_digit(p[j]); j++)
+        v = v * 10 + (unsigned)(p[j] - '0');
+    *i = j;
+    *m = v;
+}
+
 /* One pass over the text: the grammar of arc__valid_double, with the digits
  * gathered as it goes. Most values a server sends have at most 19
  * significant digits and a small exponent; those are converted exactly
@@ -277,8 +319,7 @@ bool arc__parse_double(const char *p, size_t n, double *out)
     while (i < n && p[i] == '0')
         i++;
     size_t from = i;
-    for (; i < n && arc__is_digit(p[i]); i++)
-        m = m * 10 + (unsigned)(p[i] - '0');
+    gather_digits(p, n, &i, &m);
     size_t sig = i - from;
     if (i < n && p[i] == '.') {
         size_t f = ++i;
@@ -286,8 +327,7 @@ bool arc__parse_double(const char *p, size_t n, double *out)
             while (i < n && p[i] == '0')
                 i++;
         size_t g = i;
-        for (; i < n && arc__is_digit(p[i]); i++)
-            m = m * 10 + (unsigned)(p[i] - '0');
+        gather_digits(p, n, &i, &m);
         if (i == f)
             return false;
         sig += i - g;

@@ -168,6 +168,62 @@ static void refused(void **state)
     assert_true(arc__parse_double(big + 1, ARC__DOUBLE_MAX, &d) && d == 1.0);
 }
 
+/* Every byte value at every place of texts whose digits come eight at a
+ * time: the parser must take exactly what the grammar takes (a ':' or a
+ * '/' beside the digits is the first thing a digit test gets wrong), and
+ * what it takes must read as strtod reads it. */
+static void one_byte_changed(void **state)
+{
+    (void)state;
+    static const char *const base[] = {
+        "1234567890123456", "1.2345678901234567", "12345678.12345678e10", "0.0000000012345678",
+    };
+    for (size_t t = 0; t < sizeof base / sizeof base[0]; t++) {
+        char s[32];
+        size_t n = strlen(base[t]);
+        for (size_t at = 0; at < n; at++) {
+            for (int b = 1; b < 256; b++) {
+                memcpy(s, base[t], n + 1);
+                s[at] = (char)b;
+                double d;
+                bool took = arc__parse_double(s, n, &d);
+                if (took != arc__valid_double(s, n))
+                    fail_msg("\"%s\" with 0x%02x at %zu: %s", base[t], b, at,
+                             took ? "taken against the grammar" : "refused against the grammar");
+                if (took)
+                    same_as_strtod(s);
+            }
+        }
+    }
+}
+
+/* Only p[0, n) is read: digits just past n must not join the number. */
+static void bounded_by_length(void **state)
+{
+    (void)state;
+    static const char *const base[] = {
+        "123456789012345678901234567", "0.12345678901234567890123", "-9.87654321098765432e-5",
+    };
+    for (size_t t = 0; t < sizeof base / sizeof base[0]; t++) {
+        size_t len = strlen(base[t]);
+        for (size_t n = 1; n <= len; n++) {
+            char s[32];
+            memcpy(s, base[t], n);
+            s[n] = '\0';
+            double d;
+            bool took = arc__parse_double(base[t], n, &d);
+            if (took != arc__valid_double(s, n))
+                fail_msg("\"%s\" cut at %zu: the grammar disagrees", base[t], n);
+            if (!took)
+                continue;
+            same_as_strtod(s);
+            double want = strtod(s, NULL);
+            if (bits_of(d) != bits_of(want))
+                fail_msg("\"%s\" cut at %zu: got %a, strtod %a", base[t], n, d, want);
+        }
+    }
+}
+
 /* How many random texts in all: ~5 million, or a few hundred thousand under
  * valgrind, which is some fifty times slower. */
 static size_t budget(void)
@@ -332,6 +388,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(edges),
         cmocka_unit_test(refused),
+        cmocka_unit_test(one_byte_changed),
+        cmocka_unit_test(bounded_by_length),
         cmocka_unit_test(printed_doubles),
         cmocka_unit_test(server_shapes),
         cmocka_unit_test(ties),
