@@ -10,7 +10,9 @@
  * closes the link under a subscription and commands, and a new peer takes
  * the next connection: the loss, the backoff, the replay and the commands
  * that waited are swept too (sweep_reconnect). A group of members with
- * two fan-outs and removals is swept too (sweep_group). */
+ * two fan-outs and removals is swept too (sweep_group), and a cluster client
+ * against one or two scripted nodes: its slot map, routing, a MOVED and a
+ * split MGET (sweep_cluster). */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +37,7 @@
 #include <arc/adapters/glib.h>
 #endif
 #include <arc/adapters/poll.h>
+#include <arc/cluster.h>
 #include <arc/group.h>
 #ifdef ARC_SWEEP_TLS
 #include <arc/tls.h>
@@ -984,6 +987,364 @@ static void sweep_group(void **state)
     sweep_group_over(&poll_loop, 3);
 }
 
+/* ---- a cluster: a slot map, routing, a redirect, a split MGET ---- */
+
+enum { CS_PEERS = 16 };
+
+/* The scripted cluster of one run: one shard with every slot on peer 0, or
+ * two shards with the low half on peer 0 and the high half on peer 1. */
+typedef struct csweep {
+    int nshards;
+    int port[2];
+    int npeers;
+    peer peers[CS_PEERS];
+    int listener_of[CS_PEERS]; /* which listener each connection came to */
+    int shards_asked, command_asked, moved_sent;
+} csweep;
+
+/* The key GET is redirected for: its {b} tag puts it in slot 3300, on
+ * peer 0 in both maps. */
+static const char cs_moved_key[] = "{b}moved";
+
+static void cs_bulk(peer *p, const char *s)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "$%zu\r\n%s\r\n", strlen(s), s);
+    peer_send(p, buf);
+}
+
+/* CLUSTER SHARDS as a RESP2 server gives it: flat arrays for the maps. The
+ * endpoint is "?", so the client uses the host it dialled, with each
+ * shard's port. */
+static void cs_send_shards(csweep *cs, peer *p)
+{
+    char buf[1024];
+    size_t off = (size_t)snprintf(buf, sizeof buf, "*%d\r\n", cs->nshards);
+    for (int s = 0; s < cs->nshards; s++) {
+        int lo = cs->nshards == 1 ? 0 : s * 8192;
+        int hi = cs->nshards == 1 ? 16383 : lo + 8191;
+        off += (size_t)snprintf(buf + off, sizeof buf - off,
+                                "*4\r\n$5\r\nslots\r\n*2\r\n:%d\r\n:%d\r\n$5\r\nnodes\r\n*1\r\n"
+                                "*8\r\n$2\r\nid\r\n$6\r\nnode-%c\r\n$4\r\nport\r\n:%d\r\n"
+                                "$8\r\nendpoint\r\n$1\r\n?\r\n$4\r\nrole\r\n$6\r\nmaster\r\n",
+                                lo, hi, 'a' + s, cs->port[s]);
+    }
+    assert_true(off < sizeof buf);
+    peer_send(p, buf);
+}
+
+static void cs_answer(csweep *cs, int k, const arc_reply *cmd)
+{
+    peer *p = &cs->peers[k];
+    if (arg_is(cmd, 0, "CLUSTER") && arg_is(cmd, 1, "SHARDS")) {
+        cs->shards_asked++;
+        cs_send_shards(cs, p);
+    } else if (arg_is(cmd, 0, "COMMAND")) {
+        /* The client then keeps its built-in key table. */
+        cs->command_asked++;
+        peer_send(p, "-ERR unknown command 'COMMAND'\r\n");
+    } else if (arg_is(cmd, 0, "GET") && arg_is(cmd, 1, cs_moved_key) && cs->nshards == 2 &&
+               cs->listener_of[k] == 0) {
+        /* Peer 0 says the key has moved to peer 1, every time: a client
+         * that sent it back here after a refresh would be redirected again,
+         * up to its limit. */
+        char buf[128];
+        snprintf(buf, sizeof buf, "-MOVED %u 127.0.0.1:%d\r\n",
+                 arc_cluster_key_slot(cs_moved_key, strlen(cs_moved_key)), cs->port[1]);
+        cs->moved_sent++;
+        peer_send(p, buf);
+    } else if (arg_is(cmd, 0, "MGET")) {
+        /* Each key's value is its name: the split's reassembly is checked
+         * key by key. */
+        char buf[32];
+        snprintf(buf, sizeof buf, "*%zu\r\n", cmd->elements - 1);
+        peer_send(p, buf);
+        for (size_t i = 1; i < cmd->elements; i++)
+            cs_bulk(p, cmd->element[i]->str);
+    } else {
+        peer_answer(p, cmd);
+    }
+}
+
+static void cs_pump(csweep *cs, void *loop, const int *listeners)
+{
+    poll_loop.run_once(loop);
+    for (int l = 0; l < cs->nshards; l++)
+        while (cs->npeers < CS_PEERS) {
+            int fd = accept4(listeners[l], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0)
+                break;
+            cs->listener_of[cs->npeers] = l;
+            peer_reset(&cs->peers[cs->npeers++], fd);
+        }
+    char buf[4096];
+    for (int k = 0; k < cs->npeers; k++) {
+        peer *p = &cs->peers[k];
+        while (!p->closed) {
+            ssize_t n = recv(p->fd, buf, sizeof buf, 0);
+            if (n == 0)
+                p->closed = true;
+            if (n <= 0)
+                break;
+            assert_int_equal(arc_reader_feed(p->reader, buf, (size_t)n), ARC_OK);
+            arc_reply *cmd;
+            while (arc_reader_next(p->reader, &cmd) == ARC_OK && cmd != NULL)
+                cs_answer(cs, k, cmd);
+        }
+    }
+}
+
+enum { CS_CMDS = 6, CS_RENAME = 4 };
+
+/* What the commands' callbacks saw in one run. */
+typedef struct cscall {
+    int calls[CS_CMDS];
+    int replies[CS_CMDS];
+    int status[CS_CMDS]; /* the last callback's */
+} cscall;
+
+typedef struct csslot {
+    cscall *r;
+    int i;
+    int kind; /* 0: GET, answered "bar"; 1: MGET a b c */
+} csslot;
+
+/* How often each failure status was seen over the sweep, for the report. */
+static long cs_seen[64];
+
+static void cs_cb(arc_cluster *cl, arc_reply *reply, int status, void *privdata)
+{
+    csslot *s = privdata;
+    s->r->calls[s->i]++;
+    s->r->status[s->i] = status;
+    if (reply == NULL) {
+        /* NOMEM: a node's context, a redirect's node or a split's copy ran
+         * out. UNROUTED: the one seed's refresh failed (its connection or
+         * its reply out of memory) before any map, so the commands waiting
+         * for one are told. UNANSWERED: a node's context failed for memory
+         * after the command was written; the cluster does not resend what
+         * may have run. FREED: a cluster never attached (checked by the
+         * run). Nothing else: NOT_SENT is resent by the cluster, and no
+         * peer here redirects or refuses often enough for REDIRECTS. */
+        if (status != ARC_ERR_NOMEM && status != ARC_ERR_UNROUTED &&
+            status != ARC_ERR_UNANSWERED && status != ARC_ERR_FREED)
+            fail_msg("command %d ended %s: %s", s->i, arc_status_name(status),
+                     arc_cluster_error(cl));
+        if (status > 0 && status < 64)
+            cs_seen[status]++;
+        return;
+    }
+    /* A reply is the right one: no error reaches the caller from this
+     * cluster (MOVED is followed, COMMAND's error is the client's own). */
+    assert_int_equal(status, ARC_OK);
+    s->r->replies[s->i]++;
+    if (s->kind == 0) {
+        assert_int_equal(reply->type, ARC_REPLY_STRING);
+        assert_string_equal(reply->str, "bar");
+    } else {
+        static const char *const keys[] = {"a", "b", "c"};
+        assert_int_equal(reply->type, ARC_REPLY_ARRAY);
+        assert_int_equal(reply->elements, 3);
+        for (size_t i = 0; i < 3; i++) {
+            assert_int_equal(reply->element[i]->type, ARC_REPLY_STRING);
+            assert_string_equal(reply->element[i]->str, keys[i]);
+        }
+    }
+}
+
+static int cs_listen(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, CS_PEERS), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static bool cs_all_called(const cscall *r, const bool *accepted)
+{
+    for (int i = 0; i < CS_CMDS; i++)
+        if (accepted[i] && r->calls[i] == 0)
+            return false;
+    return true;
+}
+
+/* Runs whose cluster the loop could not take, for the report. */
+static long cs_unattached;
+
+/* One run: a cluster (its own memory, its group's and its nodes' contexts
+ * from the failing allocator) against `nshards` scripted peers; two GETs
+ * queued before attach, one before the slot map, then an MGET across three
+ * slots split, a RENAME across slots refused, a GET; pumped until every
+ * callback ran; the cluster freed. Each accepted command is called back
+ * once, a refused one never; nothing leaks. True when allocation `fail_at`
+ * was reached. */
+static bool run_cluster_once(int nshards, long fail_at)
+{
+    failing_alloc f = {0, fail_at, 0, 0};
+    arc_allocator alloc = {failing_realloc, &f};
+    csweep cs;
+    memset(&cs, 0, sizeof cs);
+    cs.nshards = nshards;
+    int listeners[2] = {-1, -1};
+    for (int l = 0; l < nshards; l++)
+        listeners[l] = cs_listen(&cs.port[l]);
+    cscall r;
+    memset(&r, 0, sizeof r);
+    bool accepted[CS_CMDS] = {false};
+    csslot slots[CS_CMDS];
+    for (int i = 0; i < CS_CMDS; i++)
+        slots[i] = (csslot){&r, i, i == 3 ? 1 : 0};
+
+    arc_options no;
+    memset(&no, 0, sizeof no);
+    no.resp = 2;
+    no.allocator = &alloc;
+    no.connect_timeout_ms = 5000;
+    no.command_timeout_ms = 5000;
+    arc_cluster_seed seed = {"127.0.0.1", cs.port[0]};
+    arc_cluster_options co;
+    memset(&co, 0, sizeof co);
+    co.seeds = &seed;
+    co.nseeds = 1;
+    co.node_options = &no;
+    co.allocator = &alloc;
+    co.split_multikey = true;
+    /* Short backoffs: a run that retries does not wait out the defaults. */
+    co.retry_delay_ms = 1;
+    co.retry_max_delay_ms = 4;
+    co.refresh_min_interval_ms = 1;
+    run_alloc = &alloc;
+    void *loop = poll_loop.make();
+    assert_true(loop != NULL || f.failed > 0);
+    arc_cluster *cl = loop == NULL ? NULL : arc_cluster_new(&co);
+    if (cl == NULL) {
+        assert_true(f.failed > 0);
+    } else {
+        /* Before the loop: they wait for the slot map. A refusal here can
+         * only be memory (the encoder's buffer or the command's own). */
+        int rc = arc_cluster_command(cl, cs_cb, &slots[0], "GET %s", "b");
+        if (rc != ARC_OK)
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+        accepted[0] = rc == ARC_OK;
+        rc = arc_cluster_command(cl, cs_cb, &slots[1], "GET %s", cs_moved_key);
+        if (rc != ARC_OK)
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+        accepted[1] = rc == ARC_OK;
+        /* Refused only when the loop cannot take the group's timer or the
+         * cluster's ticker: then nothing runs, and what was accepted waits
+         * for arc_cluster_free. */
+        rc = arc_cluster_attach(cl, poll_loop.attach, loop);
+        bool attached = rc == ARC_OK;
+        if (!attached) {
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+            assert_true(f.failed > 0);
+        }
+        /* Attached, before any reply: still no slot map. */
+        rc = arc_cluster_command(cl, cs_cb, &slots[2], "GET %s", "a");
+        if (rc != ARC_OK)
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+        accepted[2] = rc == ARC_OK;
+        for (int k = 0; k < 300 && attached && !arc_cluster_ready(cl); k++)
+            cs_pump(&cs, loop, listeners);
+        /* a, b and c are in three slots (15495, 3300, 7365): split in
+         * three parts, on both peers when there are two. */
+        rc = arc_cluster_command(cl, cs_cb, &slots[3], "MGET a b c");
+        if (rc != ARC_OK)
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+        accepted[3] = rc == ARC_OK;
+        /* RENAME is no command the split knows: refused whatever the map,
+         * before any memory of its own (the encoder's buffer may fail). */
+        rc = arc_cluster_command(cl, cs_cb, &slots[CS_RENAME], "RENAME a b");
+        if (rc != ARC_ERR_CROSSSLOT)
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+        rc = arc_cluster_command(cl, cs_cb, &slots[5], "GET %s", "c");
+        if (rc != ARC_OK)
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+        accepted[5] = rc == ARC_OK;
+        for (int k = 0; k < 400 && attached && !cs_all_called(&r, accepted); k++)
+            cs_pump(&cs, loop, listeners);
+        bool finished = cs_all_called(&r, accepted);
+        bool untouched = f.failed == 0;
+        bool ready = arc_cluster_ready(cl);
+        arc_cluster_free(cl);
+        /* Attached, every command ends by itself, whatever failed: none
+         * waits for a slot map nothing will bring. Not attached, each one
+         * accepted hears ARC_ERR_FREED from arc_cluster_free. */
+        if (attached && !finished)
+            fail_msg("allocation %ld failing (%d shards): commands still owed after 400 "
+                     "passes of the loop",
+                     fail_at, nshards);
+        for (int i = 0; i < CS_CMDS; i++)
+            if (!attached && accepted[i] && r.status[i] != ARC_ERR_FREED)
+                fail_msg("allocation %ld failing (%d shards): command %d of a cluster never "
+                         "attached ended %s",
+                         fail_at, nshards, i, arc_status_name(r.status[i]));
+        if (!attached)
+            cs_unattached++;
+        for (int i = 0; i < CS_CMDS; i++) {
+            if (accepted[i] && r.calls[i] != 1)
+                fail_msg("allocation %ld failing (%d shards): command %d called %d times",
+                         fail_at, nshards, i, r.calls[i]);
+            if (!accepted[i] && r.calls[i] != 0)
+                fail_msg("allocation %ld failing (%d shards): refused command %d called back",
+                         fail_at, nshards, i);
+        }
+        if (untouched) {
+            assert_true(finished);
+            assert_true(ready);
+            for (int i = 0; i < CS_CMDS; i++) {
+                assert_true(accepted[i] == (i != CS_RENAME));
+                assert_int_equal(r.replies[i], i != CS_RENAME);
+            }
+            /* The map came from CLUSTER SHARDS, COMMAND was asked once and
+             * refused, and the one GET for the moved key was redirected. */
+            assert_true(cs.shards_asked >= 1);
+            assert_int_equal(cs.command_asked, 1);
+            assert_int_equal(cs.moved_sent, nshards == 2 ? 1 : 0);
+            assert_int_equal(cs.npeers, nshards);
+        }
+    }
+    if (loop != NULL)
+        poll_loop.destroy(loop);
+    for (int k = 0; k < cs.npeers; k++) {
+        arc_reader_free(cs.peers[k].reader);
+        close(cs.peers[k].fd);
+    }
+    for (int l = 0; l < nshards; l++)
+        close(listeners[l]);
+    if (f.live != 0)
+        fail_msg("%ld blocks leaked with allocation %ld failing (cluster, %d shards)", f.live,
+                 fail_at, nshards);
+    return f.calls >= fail_at;
+}
+
+static void sweep_cluster(void **state)
+{
+    (void)state;
+    assert_true(arc_cluster_key_slot(cs_moved_key, strlen(cs_moved_key)) < 8192);
+    for (int nshards = 1; nshards <= 2; nshards++) {
+        memset(cs_seen, 0, sizeof cs_seen);
+        cs_unattached = 0;
+        long n = 1;
+        while (run_cluster_once(nshards, n))
+            n++;
+        assert_true(n > 10);
+        printf("# poll: swept %ld allocation points (a cluster of %d shard%s: routing, "
+               "%ssplit MGET; %ld not attached); failures seen:",
+               n - 1, nshards, nshards == 1 ? "" : "s", nshards == 2 ? "MOVED, " : "",
+               cs_unattached);
+        for (int s = 1; s < 64; s++)
+            if (cs_seen[s] != 0)
+                printf(" %s x%ld", arc_status_name(s), cs_seen[s]);
+        printf("\n");
+    }
+}
 #ifdef ARC_SWEEP_TLS
 /* ---- over TLS, to a real TLS redis-server ----
  * The sweep's own peer cannot speak TLS, so the harness starts a server.
@@ -1418,6 +1779,7 @@ int main(void)
         cmocka_unit_test(sweep_tcp_connect),
         cmocka_unit_test(sweep_reconnect),
         cmocka_unit_test(sweep_group),
+        cmocka_unit_test(sweep_cluster),
 #ifdef ARC_SWEEP_TLS
         cmocka_unit_test(sweep_tls),
 #endif
