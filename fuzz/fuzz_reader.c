@@ -5,6 +5,8 @@
  * the rest is cut into feeds, and the rest is what the server sent. Corpus
  * files start with two printable bytes, e.g. "00" (default limits, one
  * feed) or "21" (tiny limits, one byte per feed), so they stay readable. */
+#include "flaky_alloc.h"
+
 #include <arc/reader.h>
 #include <arc/reply.h>
 
@@ -19,32 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Where the bytes read from replies end up, so that reading them stays. */
 static volatile unsigned sink;
 
-/* An allocator that refuses every `period`-th allocation and counts the
- * blocks it hands out, so that a leak on any error path is caught here. */
-typedef struct flaky {
-    size_t calls;
-    size_t period; /* 0: never fail */
-    long live;
-} flaky;
-
-static void *flaky_realloc(void *ud, void *ptr, size_t size)
-{
-    flaky *f = ud;
-    if (size == 0) {
-        if (ptr != NULL) {
-            f->live--;
-            free(ptr);
-        }
-        return NULL;
-    }
-    f->calls++;
-    if (f->period != 0 && f->calls % f->period == 0)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p != NULL && ptr == NULL)
-        f->live++;
-    return p;
-}
 
 static void check(bool ok)
 {

@@ -15,6 +15,8 @@
 #include "slot.h"
 #include "topology.h"
 
+#include "flaky_alloc.h"
+
 #include <arc/buffer.h>
 #include <arc/format.h>
 #include <arc/reader.h>
@@ -34,31 +36,6 @@ static void check(bool ok)
         abort();
 }
 
-/* Refuses every `period`-th allocation and counts live blocks. */
-typedef struct flaky {
-    size_t calls;
-    size_t period; /* 0: never fail */
-    long live;
-} flaky;
-
-static void *flaky_realloc(void *ud, void *ptr, size_t size)
-{
-    flaky *f = ud;
-    if (size == 0) {
-        if (ptr != NULL) {
-            f->live--;
-            free(ptr);
-        }
-        return NULL;
-    }
-    f->calls++;
-    if (f->period != 0 && f->calls % f->period == 0)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p != NULL && ptr == NULL)
-        f->live++;
-    return p;
-}
 
 static void check_empty(const arc_topology *t)
 {
