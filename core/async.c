@@ -426,6 +426,11 @@ int arc_set_timeouts(arc_context *c, long connect_timeout_ms, long command_timeo
         return ARC_ERR_INVALID;
     if (!arc__alive(c))
         return ARC_ERR_CLOSED;
+    /* Without a command timeout the time replies became due is not kept
+     * (it costs a clock read per command); one imposed on replies already
+     * due counts from now, not from whatever was kept before. */
+    if (c->command_timeout_ms == 0 && command_timeout_ms > 0 && arc__live_entries(c) > 0)
+        c->due_since_ms = arc__now_ms();
     c->connect_timeout_ms = connect_timeout_ms;
     c->command_timeout_ms = command_timeout_ms;
     arc_link *l = &c->link;

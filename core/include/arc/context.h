@@ -306,7 +306,8 @@ ARC_API int arc_cancel(arc_context *c, uint64_t id);
 
 /* Changes the timeouts of a live context: the connect timeout applies to
  * the connection attempt under way (counted from its start) and the
- * command timeout to replies still due. Negative values are refused with
+ * command timeout to replies still due (counted from this call when there
+ * was none before, else as it was). Negative values are refused with
  * ARC_ERR_INVALID; 0 means none. ARC_ERR_CLOSED once the context ended. */
 ARC_API int arc_set_timeouts(arc_context *c, long connect_timeout_ms, long command_timeout_ms);
 
