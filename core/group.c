@@ -59,8 +59,6 @@ struct arc_member {
     arc_context *c;              /* NULL once freed */
     unsigned refs;
     bool in_table;
-    bool waiting;
-    bool changed;
     arc_state state;
     arc_state seen;              /* as of the caller's last look */
     int64_t since_ms;
@@ -151,20 +149,31 @@ static void member_unref(arc_member *m)
         (m)->prev = (m)->next = NULL;                                                  \
     } while (0)
 
+/* Whether m is on a list: its first entry, or linked behind another.
+ * Being on the waiting list is what waiting means, and on the changed
+ * list what changed means, so neither has a flag of its own. */
+#define LIST_HOLDS(g, m, head, prev) ((g)->head == (m) || (m)->prev != NULL)
+
+static bool waiting(const arc_member *m)
+{
+    return LIST_HOLDS(m->g, m, whead, wprev);
+}
+
+static bool changed(const arc_member *m)
+{
+    return LIST_HOLDS(m->g, m, chead, cprev);
+}
+
 static void unwait(arc_group *g, arc_member *m)
 {
-    if (m->waiting) {
+    if (waiting(m))
         LIST_UNLINK(g, m, whead, wtail, wprev, wnext);
-        m->waiting = false;
-    }
 }
 
 static void unchange(arc_group *g, arc_member *m)
 {
-    if (m->changed) {
+    if (changed(m))
         LIST_UNLINK(g, m, chead, ctail, cprev, cnext);
-        m->changed = false;
-    }
 }
 
 /* ---- states ---- */
@@ -220,10 +229,10 @@ static void on_tick(void *data)
     if (m != NULL)
         member_ref(m);
     while (m != NULL && !g->freeing) {
-        arc_member *next = m->waiting ? m->wnext : NULL;
+        arc_member *next = waiting(m) ? m->wnext : NULL;
         if (next != NULL)
             member_ref(next);
-        if (m->waiting && m->c != NULL) {
+        if (waiting(m) && m->c != NULL) {
             arc_context *c = m->c;
             arc__enter(c);
             arc__expire_commands(c, now);
@@ -261,9 +270,8 @@ static void set_state(arc_member *m, arc_state now)
      * back to that state is no longer a change to report. */
     if (now == m->seen) {
         unchange(g, m);
-    } else if (!m->changed) {
+    } else if (!changed(m)) {
         LIST_APPEND(g, m, chead, ctail, cprev, cnext);
-        m->changed = true;
     }
     if (g->on_change != NULL)
         g->on_change(g, m, before, now, g->data);
@@ -470,7 +478,6 @@ static arc_member *add(arc_group *g, const arc_options *base, const char *host, 
     g->size++;
     g->counts[ARC_STATE_INIT]++;
     LIST_APPEND(g, m, whead, wtail, wprev, wnext);
-    m->waiting = true;
     /* It starts from the loop (its turn may be now): no callback runs
      * before the caller holds the member. */
     if (g->attach != NULL)
@@ -640,7 +647,7 @@ void arc_member_close(arc_member *m)
 {
     if (m == NULL || m->c == NULL)
         return;
-    if (!m->waiting) {
+    if (!waiting(m)) {
         arc_disconnect(m->c);
         return;
     }
@@ -814,7 +821,7 @@ int arc_group_fanout_formatted(arc_group *g, const arc_fanout_options *o, const 
     /* A member still waiting its turn has no timer of its own yet: the
      * group's watches its deadline. */
     for (size_t i = 0; co.timeout_ms > 0 && i < n; i++)
-        if (f->slots[i].m->waiting) {
+        if (waiting(f->slots[i].m)) {
             arm_at(g, arc__now_ms() + co.timeout_ms);
             break;
         }
