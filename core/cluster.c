@@ -48,6 +48,11 @@ typedef struct cnode {
     bool listed;            /* in the current slot map */
     bool master;
     bool seed;
+    /* Its last connection failed, and no slot map has been put in use
+     * since: commands wait for the map (which says whether the node is
+     * still there and who took its slots over) instead of each retry
+     * making a new connection to a node that just failed. */
+    bool down;
     struct cnode *master_of; /* a replica's master */
 } cnode;
 
@@ -178,13 +183,17 @@ static cnode *node_get(arc_cluster *cl, const char *host, int port)
 
 /* A connection to the node, made when it has none. NULL when the cluster
  * is being freed or memory ran out. A replica serving reads is told
- * READONLY first, before any command. */
-static arc_context *node_context(cnode *n)
+ * READONLY first, before any command. Discovery may connect to a node
+ * that is down (it may be the only one left to ask); commands may not. */
+static arc_context *node_link(cnode *n, bool even_down)
 {
     arc_cluster *cl = n->cl;
     if (cl->freeing)
         return NULL;
     if (n->m == NULL) {
+        if (n->down && !even_down)
+            return NULL;
+        n->down = false;
         n->m = arc_group_add(cl->g, n->host, n->port, n);
         if (n->m == NULL)
             return NULL;
@@ -199,6 +208,11 @@ static arc_context *node_context(cnode *n)
     if (s == ARC_STATE_CLOSED || s == ARC_STATE_FAILED || s == ARC_STATE_DISCONNECTING)
         return NULL; /* on its way out: the group's callback removes it */
     return arc_member_context(n->m);
+}
+
+static arc_context *node_context(cnode *n)
+{
+    return node_link(n, false);
 }
 
 static void node_drop(cnode *n)
@@ -524,6 +538,7 @@ static int apply(arc_cluster *cl, arc_topology *t)
     for (size_t i = 0; i < t->nnodes; i++) {
         at[i]->listed = true;
         at[i]->master = t->nodes[i].master;
+        at[i]->down = false; /* the map says it is there: worth a new try */
     }
     for (size_t i = 0; i < t->nnodes; i++)
         if (!t->nodes[i].master && t->nodes[i].master_index < t->nnodes)
@@ -700,7 +715,7 @@ static void refresh_now(arc_cluster *cl)
     if (cl->refreshing || cl->freeing)
         return;
     cnode *n = candidate(cl);
-    arc_context *c = n ? node_context(n) : NULL;
+    arc_context *c = n ? node_link(n, true) : NULL;
     cl->last_refresh_ms = arc__now_ms();
     if (c == NULL ||
         arc_command(c, on_refresh, n, cl->use_slots ? "CLUSTER SLOTS" : "CLUSTER SHARDS") !=
@@ -826,8 +841,10 @@ static void on_change(arc_group *g, arc_member *m, arc_state previous, arc_state
     if (now == ARC_STATE_FAILED || now == ARC_STATE_CLOSED) {
         /* The connection is over (its commands were told): the node gets a
          * new one when a command or the map needs it. */
-        if (now == ARC_STATE_FAILED)
+        if (now == ARC_STATE_FAILED) {
+            n->down = true;
             request_refresh(cl);
+        }
         node_drop(n);
     }
 }
@@ -1128,9 +1145,11 @@ int arc_cluster_fanout(arc_cluster *cl, int to, const arc_fanout_options *o, con
     arc_member **ms = arc_mem_alloc(&cl->alloc, (n ? n : 1) * sizeof *ms);
     if (ms == NULL)
         return ARC_ERR_NOMEM;
+    /* A node that is down is tried afresh: a fan-out is meant to reach
+     * every node, and its callback says when one could not be reached. */
     size_t got = 0;
     for (cnode *x = cl->nodes; x != NULL && got < n; x = x->next)
-        if (x->listed && (x->master || to == ARC_CLUSTER_NODES) && node_context(x) != NULL)
+        if (x->listed && (x->master || to == ARC_CLUSTER_NODES) && node_link(x, true) != NULL)
             ms[got++] = x->m;
     arc_fanout_options fo = *o;
     fo.members = ms;

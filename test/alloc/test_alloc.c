@@ -1215,9 +1215,14 @@ static bool run_cluster_once(int nshards, long fail_at)
     co.node_options = &no;
     co.allocator = &alloc;
     co.split_multikey = true;
-    /* Short backoffs: a run that retries does not wait out the defaults. */
+    /* Short backoffs: a run that retries does not wait out the defaults.
+     * More of them than the default: a node whose context failed for
+     * memory is connected to again only after the next slot map, and the
+     * ten default retries of 1 to 4 ms can pass before this loop has
+     * served that map. */
     co.retry_delay_ms = 1;
     co.retry_max_delay_ms = 4;
+    co.max_retries = 200;
     co.refresh_min_interval_ms = 1;
     run_alloc = &alloc;
     void *loop = poll_loop.make();
