@@ -1,106 +1,18 @@
 /* group.c: many members (contexts) from one loop: the table of their
- * states, the changed list, the connect-in-flight limit and fan-out.
- *
- * Lifetimes. A member is referenced by the table (until removed), by its
- * context (until the context's data_free), by every fan-out slot that names
- * it, and around each call into the caller; it is freed when the last goes.
- * The group is referenced by each member and fan-out that lives and by each
- * of its own calls under way; arc_group_free() removes every member, and
- * the memory goes with the last reference. So a caller may remove members
- * or free the group from any callback, and what a callback's caller still
- * holds stays valid until it returns. */
-#include "alloc.h"
+ * states, the changed list and the connect-in-flight limit. Fan-out, one
+ * command to many members, is in fanout.c; the objects and their
+ * lifetimes are described in group_internal.h. */
 #include "async.h"
-#include "cmdview.h"
-#include "pubsub.h"
-
-#include <arc/buffer.h>
-#include <arc/format.h>
-#include <arc/group.h>
+#include "group_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define STATES (ARC_STATE_WAITING + 1)
 #define DEFAULT_MAX_CONNECTING 64
-
-typedef struct slot {
-    arc_fanout *f;
-    arc_member *m;
-    int status;      /* ARC_ERR_STATE while pending */
-    arc_reply *kept; /* keep_replies */
-} slot;
-
-struct arc_fanout {
-    arc_group *g;
-    arc_fanout *prev, *next; /* the group's fan-outs that have not completed */
-    slot *slots;
-    size_t n;
-    size_t answered, failed;
-    /* Member callbacks that have returned: the fan-out completes when the
-     * last has, so that a callback which settles others (it removes a
-     * member, or frees the group) cannot complete it twice, and on_done
-     * never runs under a member's callback. */
-    size_t returned;
-    bool completed;  /* on_done has run (or there was none) */
-    bool in_done;    /* on_done is running */
-    bool free_asked; /* arc_fanout_free() from on_done: freed once it returns */
-    bool keep;
-    arc_fanout_reply_fn *on_reply;
-    arc_fanout_done_fn *on_done;
-    void *privdata;
-};
-
-struct arc_member {
-    arc_group *g;
-    arc_member *prev, *next;     /* the table, in the order added */
-    arc_member *wprev, *wnext;   /* waiting for a turn to connect */
-    arc_member *cprev, *cnext;   /* changed since the last look */
-    arc_context *c;              /* NULL once freed */
-    unsigned refs;
-    bool in_table;
-    arc_state state;
-    arc_state seen;              /* as of the caller's last look */
-    int64_t since_ms;
-    int failure;
-    int user_status;
-    void *data;                  /* arc_member_data() */
-    /* The callbacks of arc_group_add_options(), called on from the group's. */
-    arc_connect_fn *on_connect;
-    arc_disconnect_fn *on_disconnect;
-    arc_push_fn *on_push;
-    arc_state_fn *on_state;
-    void (*data_free)(void *data);
-    char *error;                 /* a copy of the last failure's message */
-    char name[];                 /* "host:port" or the path */
-};
-
-struct arc_group {
-    arc_allocator alloc;
-    unsigned refs;               /* members and fan-outs alive, calls under way */
-    bool freeing;
-    bool starting;               /* start_waiting() is running: no recursion */
-    unsigned max_connecting;
-    const arc_options *member_options;
-    arc_group_change_fn *on_change;
-    void *data;
-    arc_attach_fn *attach;
-    void *loop;
-    arc_member *head, *tail;
-    arc_member *whead, *wtail;
-    arc_member *chead, *ctail;
-    arc_fanout *fanouts;
-    /* The group's timer (ticker.c): commands queued on members still
-     * waiting their turn have deadlines no context's timer watches yet. */
-    arc_context *ticker;
-    int64_t armed; /* what the ticker was last set to; -1: nothing */
-    size_t size;
-    size_t counts[STATES];
-};
 
 /* ---- references ---- */
 
-static void group_unref(arc_group *g)
+void arc__group_unref(arc_group *g)
 {
     if (--g->refs == 0 && g->freeing) {
         arc_allocator a = g->alloc;
@@ -108,19 +20,19 @@ static void group_unref(arc_group *g)
     }
 }
 
-static void member_ref(arc_member *m)
+void arc__member_ref(arc_member *m)
 {
     m->refs++;
 }
 
-static void member_unref(arc_member *m)
+void arc__member_unref(arc_member *m)
 {
     if (--m->refs > 0)
         return;
     arc_group *g = m->g;
     arc_mem_free(&g->alloc, m->error);
     arc_mem_free(&g->alloc, m);
-    group_unref(g);
+    arc__group_unref(g);
 }
 
 /* ---- the lists (each a doubly linked list with head and tail) ---- */
@@ -154,7 +66,7 @@ static void member_unref(arc_member *m)
  * list what changed means, so neither has a flag of its own. */
 #define LIST_HOLDS(g, m, head, prev) ((g)->head == (m) || (m)->prev != NULL)
 
-static bool waiting(const arc_member *m)
+bool arc__member_waiting(const arc_member *m)
 {
     return LIST_HOLDS(m->g, m, whead, wprev);
 }
@@ -166,7 +78,7 @@ static bool changed(const arc_member *m)
 
 static void unwait(arc_group *g, arc_member *m)
 {
-    if (waiting(m))
+    if (arc__member_waiting(m))
         LIST_UNLINK(g, m, whead, wtail, wprev, wnext);
 }
 
@@ -204,7 +116,7 @@ static void start_waiting(arc_group *g);
 
 /* The ticker no later than `at`: only ever earlier, the tick working out
  * the next time itself. */
-static void arm_at(arc_group *g, int64_t at)
+void arc__group_arm_at(arc_group *g, int64_t at)
 {
     if (at < 0 || g->ticker == NULL || g->freeing || (g->armed >= 0 && g->armed <= at))
         return;
@@ -227,26 +139,26 @@ static void on_tick(void *data)
     int64_t now = arc__now_ms();
     arc_member *m = g->whead;
     if (m != NULL)
-        member_ref(m);
+        arc__member_ref(m);
     while (m != NULL && !g->freeing) {
-        arc_member *next = waiting(m) ? m->wnext : NULL;
+        arc_member *next = arc__member_waiting(m) ? m->wnext : NULL;
         if (next != NULL)
-            member_ref(next);
-        if (waiting(m) && m->c != NULL) {
+            arc__member_ref(next);
+        if (arc__member_waiting(m) && m->c != NULL) {
             arc_context *c = m->c;
             arc__enter(c);
             arc__expire_commands(c, now);
             arc__leave(c);
         }
-        member_unref(m);
+        arc__member_unref(m);
         m = next;
     }
     if (m != NULL)
-        member_unref(m);
+        arc__member_unref(m);
     for (arc_member *w = g->whead; w != NULL && !g->freeing; w = w->wnext)
         if (w->c != NULL)
-            arm_at(g, arc__commands_deadline(w->c));
-    group_unref(g);
+            arc__group_arm_at(g, arc__commands_deadline(w->c));
+    arc__group_unref(g);
 }
 
 /* The one place a member's state changes: the counts, the changed list
@@ -285,13 +197,13 @@ static void member_on_state(arc_context *c, arc_state previous, arc_state now, v
 {
     arc_member *m = data;
     arc_group *g = m->g;
-    member_ref(m);
+    arc__member_ref(m);
     g->refs++;
     set_state(m, now);
     if (m->on_state != NULL)
         m->on_state(c, previous, now, m->data);
-    member_unref(m);
-    group_unref(g);
+    arc__member_unref(m);
+    arc__group_unref(g);
 }
 
 static void member_on_connect(arc_context *c, int status, void *data)
@@ -323,7 +235,7 @@ static void member_context_gone(void *data)
     m->c = NULL;
     if (m->data_free != NULL)
         m->data_free(m->data);
-    member_unref(m);
+    arc__member_unref(m);
 }
 
 /* ---- the group ---- */
@@ -368,7 +280,7 @@ static void start_waiting(arc_group *g)
     while (g->whead != NULL && connecting_now(g) < g->max_connecting && !g->freeing) {
         arc_member *m = g->whead;
         unwait(g, m);
-        member_ref(m);
+        arc__member_ref(m);
         /* The member counts as connecting from its turn on: the context
          * announces CONNECTING only once the loop has run it. */
         set_state(m, ARC_STATE_CONNECTING);
@@ -382,10 +294,10 @@ static void start_waiting(arc_group *g)
                 arc__leave(c);
             }
         }
-        member_unref(m);
+        arc__member_unref(m);
     }
     g->starting = false;
-    group_unref(g);
+    arc__group_unref(g);
 }
 
 int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
@@ -405,7 +317,7 @@ int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
     if (g->armed >= 0) { /* armed before the loop was there */
         int64_t at = g->armed;
         g->armed = -1;
-        arm_at(g, at);
+        arc__group_arm_at(g, at);
     }
     /* The members added so far start now: the caller holds every one of
      * them, so their on_change may run inside this call. */
@@ -481,7 +393,7 @@ static arc_member *add(arc_group *g, const arc_options *base, const char *host, 
     /* It starts from the loop (its turn may be now): no callback runs
      * before the caller holds the member. */
     if (g->attach != NULL)
-        arm_at(g, arc__now_ms());
+        arc__group_arm_at(g, arc__now_ms());
     return m;
 }
 
@@ -527,10 +439,10 @@ void arc_group_remove(arc_group *g, arc_member *m)
     arc_context *c = m->c;
     m->c = NULL;
     arc_free(c); /* calls back: fan-out slots, on_connect / on_disconnect */
-    member_unref(m); /* the table's */
+    arc__member_unref(m); /* the table's */
     if (was_connecting)
         start_waiting(g);
-    group_unref(g);
+    arc__group_unref(g);
 }
 
 void arc_group_free(arc_group *g)
@@ -544,7 +456,7 @@ void arc_group_free(arc_group *g)
     arc_free(g->ticker);
     g->ticker = NULL;
     g->refs--; /* balanced below: the caller's reference */
-    group_unref(g);
+    arc__group_unref(g);
 }
 
 /* ---- the table ---- */
@@ -647,278 +559,20 @@ void arc_member_close(arc_member *m)
 {
     if (m == NULL || m->c == NULL)
         return;
-    if (!waiting(m)) {
+    if (!arc__member_waiting(m)) {
         arc_disconnect(m->c);
         return;
     }
     /* Its turn never comes: it ends here, its commands unsent. */
     arc_group *g = m->g;
     unwait(g, m);
-    member_ref(m);
+    arc__member_ref(m);
     g->refs++;
     arc_context *c = m->c;
     arc__enter(c);
     arc__terminate(c, ARC_OK);
     if (arc__leave(c))
         set_state(m, arc_context_state(c));
-    member_unref(m);
-    group_unref(g);
-}
-
-/* ---- fan-out ---- */
-
-static void fanout_free(arc_fanout *f)
-{
-    arc_group *g = f->g;
-    for (size_t i = 0; i < f->n; i++) {
-        arc_reply_free(f->slots[i].kept);
-        if (f->slots[i].m != NULL)
-            member_unref(f->slots[i].m);
-    }
-    arc_mem_free(&g->alloc, f->slots);
-    arc_mem_free(&g->alloc, f);
-    group_unref(g);
-}
-
-/* All members' callbacks have returned: on_done, then the memory unless
- * the caller keeps it. */
-static void fanout_complete(arc_fanout *f)
-{
-    arc_group *g = f->g;
-    if (f->prev)
-        f->prev->next = f->next;
-    else
-        g->fanouts = f->next;
-    if (f->next)
-        f->next->prev = f->prev;
-    f->prev = f->next = NULL;
-    if (f->on_done != NULL) {
-        f->in_done = true;
-        f->on_done(g, f, f->privdata);
-        f->in_done = false;
-    }
-    f->completed = true;
-    if (!f->keep || f->free_asked)
-        fanout_free(f);
-}
-
-/* One member's outcome; the last callback to return completes the
- * fan-out. */
-static void fanout_settle(slot *s, arc_reply *reply, int status)
-{
-    arc_fanout *f = s->f;
-    arc_group *g = f->g;
-    g->refs++;
-    s->status = status;
-    if (reply != NULL) {
-        f->answered++;
-        if (f->keep && (s->kept = arc_reply_dup(reply, &g->alloc)) == NULL)
-            s->status = ARC_ERR_NOMEM; /* answered, but the copy is lost */
-    } else {
-        f->failed++;
-    }
-    arc_member *m = s->m;
-    member_ref(m);
-    if (f->on_reply != NULL)
-        f->on_reply(g, m, reply, status, f->privdata);
-    member_unref(m);
-    if (++f->returned == f->n)
-        fanout_complete(f);
-    group_unref(g);
-}
-
-static void fanout_reply(arc_context *c, arc_reply *reply, int status, void *privdata)
-{
-    (void)c;
-    fanout_settle(privdata, reply, status);
-}
-
-/* A fan-out's callback is called once per member: the commands whose
- * callbacks run many times (the subscribe family, MONITOR) are refused. */
-static bool fanout_allowed(const char *cmd, size_t len)
-{
-    arc_cmdview it;
-    const char *name;
-    size_t n;
-    if (!arc__cmdview_begin(&it, cmd, len) || !arc__cmdview_next(&it, &name, &n))
-        return false;
-    static const char *const refused[] = {"subscribe", "psubscribe", "ssubscribe", "monitor"};
-    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-        if (n == strlen(refused[i]) && arc__ascii_ieq(name, n, refused[i]))
-            return false;
-    return true;
-}
-
-int arc_group_fanout_formatted(arc_group *g, const arc_fanout_options *o, const char *cmd,
-                               size_t len)
-{
-    size_t count = 0;
-    if (g == NULL || o == NULL || cmd == NULL || (o->members == NULL && o->nmembers > 0))
-        return ARC_ERR_INVALID;
-    if (arc_format_check(cmd, len, &count) != ARC_OK || count != 1 || !fanout_allowed(cmd, len))
-        return ARC_ERR_INVALID;
-    size_t n = o->members ? o->nmembers : g->size;
-    for (size_t i = 0; o->members && i < n; i++)
-        if (o->members[i] == NULL || o->members[i]->g != g || !o->members[i]->in_table)
-            return ARC_ERR_INVALID;
-    arc_fanout *f = arc_mem_alloc(&g->alloc, sizeof *f);
-    if (f == NULL)
-        return ARC_ERR_NOMEM;
-    memset(f, 0, sizeof *f);
-    f->slots = n ? arc_mem_alloc(&g->alloc, n * sizeof *f->slots) : NULL;
-    if (n && f->slots == NULL) {
-        arc_mem_free(&g->alloc, f);
-        return ARC_ERR_NOMEM;
-    }
-    f->g = g;
-    f->n = n;
-    f->keep = o->keep_replies;
-    f->on_reply = o->on_reply;
-    f->on_done = o->on_done;
-    f->privdata = o->privdata;
-    g->refs++; /* the fan-out's */
-    arc_member *m = g->head;
-    for (size_t i = 0; i < n; i++) {
-        arc_member *mi = o->members ? o->members[i] : m;
-        if (!o->members)
-            m = m->next;
-        f->slots[i] = (slot){f, mi, ARC_ERR_STATE, NULL};
-        member_ref(mi);
-    }
-    f->next = g->fanouts;
-    if (g->fanouts)
-        g->fanouts->prev = f;
-    g->fanouts = f;
-    if (o->handle != NULL)
-        *o->handle = f;
-
-    /* Queued everywhere first and settled after: a member refusing it at
-     * once calls back, and that callback may change the table. */
-    g->refs++;
-    arc_command_options co;
-    memset(&co, 0, sizeof co);
-    co.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
-    int *refused = NULL;
-    size_t nrefused = 0;
-    for (size_t i = 0; i < n; i++) {
-        slot *s = &f->slots[i];
-        /* Checked once above, for every member. */
-        int rc = s->m->c ? arc__command_trusted(s->m->c, &co, fanout_reply, s, cmd, len)
-                         : ARC_ERR_CLOSED;
-        if (rc != ARC_OK) {
-            if (refused == NULL &&
-                (refused = arc_mem_alloc(&g->alloc, n * sizeof *refused)) == NULL) {
-                /* No room to remember the refusals: settle them now; the
-                 * loop only reads the slots, which the fan-out keeps. */
-                s->status = rc;
-                fanout_settle(s, NULL, rc);
-                continue;
-            }
-            refused[nrefused++] = (int)i;
-            s->status = rc;
-        }
-    }
-    /* A member still waiting its turn has no timer of its own yet: the
-     * group's watches its deadline. */
-    for (size_t i = 0; co.timeout_ms > 0 && i < n; i++)
-        if (waiting(f->slots[i].m)) {
-            arm_at(g, arc__now_ms() + co.timeout_ms);
-            break;
-        }
-    for (size_t k = 0; k < nrefused; k++)
-        fanout_settle(&f->slots[refused[k]], NULL, f->slots[refused[k]].status);
-    arc_mem_free(&g->alloc, refused);
-    if (n == 0)
-        fanout_complete(f); /* nothing to wait for */
-    group_unref(g);
-    return ARC_OK;
-}
-
-int arc_group_fanout_argv(arc_group *g, const arc_fanout_options *o, int argc,
-                          const char *const *argv, const size_t *argvlen)
-{
-    if (g == NULL || o == NULL)
-        return ARC_ERR_INVALID;
-    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &g->alloc);
-    if (b == NULL)
-        return ARC_ERR_NOMEM;
-    int rc = arc_format_argv(b, argc, argv, argvlen);
-    if (rc == ARC_OK)
-        rc = arc_group_fanout_formatted(g, o, arc_buffer_data(b), arc_buffer_len(b));
-    arc_buffer_free(b);
-    return rc;
-}
-
-static int vfanout(arc_group *g, const arc_fanout_options *o, const char *fmt, va_list ap)
-{
-    if (g == NULL || o == NULL || fmt == NULL)
-        return ARC_ERR_INVALID;
-    arc_buffer *b = arc_buffer_new(ARC_DEFAULT_MAX_OUTPUT, &g->alloc);
-    if (b == NULL)
-        return ARC_ERR_NOMEM;
-    int rc = arc_vformat(b, fmt, ap);
-    if (rc == ARC_OK)
-        rc = arc_group_fanout_formatted(g, o, arc_buffer_data(b), arc_buffer_len(b));
-    arc_buffer_free(b);
-    return rc;
-}
-
-int arc_group_fanout(arc_group *g, const arc_fanout_options *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = vfanout(g, o, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-size_t arc_fanout_size(const arc_fanout *f)
-{
-    return f ? f->n : 0;
-}
-
-arc_member *arc_fanout_member(const arc_fanout *f, size_t i)
-{
-    return f && i < f->n ? f->slots[i].m : NULL;
-}
-
-int arc_fanout_status(const arc_fanout *f, size_t i)
-{
-    return f && i < f->n ? f->slots[i].status : ARC_ERR_INVALID;
-}
-
-const arc_reply *arc_fanout_reply(const arc_fanout *f, size_t i)
-{
-    return f && i < f->n ? f->slots[i].kept : NULL;
-}
-
-size_t arc_fanout_answered(const arc_fanout *f)
-{
-    return f ? f->answered : 0;
-}
-
-size_t arc_fanout_failed(const arc_fanout *f)
-{
-    return f ? f->failed : 0;
-}
-
-size_t arc_fanout_pending(const arc_fanout *f)
-{
-    return f ? f->n - f->answered - f->failed : 0;
-}
-
-int arc_fanout_free(arc_fanout *f)
-{
-    if (f == NULL)
-        return ARC_ERR_INVALID;
-    if (!f->keep || f->free_asked)
-        return ARC_ERR_STATE;
-    if (f->in_done) {
-        f->free_asked = true; /* on_done still reads it: fanout_complete frees it */
-        return ARC_OK;
-    }
-    if (!f->completed)
-        return ARC_ERR_STATE; /* members pending, or on_done not yet run */
-    fanout_free(f);
-    return ARC_OK;
+    arc__member_unref(m);
+    arc__group_unref(g);
 }
