@@ -1,4 +1,6 @@
-/* cluster.c: the Redis Cluster client. The nodes are members of a group
+/* cluster.c: the Redis Cluster client: commands, routing, redirects and
+ * the ticker (the nodes and the slot map are in cluster_map.c, the split
+ * of multi-key commands in cluster_split.c). The nodes are members of a group
  * (one context each); a command is a `ccmd` that keeps its encoded bytes
  * until its callback has run, so that it can be sent again after MOVED,
  * ASK, TRYAGAIN, CLUSTERDOWN or a node lost before the command left.
@@ -38,97 +40,12 @@
 #define DEFAULT_RETRY_DELAY_MS 20
 #define DEFAULT_RETRY_MAX_DELAY_MS 500
 #define DEFAULT_REFRESH_MIN_MS 100
-
-typedef struct cnode {
-    arc_cluster *cl;
-    struct cnode *next;
-    arc_member *m;          /* its connection; NULL when it has none */
-    char *host;
-    int port;
-    bool listed;            /* in the current slot map */
-    bool master;
-    bool seed;
-    /* Its last connection failed, and no slot map has been put in use
-     * since: commands wait for the map (which says whether the node is
-     * still there and who took its slots over) instead of each retry
-     * making a new connection to a node that just failed. */
-    bool down;
-    struct cnode *master_of; /* a replica's master */
-} cnode;
-
-typedef struct ccmd {
-    arc_cluster *cl;
-    struct ccmd *prev, *next;
-    int slot;               /* -1: no key */
-    bool readonly;
-    cnode *pin;             /* arc_cluster_command_options.node */
-    cnode *ask;             /* the next send is ASKING + the command, there */
-    cnode *on;              /* the node it was last sent to */
-    arc_cluster_reply_fn *fn;
-    void *privdata;
-    int64_t deadline;       /* -1: none */
-    int64_t resend_at;      /* -1: on a node; else waiting until then */
-    unsigned redirects;
-    unsigned retries;
-    char reason[192];       /* why it was last redirected or retried */
-    size_t len;
-    char bytes[];
-} ccmd;
-
-struct arc_cluster {
-    arc_allocator alloc;
-    unsigned refs;
-    bool freeing;
-    arc_options node_tmpl;  /* the group's member_options */
-    unsigned max_redirects, max_retries;
-    long retry_delay_ms, retry_max_delay_ms;
-    long refresh_interval_ms, refresh_min_ms;
-    int reads;
-    bool split;             /* arc_cluster_options.split_multikey */
-    arc_cluster_event_fn *on_event;
-    void *data;
-    uint64_t rng;
-
-    arc_group *g;
-    arc_context *ticker;
-    cnode *nodes;           /* every node ever known, seeds first */
-    size_t nnodes;
-    cnode *slots[ARC_SLOTS]; /* the master of each slot; NULL: none known */
-    bool ready;
-    unsigned rr;            /* keyless commands go round the masters */
-
-    ccmd *head, *tail;      /* every command owed a callback */
-
-    bool refreshing;        /* a CLUSTER SHARDS / SLOTS is in flight */
-    bool refresh_again;     /* another was asked for meanwhile */
-    bool use_slots;         /* SHARDS is not known to these servers */
-    int64_t last_refresh_ms;
-    int64_t refresh_at;     /* -1: none scheduled */
-    int64_t armed;          /* what the ticker was last set to; -1: none */
-    unsigned discovery_failures;
-    size_t next_candidate;  /* where the next discovery starts in nodes */
-
-    arc_keytable *keys;     /* from COMMAND; NULL: the built-in table only */
-    /* The last command looked up that is not a container, as given: most
-     * programs send the same few commands, so this saves the search. */
-    char memo_name[24];
-    size_t memo_len;        /* 0: nothing remembered */
-    bool memo_found;
-    arc_keyspec memo_spec;
-    arc_buffer *scratch;    /* where the printf and argv calls encode */
-    bool keys_asked;
-
-    const char *error_now;  /* arc_cluster_error() during a callback */
-};
-
 static void arm(arc_cluster *cl);
-static void arm_at(arc_cluster *cl, int64_t at);
 static void route(ccmd *k);
-static void request_refresh(arc_cluster *cl);
 
 /* ---- references ---- */
 
-static void cluster_unref(arc_cluster *cl)
+void arc__cluster_unref(arc_cluster *cl)
 {
     if (--cl->refs > 0)
         return;
@@ -143,90 +60,6 @@ static void cluster_unref(arc_cluster *cl)
     arc_buffer_free(cl->scratch);
     arc_mem_free(&a, cl);
 }
-
-/* ---- nodes ---- */
-
-static cnode *node_find(arc_cluster *cl, const char *host, int port)
-{
-    for (cnode *n = cl->nodes; n != NULL; n = n->next)
-        if (n->port == port && strcmp(n->host, host) == 0)
-            return n;
-    return NULL;
-}
-
-/* The node at host:port, made when unknown; NULL when out of memory. */
-static cnode *node_get(arc_cluster *cl, const char *host, int port)
-{
-    cnode *n = node_find(cl, host, port);
-    if (n != NULL)
-        return n;
-    n = arc_mem_alloc(&cl->alloc, sizeof *n);
-    if (n == NULL)
-        return NULL;
-    memset(n, 0, sizeof *n);
-    bool nomem = false;
-    n->host = arc__strdup(&cl->alloc, host, &nomem);
-    if (nomem) {
-        arc_mem_free(&cl->alloc, n);
-        return NULL;
-    }
-    n->cl = cl;
-    n->port = port;
-    /* Appended, so that the seeds stay first for discovery. */
-    cnode **at = &cl->nodes;
-    while (*at != NULL)
-        at = &(*at)->next;
-    *at = n;
-    cl->nnodes++;
-    return n;
-}
-
-/* A connection to the node, made when it has none. NULL when the cluster
- * is being freed or memory ran out. A replica serving reads is told
- * READONLY first, before any command. Discovery may connect to a node
- * that is down (it may be the only one left to ask); commands may not. */
-static arc_context *node_link(cnode *n, bool even_down)
-{
-    arc_cluster *cl = n->cl;
-    if (cl->freeing)
-        return NULL;
-    if (n->m == NULL) {
-        if (n->down && !even_down)
-            return NULL;
-        n->down = false;
-        n->m = arc_group_add(cl->g, n->host, n->port, n);
-        if (n->m == NULL)
-            return NULL;
-        if (n->listed && !n->master && cl->reads != ARC_READS_MASTER)
-            (void)arc_command(arc_member_context(n->m), NULL, NULL, "READONLY");
-        if (cl->on_event != NULL)
-            cl->on_event(cl, ARC_CLUSTER_NODE_ADDED, n->m, cl->data);
-        if (n->m == NULL)
-            return NULL;
-    }
-    arc_state s = arc_member_state(n->m);
-    if (s == ARC_STATE_CLOSED || s == ARC_STATE_FAILED || s == ARC_STATE_DISCONNECTING)
-        return NULL; /* on its way out: the group's callback removes it */
-    return arc_member_context(n->m);
-}
-
-static arc_context *node_context(cnode *n)
-{
-    return node_link(n, false);
-}
-
-static void node_drop(cnode *n)
-{
-    arc_member *m = n->m;
-    if (m == NULL)
-        return;
-    n->m = NULL;
-    arc_cluster *cl = n->cl;
-    if (cl->on_event != NULL && !cl->freeing)
-        cl->on_event(cl, ARC_CLUSTER_NODE_REMOVED, m, cl->data);
-    arc_group_remove(cl->g, m);
-}
-
 /* ---- commands ---- */
 
 void arc__cluster_call(arc_cluster *cl, arc_cluster_reply_fn *fn, arc_reply *r, int status,
@@ -244,7 +77,7 @@ const arc_allocator *arc__cluster_allocator(const arc_cluster *cl)
     return &cl->alloc;
 }
 
-static void finish(ccmd *k, arc_reply *r, int status, const char *reason)
+void arc__cluster_finish(ccmd *k, arc_reply *r, int status, const char *reason)
 {
     arc_cluster *cl = k->cl;
     if (k->prev)
@@ -257,7 +90,7 @@ static void finish(ccmd *k, arc_reply *r, int status, const char *reason)
         cl->tail = k->prev;
     arc__cluster_call(cl, k->fn, r, status, k->privdata, reason);
     arc_mem_free(&cl->alloc, k);
-    cluster_unref(cl);
+    arc__cluster_unref(cl);
 }
 
 /* Waits `delay` ms before the next try, counting it against the retries. */
@@ -268,13 +101,13 @@ static void retry_later(ccmd *k, const char *why)
     if (++k->retries > cl->max_retries) {
         char msg[256];
         snprintf(msg, sizeof msg, "gave up after %u retries: %s", cl->max_retries, k->reason);
-        finish(k, NULL, ARC_ERR_REDIRECTS, msg);
+        arc__cluster_finish(k, NULL, ARC_ERR_REDIRECTS, msg);
         return;
     }
     k->resend_at = arc__now_ms() +
                    arc__backoff(&cl->rng, cl->retry_delay_ms, cl->retry_max_delay_ms, k->retries);
-    arm_at(cl, k->resend_at);
-    arm_at(cl, k->deadline);
+    arc__cluster_arm_at(cl, k->resend_at);
+    arc__cluster_arm_at(cl, k->deadline);
 }
 
 static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privdata);
@@ -284,15 +117,15 @@ static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privda
 static void send_to(ccmd *k, cnode *n)
 {
     arc_cluster *cl = k->cl;
-    arc_context *c = node_context(n);
+    arc_context *c = arc__cluster_node_context(n);
     if (c == NULL) {
         if (cl->freeing) {
-            finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
+            arc__cluster_finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
             return;
         }
         char why[192];
         snprintf(why, sizeof why, "no connection to %s:%d", n->host, n->port);
-        request_refresh(cl);
+        arc__cluster_request_refresh(cl);
         retry_later(k, why);
         return;
     }
@@ -316,7 +149,7 @@ static void send_to(ccmd *k, cnode *n)
         char why[192];
         snprintf(why, sizeof why, "%s:%d refused the command: %s", n->host, n->port,
                  arc_status_name(rc));
-        request_refresh(cl);
+        arc__cluster_request_refresh(cl);
         retry_later(k, why);
         return;
     }
@@ -365,13 +198,13 @@ static void route(ccmd *k)
 {
     arc_cluster *cl = k->cl;
     if (cl->freeing) {
-        finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
+        arc__cluster_finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
         return;
     }
     cnode *n = k->ask ? k->ask : k->pin;
     if (n == NULL && !cl->ready) {
         k->resend_at = 0; /* routed once the slot map comes */
-        arm_at(cl, k->deadline);
+        arc__cluster_arm_at(cl, k->deadline);
         return;
     }
     if (n == NULL && k->slot >= 0) {
@@ -383,14 +216,14 @@ static void route(ccmd *k)
         if (n == NULL) {
             char why[64];
             snprintf(why, sizeof why, "no node serves slot %d", k->slot);
-            request_refresh(cl);
+            arc__cluster_request_refresh(cl);
             retry_later(k, why);
             return;
         }
     } else if (n == NULL) {
         n = any_master(cl);
         if (n == NULL) {
-            request_refresh(cl);
+            arc__cluster_request_refresh(cl);
             retry_later(k, "no master is known");
             return;
         }
@@ -456,23 +289,23 @@ static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privda
         int slot, port;
         char host[128];
         if (!parse_redirect(r, moved ? 6 : 4, from, &slot, host, sizeof host, &port)) {
-            finish(k, r, ARC_OK, "a redirect that could not be read");
+            arc__cluster_finish(k, r, ARC_OK, "a redirect that could not be read");
         } else if (++k->redirects > cl->max_redirects) {
             char msg[256];
             snprintf(msg, sizeof msg, "more than %u redirects; the last: %.*s", cl->max_redirects,
                      (int)(r->len < 160 ? r->len : 160), r->str);
-            finish(k, NULL, ARC_ERR_REDIRECTS, msg);
+            arc__cluster_finish(k, NULL, ARC_ERR_REDIRECTS, msg);
         } else {
-            cnode *to = node_get(cl, host, port);
+            cnode *to = arc__cluster_node_get(cl, host, port);
             snprintf(k->reason, sizeof k->reason, "%.*s", (int)(r->len < 160 ? r->len : 160),
                      r->str);
             if (to == NULL) {
-                finish(k, NULL, ARC_ERR_NOMEM, "out of memory following a redirect");
+                arc__cluster_finish(k, NULL, ARC_ERR_NOMEM, "out of memory following a redirect");
             } else if (moved) {
                 /* The map was wrong for this slot: fix it now, and learn the
                  * rest from a refresh (one, however many MOVED come). */
                 cl->slots[slot] = to;
-                request_refresh(cl);
+                arc__cluster_request_refresh(cl);
                 send_to(k, to);
             } else {
                 k->ask = to;
@@ -482,270 +315,31 @@ static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privda
     } else if (status == ARC_OK && r->type == ARC_REPLY_ERROR &&
                (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN"))) {
         if (k->retries >= cl->max_retries) {
-            finish(k, r, ARC_OK, NULL); /* the server's words are the reply */
+            arc__cluster_finish(k, r, ARC_OK, NULL); /* the server's words are the reply */
         } else {
             char why[192];
             snprintf(why, sizeof why, "%.*s", (int)(r->len < 160 ? r->len : 160), r->str);
             if (error_is(r, "CLUSTERDOWN"))
-                request_refresh(cl);
+                arc__cluster_request_refresh(cl);
             retry_later(k, why);
         }
     } else if (status == ARC_OK) {
-        finish(k, r, ARC_OK, NULL);
+        arc__cluster_finish(k, r, ARC_OK, NULL);
     } else if (status == ARC_ERR_NOT_SENT && !cl->freeing) {
         /* It never left: safe to send elsewhere once the map is right. */
         char why[192];
         snprintf(why, sizeof why, "the link to %s:%d ended before the command was sent",
                  from ? from->host : "?", from ? from->port : 0);
-        request_refresh(cl);
+        arc__cluster_request_refresh(cl);
         retry_later(k, why);
     } else {
         char why[192];
         snprintf(why, sizeof why, "%s:%d: %s", from ? from->host : "?", from ? from->port : 0,
                  status == ARC_ERR_UNANSWERED ? "the link was lost after the command was sent"
                                               : arc_strerror(status));
-        finish(k, NULL, status, why);
+        arc__cluster_finish(k, NULL, status, why);
     }
-    cluster_unref(cl);
-}
-
-/* ---- the slot map ---- */
-
-/* Puts the slot map `t` in use. ARC_ERR_NOMEM, with the map in use left
- * as it was, when the nodes could not be looked up or made: the caller
- * then counts the refresh as failed, so that another is scheduled (and
- * commands waiting for a first map are told) instead of waiting for ever
- * for a map that was read and dropped. */
-static int apply(arc_cluster *cl, arc_topology *t)
-{
-    cnode **at = arc_mem_alloc(&cl->alloc, (t->nnodes ? t->nnodes : 1) * sizeof *at);
-    if (at == NULL)
-        return ARC_ERR_NOMEM;
-    /* Every node first (new ones are appended, unlisted until below), so
-     * that a failure leaves the current map's flags untouched. */
-    for (size_t i = 0; i < t->nnodes; i++) {
-        at[i] = node_get(cl, t->nodes[i].host, t->nodes[i].port);
-        if (at[i] == NULL) {
-            arc_mem_free(&cl->alloc, at);
-            return ARC_ERR_NOMEM;
-        }
-    }
-    for (cnode *n = cl->nodes; n != NULL; n = n->next) {
-        n->listed = false;
-        n->master = false;
-        n->master_of = NULL;
-    }
-    for (size_t i = 0; i < t->nnodes; i++) {
-        at[i]->listed = true;
-        at[i]->master = t->nodes[i].master;
-        at[i]->down = false; /* the map says it is there: worth a new try */
-    }
-    for (size_t i = 0; i < t->nnodes; i++)
-        if (!t->nodes[i].master && t->nodes[i].master_index < t->nnodes)
-            at[i]->master_of = at[t->nodes[i].master_index];
-    for (unsigned s = 0; s < ARC_SLOTS; s++)
-        cl->slots[s] = t->slot_master[s] == ARC_TOPO_NONE ? NULL : at[t->slot_master[s]];
-    arc_mem_free(&cl->alloc, at);
-    cl->ready = true;
-    cl->discovery_failures = 0;
-    /* Every node of the map gets its connection (the table shows them all);
-     * the others close cleanly, their replies still read. */
-    for (cnode *n = cl->nodes; n != NULL && !cl->freeing; n = n->next) {
-        if (n->listed)
-            (void)node_context(n);
-        else if (n->m != NULL && arc_member_state(n->m) != ARC_STATE_DISCONNECTING)
-            arc_member_close(n->m);
-    }
-    if (cl->on_event != NULL && !cl->freeing)
-        cl->on_event(cl, ARC_CLUSTER_TOPOLOGY, NULL, cl->data);
-    return ARC_OK;
-}
-
-static void on_command_table(arc_context *c, arc_reply *r, int status, void *privdata)
-{
-    (void)c;
-    arc_cluster *cl = privdata;
-    arc_keytable *t = NULL;
-    if (status == ARC_OK && r->type != ARC_REPLY_ERROR && !cl->freeing &&
-        arc__keytable_from_command(&t, r, &cl->alloc) == ARC_OK) {
-        arc__keytable_free(cl->keys);
-        cl->keys = t;
-        cl->memo_len = 0; /* what it remembered came from the old table */
-    } else {
-        arc__keytable_free(t);
-        cl->keys_asked = false; /* asked again at the next slot map */
-    }
-    cluster_unref(cl);
-}
-
-static void ask_command_table(arc_cluster *cl)
-{
-    if (cl->keys_asked || cl->freeing)
-        return;
-    for (cnode *n = cl->nodes; n != NULL; n = n->next) {
-        if (!n->listed || !n->master)
-            continue;
-        arc_context *c = node_context(n);
-        if (c != NULL && arc_command(c, on_command_table, cl, "COMMAND") == ARC_OK) {
-            cl->keys_asked = true;
-            cl->refs++;
-            return;
-        }
-    }
-}
-
-static void routes_due(arc_cluster *cl);
-
-static void discovery_failed(arc_cluster *cl, const char *why)
-{
-    cl->discovery_failures++;
-    cl->next_candidate++;
-    if (cl->on_event != NULL && !cl->freeing) {
-        const char *before = cl->error_now;
-        cl->error_now = why;
-        cl->on_event(cl, ARC_CLUSTER_DISCOVERY_FAILED, NULL, cl->data);
-        cl->error_now = before;
-    }
-    if (cl->freeing)
-        return;
-    if (!cl->ready && cl->discovery_failures >= cl->nnodes) {
-        /* Every seed was asked and none answered: the commands waiting for
-         * a first map are told, rather than left waiting for ever. */
-        for (ccmd *k = cl->head; k != NULL && !cl->freeing;) {
-            ccmd *next = k->next;
-            if (k->resend_at >= 0) {
-                char msg[256];
-                snprintf(msg, sizeof msg, "no slot map from any seed: %s", why);
-                finish(k, NULL, ARC_ERR_UNROUTED, msg);
-            }
-            k = next;
-        }
-    }
-    long delay = arc__backoff(&cl->rng, cl->retry_delay_ms * 5, cl->retry_max_delay_ms * 4,
-                              cl->discovery_failures);
-    int64_t at = arc__now_ms() + delay;
-    if (cl->refresh_at < 0 || at < cl->refresh_at)
-        cl->refresh_at = at;
-    arm_at(cl, cl->refresh_at);
-}
-
-static void refresh_now(arc_cluster *cl);
-
-static void on_refresh(arc_context *c, arc_reply *r, int status, void *privdata)
-{
-    cnode *n = privdata;
-    arc_cluster *cl = n->cl;
-    cl->refreshing = false;
-    char why[256];
-    if (cl->freeing) {
-        cluster_unref(cl);
-        return;
-    }
-    if (status != ARC_OK) {
-        /* The connection's own words say more than the command's status. */
-        const char *detail = arc_context_failure(c) != ARC_OK ? arc_context_error(c) : "";
-        snprintf(why, sizeof why, "%s:%d: %s%s%s", n->host, n->port, arc_status_name(status),
-                 detail[0] ? ": " : "", detail);
-        discovery_failed(cl, why);
-    } else if (r->type == ARC_REPLY_ERROR && !cl->use_slots) {
-        /* Before Redis 7: no CLUSTER SHARDS. The same node again, the old way. */
-        cl->use_slots = true;
-        refresh_now(cl);
-    } else {
-        arc_topology *t = arc_mem_alloc(&cl->alloc, sizeof *t);
-        int rc = ARC_ERR_NOMEM;
-        why[0] = '\0';
-        if (t != NULL) {
-            rc = cl->use_slots
-                     ? arc__topology_from_slots(t, r, n->host, &cl->alloc, why, sizeof why)
-                     : arc__topology_from_shards(t, r, n->host, &cl->alloc, why, sizeof why);
-            if (rc == ARC_OK && t->covered == 0) {
-                rc = ARC_ERR_PROTOCOL;
-                snprintf(why, sizeof why, "%s:%d serves no slot map (not a cluster?)", n->host,
-                         n->port);
-            }
-            if (rc == ARC_OK && (rc = apply(cl, t)) != ARC_OK)
-                snprintf(why, sizeof why, "out of memory putting the slot map in use");
-            arc__topology_free(t);
-            arc_mem_free(&cl->alloc, t);
-        }
-        if (rc != ARC_OK) {
-            char msg[320];
-            snprintf(msg, sizeof msg, "%s:%d: %s", n->host, n->port,
-                     why[0] ? why : arc_strerror(rc));
-            discovery_failed(cl, msg);
-        } else {
-            ask_command_table(cl);
-            routes_due(cl);
-        }
-    }
-    if (cl->refresh_again && !cl->freeing) {
-        cl->refresh_again = false;
-        request_refresh(cl);
-    }
-    cluster_unref(cl);
-}
-
-/* A node to ask: from the one after the last that failed, a connected
- * node of the map first, then any node (seeds included). */
-static cnode *candidate(arc_cluster *cl)
-{
-    if (cl->nnodes == 0)
-        return NULL;
-    for (int pass = 0; pass < 2; pass++) {
-        size_t i = 0, start = cl->next_candidate % cl->nnodes;
-        for (size_t step = 0; step < cl->nnodes; step++) {
-            i = (start + step) % cl->nnodes;
-            cnode *n = cl->nodes;
-            for (size_t j = 0; j < i; j++)
-                n = n->next;
-            bool up = n->m != NULL && arc_member_state(n->m) == ARC_STATE_READY;
-            if (pass == 1 || (n->listed && up)) {
-                cl->next_candidate = i;
-                return n;
-            }
-        }
-    }
-    return NULL;
-}
-
-static void refresh_now(arc_cluster *cl)
-{
-    cl->refresh_at = -1;
-    if (cl->refreshing || cl->freeing)
-        return;
-    cnode *n = candidate(cl);
-    arc_context *c = n ? node_link(n, true) : NULL;
-    cl->last_refresh_ms = arc__now_ms();
-    if (c == NULL ||
-        arc_command(c, on_refresh, n, cl->use_slots ? "CLUSTER SLOTS" : "CLUSTER SHARDS") !=
-            ARC_OK) {
-        char why[192];
-        snprintf(why, sizeof why, "%s:%d could not be asked", n ? n->host : "no node",
-                 n ? n->port : 0);
-        discovery_failed(cl, why);
-        return;
-    }
-    cl->refreshing = true;
-    cl->refs++;
-}
-
-static void request_refresh(arc_cluster *cl)
-{
-    if (cl->freeing)
-        return;
-    if (cl->refreshing) {
-        cl->refresh_again = true;
-        return;
-    }
-    int64_t at = cl->last_refresh_ms + cl->refresh_min_ms;
-    int64_t now = arc__now_ms();
-    if (at < now)
-        at = now;
-    if (cl->refresh_at < 0 || at < cl->refresh_at) {
-        cl->refresh_at = at;
-        arm_at(cl, at);
-    }
+    arc__cluster_unref(cl);
 }
 
 /* ---- the ticker ---- */
@@ -754,7 +348,7 @@ static void request_refresh(arc_cluster *cl)
  * map wait with time 0), expiring those whose deadline passed. Callbacks
  * may issue commands (appended: they wait for the next pass when they
  * wait) or free the cluster (the walk stops). */
-static void routes_due(arc_cluster *cl)
+void arc__cluster_routes_due(arc_cluster *cl)
 {
     int64_t now = arc__now_ms();
     ccmd *last = cl->tail;
@@ -765,7 +359,7 @@ static void routes_due(arc_cluster *cl)
                 char msg[256];
                 snprintf(msg, sizeof msg, "its timeout passed while it waited%s%s",
                          k->reason[0] ? ": " : "", k->reason);
-                finish(k, NULL, ARC_ERR_TIMEOUT, msg);
+                arc__cluster_finish(k, NULL, ARC_ERR_TIMEOUT, msg);
             } else if (cl->ready && k->resend_at <= now) {
                 route(k);
             }
@@ -781,18 +375,18 @@ static void on_tick(void *data)
     cl->armed = -1; /* it fired */
     int64_t now = arc__now_ms();
     if (cl->refresh_interval_ms > 0 && now >= cl->last_refresh_ms + cl->refresh_interval_ms)
-        request_refresh(cl);
+        arc__cluster_request_refresh(cl);
     if (cl->refresh_at >= 0 && now >= cl->refresh_at)
-        refresh_now(cl);
-    routes_due(cl);
+        arc__cluster_refresh_now(cl);
+    arc__cluster_routes_due(cl);
     arm(cl);
-    cluster_unref(cl);
+    arc__cluster_unref(cl);
 }
 
 /* The ticker no later than `at` (-1: nothing). Only ever earlier: a time
  * that went away leaves the ticker to fire early, and the tick works out
  * the next one (arm()). So a command that waits costs no walk. */
-static void arm_at(arc_cluster *cl, int64_t at)
+void arc__cluster_arm_at(arc_cluster *cl, int64_t at)
 {
     if (at < 0 || cl->freeing || cl->ticker == NULL)
         return;
@@ -843,9 +437,9 @@ static void on_change(arc_group *g, arc_member *m, arc_state previous, arc_state
          * new one when a command or the map needs it. */
         if (now == ARC_STATE_FAILED) {
             n->down = true;
-            request_refresh(cl);
+            arc__cluster_request_refresh(cl);
         }
-        node_drop(n);
+        arc__cluster_node_drop(n);
     }
 }
 
@@ -899,7 +493,7 @@ arc_cluster *arc_cluster_new(const arc_cluster_options *opt)
     bool ok = cl->g != NULL && cl->ticker != NULL && cl->scratch != NULL;
     for (size_t i = 0; ok && i < opt->nseeds; i++) {
         const char *host = opt->seeds[i].host ? opt->seeds[i].host : "127.0.0.1";
-        cnode *n = node_get(cl, host, opt->seeds[i].port ? opt->seeds[i].port : 6379);
+        cnode *n = arc__cluster_node_get(cl, host, opt->seeds[i].port ? opt->seeds[i].port : 6379);
         ok = n != NULL;
         if (ok)
             n->seed = true;
@@ -908,7 +502,7 @@ arc_cluster *arc_cluster_new(const arc_cluster_options *opt)
         arc_group_free(cl->g);
         arc_free(cl->ticker);
         cl->ticker = NULL;
-        cluster_unref(cl);
+        arc__cluster_unref(cl);
         return NULL;
     }
     return cl;
@@ -926,7 +520,7 @@ int arc_cluster_attach(arc_cluster *cl, arc_attach_fn *attach, void *loop)
     rc = attach(cl->ticker, loop);
     if (rc != ARC_OK)
         return rc;
-    request_refresh(cl);
+    arc__cluster_request_refresh(cl);
     return ARC_OK;
 }
 
@@ -1149,7 +743,7 @@ int arc_cluster_fanout(arc_cluster *cl, int to, const arc_fanout_options *o, con
      * every node, and its callback says when one could not be reached. */
     size_t got = 0;
     for (cnode *x = cl->nodes; x != NULL && got < n; x = x->next)
-        if (x->listed && (x->master || to == ARC_CLUSTER_NODES) && node_link(x, true) != NULL)
+        if (x->listed && (x->master || to == ARC_CLUSTER_NODES) && arc__cluster_node_link(x, true) != NULL)
             ms[got++] = x->m;
     arc_fanout_options fo = *o;
     fo.members = ms;
@@ -1223,7 +817,7 @@ void arc_cluster_free(arc_cluster *cl)
     for (ccmd *k = cl->head; k != NULL;) {
         ccmd *next = k->next;
         if (k->resend_at >= 0)
-            finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
+            arc__cluster_finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
         k = next;
     }
     for (cnode *n = cl->nodes; n != NULL; n = n->next)
@@ -1233,5 +827,5 @@ void arc_cluster_free(arc_cluster *cl)
     arc_free(cl->ticker);
     cl->ticker = NULL;
     cl->refs--; /* the caller's, below */
-    cluster_unref(cl);
+    arc__cluster_unref(cl);
 }

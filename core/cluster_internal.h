@@ -1,12 +1,131 @@
-/* cluster_internal.h (internal): what cluster.c lends the other files of
- * the cluster client (cluster_split.c). */
+/* cluster_internal.h (internal): the cluster client's objects, shared by
+ * its files: cluster.c (commands, routing, redirects, the ticker),
+ * cluster_map.c (the nodes, discovery and the slot map) and
+ * cluster_split.c (multi-key commands split over slots). */
 #ifndef ARC_CORE_CLUSTER_INTERNAL_H
 #define ARC_CORE_CLUSTER_INTERNAL_H
 
+#include "alloc.h"
+#include "keypos.h"
+#include "slot.h"
+
+#include <arc/buffer.h>
 #include <arc/cluster.h>
+#include <arc/group.h>
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+typedef struct cnode {
+    arc_cluster *cl;
+    struct cnode *next;
+    arc_member *m;          /* its connection; NULL when it has none */
+    char *host;
+    int port;
+    bool listed;            /* in the current slot map */
+    bool master;
+    bool seed;
+    /* Its last connection failed, and no slot map has been put in use
+     * since: commands wait for the map (which says whether the node is
+     * still there and who took its slots over) instead of each retry
+     * making a new connection to a node that just failed. */
+    bool down;
+    struct cnode *master_of; /* a replica's master */
+} cnode;
+
+typedef struct ccmd {
+    arc_cluster *cl;
+    struct ccmd *prev, *next;
+    int slot;               /* -1: no key */
+    bool readonly;
+    cnode *pin;             /* arc_cluster_command_options.node */
+    cnode *ask;             /* the next send is ASKING + the command, there */
+    cnode *on;              /* the node it was last sent to */
+    arc_cluster_reply_fn *fn;
+    void *privdata;
+    int64_t deadline;       /* -1: none */
+    int64_t resend_at;      /* -1: on a node; else waiting until then */
+    unsigned redirects;
+    unsigned retries;
+    char reason[192];       /* why it was last redirected or retried */
+    size_t len;
+    char bytes[];
+} ccmd;
+
+struct arc_cluster {
+    arc_allocator alloc;
+    unsigned refs;
+    bool freeing;
+    arc_options node_tmpl;  /* the group's member_options */
+    unsigned max_redirects, max_retries;
+    long retry_delay_ms, retry_max_delay_ms;
+    long refresh_interval_ms, refresh_min_ms;
+    int reads;
+    bool split;             /* arc_cluster_options.split_multikey */
+    arc_cluster_event_fn *on_event;
+    void *data;
+    uint64_t rng;
+
+    arc_group *g;
+    arc_context *ticker;
+    cnode *nodes;           /* every node ever known, seeds first */
+    size_t nnodes;
+    cnode *slots[ARC_SLOTS]; /* the master of each slot; NULL: none known */
+    bool ready;
+    unsigned rr;            /* keyless commands go round the masters */
+
+    ccmd *head, *tail;      /* every command owed a callback */
+
+    bool refreshing;        /* a CLUSTER SHARDS / SLOTS is in flight */
+    bool refresh_again;     /* another was asked for meanwhile */
+    bool use_slots;         /* SHARDS is not known to these servers */
+    int64_t last_refresh_ms;
+    int64_t refresh_at;     /* -1: none scheduled */
+    int64_t armed;          /* what the ticker was last set to; -1: none */
+    unsigned discovery_failures;
+    size_t next_candidate;  /* where the next discovery starts in nodes */
+
+    arc_keytable *keys;     /* from COMMAND; NULL: the built-in table only */
+    /* The last command looked up that is not a container, as given: most
+     * programs send the same few commands, so this saves the search. */
+    char memo_name[24];
+    size_t memo_len;        /* 0: nothing remembered */
+    bool memo_found;
+    arc_keyspec memo_spec;
+    arc_buffer *scratch;    /* where the printf and argv calls encode */
+    bool keys_asked;
+
+    const char *error_now;  /* arc_cluster_error() during a callback */
+};
+
+/* cluster.c */
+
+/* Drops a reference; the last frees the cluster and its nodes. */
+void arc__cluster_unref(arc_cluster *cl);
+/* Takes the command off the list and calls its callback, `reason` saying
+ * why (arc_cluster_error()); the command is freed. */
+void arc__cluster_finish(ccmd *k, arc_reply *r, int status, const char *reason);
+/* Routes the waiting commands whose time has come, expiring the late. */
+void arc__cluster_routes_due(arc_cluster *cl);
+/* The cluster's timer no later than `at` (-1: nothing). */
+void arc__cluster_arm_at(arc_cluster *cl, int64_t at);
+
+/* cluster_map.c */
+
+/* The node at host:port, made when unknown; NULL when out of memory. */
+cnode *arc__cluster_node_get(arc_cluster *cl, const char *host, int port);
+/* A connection to the node, made when it has none (not for a node that is
+ * down unless `even_down`); NULL when there can be none now. */
+arc_context *arc__cluster_node_link(cnode *n, bool even_down);
+/* arc__cluster_node_link(n, false): the connection a command may use. */
+arc_context *arc__cluster_node_context(cnode *n);
+/* The node's connection removed from the group (NODE_REMOVED first). */
+void arc__cluster_node_drop(cnode *n);
+/* Asks a node for the slot map now (unless one is asked already). */
+void arc__cluster_refresh_now(arc_cluster *cl);
+/* A refresh as soon as the throttle allows, merged with any pending. */
+void arc__cluster_request_refresh(arc_cluster *cl);
 
 /* Queues one well-formed RESP command (the caller checked it), routed by
  * its keys, which must be in one slot. The statuses of
