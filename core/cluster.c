@@ -57,6 +57,7 @@ void arc__cluster_unref(arc_cluster *cl)
         n = next;
     }
     arc__keytable_free(cl->keys);
+    arc__pubsub_release(&cl->subs);
     arc_buffer_free(cl->scratch);
     arc_mem_free(&a, cl);
 }
@@ -233,8 +234,8 @@ static void route(ccmd *k)
 
 /* "MOVED 3999 127.0.0.1:6381" / "ASK ...": the slot and the target.
  * An empty host means the node that answered. */
-static bool parse_redirect(const arc_reply *r, size_t skip, const cnode *from, int *slot,
-                           char *host, size_t hostlen, int *port)
+bool arc__cluster_parse_redirect(const arc_reply *r, size_t skip, const cnode *from, int *slot,
+                                 char *host, size_t hostlen, int *port)
 {
     const char *p = r->str + skip, *end = r->str + r->len;
     char *stop;
@@ -269,7 +270,7 @@ static bool parse_redirect(const arc_reply *r, size_t skip, const cnode *from, i
     return host[0] != '\0';
 }
 
-static bool error_is(const arc_reply *r, const char *word)
+bool arc__cluster_error_is(const arc_reply *r, const char *word)
 {
     size_t n = strlen(word);
     return r->len >= n && memcmp(r->str, word, n) == 0 && (r->len == n || r->str[n] == ' ');
@@ -285,10 +286,10 @@ static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privda
     cl->refs++;
     bool moved = false;
     if (status == ARC_OK && r->type == ARC_REPLY_ERROR &&
-        ((moved = error_is(r, "MOVED")) || error_is(r, "ASK"))) {
+        ((moved = arc__cluster_error_is(r, "MOVED")) || arc__cluster_error_is(r, "ASK"))) {
         int slot, port;
         char host[128];
-        if (!parse_redirect(r, moved ? 6 : 4, from, &slot, host, sizeof host, &port)) {
+        if (!arc__cluster_parse_redirect(r, moved ? 6 : 4, from, &slot, host, sizeof host, &port)) {
             arc__cluster_finish(k, r, ARC_OK, "a redirect that could not be read");
         } else if (++k->redirects > cl->max_redirects) {
             char msg[256];
@@ -313,13 +314,13 @@ static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privda
             }
         }
     } else if (status == ARC_OK && r->type == ARC_REPLY_ERROR &&
-               (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN"))) {
+               (arc__cluster_error_is(r, "TRYAGAIN") || arc__cluster_error_is(r, "CLUSTERDOWN"))) {
         if (k->retries >= cl->max_retries) {
             arc__cluster_finish(k, r, ARC_OK, NULL); /* the server's words are the reply */
         } else {
             char why[192];
             snprintf(why, sizeof why, "%.*s", (int)(r->len < 160 ? r->len : 160), r->str);
-            if (error_is(r, "CLUSTERDOWN"))
+            if (arc__cluster_error_is(r, "CLUSTERDOWN"))
                 arc__cluster_request_refresh(cl);
             retry_later(k, why);
         }
@@ -379,6 +380,8 @@ static void on_tick(void *data)
     if (cl->refresh_at >= 0 && now >= cl->refresh_at)
         arc__cluster_refresh_now(cl);
     arc__cluster_routes_due(cl);
+    if (!cl->freeing)
+        (void)arc__cluster_subs_due(cl);
     arm(cl);
     arc__cluster_unref(cl);
 }
@@ -409,6 +412,9 @@ static void arm(arc_cluster *cl)
         if (at < 0 || p < at)
             at = p;
     }
+    int64_t subs = arc__cluster_subs_next(cl);
+    if (subs >= 0 && (at < 0 || subs < at))
+        at = subs;
     for (ccmd *k = cl->head; k != NULL; k = k->next) {
         if (k->resend_at < 0)
             continue;
@@ -430,7 +436,22 @@ static void on_change(arc_group *g, arc_member *m, arc_state previous, arc_state
     (void)previous;
     arc_cluster *cl = data;
     cnode *n = arc_member_data(m);
-    if (cl->freeing || n == NULL || n->m != m)
+    if (cl->freeing || n == NULL)
+        return;
+    if (n->sm == m) {
+        /* The subscriptions' link is over: each subscription hears it from
+         * the context and goes elsewhere, or here again on a new link. */
+        if (now == ARC_STATE_FAILED || now == ARC_STATE_CLOSED) {
+            if (now == ARC_STATE_FAILED) {
+                n->down = true;
+                arc__cluster_request_refresh(cl);
+            }
+            n->sm = NULL;
+            arc_group_remove(cl->g, m);
+        }
+        return;
+    }
+    if (n->m != m)
         return;
     if (now == ARC_STATE_FAILED || now == ARC_STATE_CLOSED) {
         /* The connection is over (its commands were told): the node gets a
@@ -479,6 +500,7 @@ arc_cluster *arc_cluster_new(const arc_cluster_options *opt)
     cl->armed = -1;
     cl->last_refresh_ms = arc__now_ms() - cl->refresh_min_ms;
     cl->rng = (uint64_t)(uintptr_t)cl ^ ((uint64_t)arc__now_ms() << 20) ^ 0x9e3779b97f4a7c15u;
+    arc__pubsub_init(&cl->subs, &cl->alloc);
 
     arc_group_options go;
     memset(&go, 0, sizeof go);
@@ -785,7 +807,7 @@ bool arc_cluster_node_is_master(const arc_cluster *cl, const arc_member *node)
     if (cl == NULL || node == NULL)
         return false;
     for (cnode *n = cl->nodes; n != NULL; n = n->next)
-        if (n->m == node)
+        if (n->m == node || n->sm == node)
             return n->listed && n->master;
     return false;
 }
@@ -820,8 +842,11 @@ void arc_cluster_free(arc_cluster *cl)
             arc__cluster_finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
         k = next;
     }
-    for (cnode *n = cl->nodes; n != NULL; n = n->next)
+    arc__cluster_subs_free(cl);
+    for (cnode *n = cl->nodes; n != NULL; n = n->next) {
         n->m = NULL;
+        n->sm = NULL;
+    }
     arc_group_free(cl->g);
     cl->g = NULL;
     arc_free(cl->ticker);

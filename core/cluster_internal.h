@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "keypos.h"
+#include "pubsub.h"
 #include "slot.h"
 
 #include <arc/buffer.h>
@@ -21,6 +22,7 @@ typedef struct cnode {
     arc_cluster *cl;
     struct cnode *next;
     arc_member *m;          /* its connection; NULL when it has none */
+    arc_member *sm;         /* its subscriptions' connection; NULL: none */
     char *host;
     int port;
     bool listed;            /* in the current slot map */
@@ -52,6 +54,38 @@ typedef struct ccmd {
     size_t len;
     char bytes[];
 } ccmd;
+
+/* Where a subscription is (cluster_pubsub.c). */
+enum csub_state {
+    CSUB_WAITING, /* for a node, a slot map or its backoff (resend_at) */
+    CSUB_SENT,    /* its subscribe is queued on `on`'s link */
+    CSUB_ACTIVE,  /* confirmed there */
+    CSUB_MOVING,  /* told to unsubscribe there, to go elsewhere after */
+    CSUB_LEAVING, /* the caller unsubscribed: ends when `on` confirms, or on
+                     the next tick when it is on no node */
+};
+
+typedef struct csub {
+    arc_cluster *cl;
+    struct csub *prev, *next;
+    /* Its name in the cluster's table: the table's entry points at `key`,
+     * from which the csub is found again. */
+    arc_sub_owner key;
+    arc_sub *entry;
+    int kind;               /* arc_sub_kind */
+    int slot;               /* a shard channel's; -1 for the others */
+    int state;              /* csub_state */
+    cnode *on;              /* the node whose link has it (not WAITING) */
+    cnode *next_node;       /* where a redirect said to go next; NULL: by
+                               the map */
+    bool ask;               /* ASKING before the next subscribe there */
+    bool refused;           /* an error reply ended it: the caller's */
+    unsigned tries;         /* placements in a row not confirmed */
+    int64_t resend_at;      /* WAITING: its next try */
+    arc_cluster_reply_fn *fn;
+    void *privdata;
+    char reason[192];       /* why it last moved */
+} csub;
 
 struct arc_cluster {
     arc_allocator alloc;
@@ -97,6 +131,10 @@ struct arc_cluster {
     bool keys_asked;
 
     const char *error_now;  /* arc_cluster_error() during a callback */
+
+    arc_pubsub subs;        /* every subscription held, by kind and name */
+    csub *sub_head, *sub_tail;
+    cnode *sub_home;        /* where channels and patterns go */
 };
 
 /* cluster.c */
@@ -139,6 +177,29 @@ void arc__cluster_call(arc_cluster *cl, arc_cluster_reply_fn *fn, arc_reply *r, 
                        void *privdata, const char *reason);
 
 const arc_allocator *arc__cluster_allocator(const arc_cluster *cl);
+
+/* A connection for the node's subscriptions, made when it has none (not
+ * for a node that is down); NULL when there can be none now. */
+arc_context *arc__cluster_node_sublink(cnode *n);
+
+/* MOVED / ASK replies, shared by commands and subscriptions. */
+bool arc__cluster_error_is(const arc_reply *r, const char *word);
+bool arc__cluster_parse_redirect(const arc_reply *r, size_t skip, const cnode *from, int *slot,
+                                 char *host, size_t hostlen, int *port);
+
+/* cluster_pubsub.c */
+
+/* After a slot map is put in use: subscriptions waiting are placed, and
+ * those whose node no longer serves them move. */
+void arc__cluster_subs_remap(arc_cluster *cl);
+/* Places the waiting subscriptions whose time has come and ends those
+ * leaving without a node; the earliest time still to come (-1: none). */
+int64_t arc__cluster_subs_due(arc_cluster *cl);
+/* The earliest time a waiting subscription wants the ticker (-1: none). */
+int64_t arc__cluster_subs_next(const arc_cluster *cl);
+/* At arc_cluster_free: subscriptions on no link end with ARC_ERR_FREED
+ * (those on a link hear it as the link goes). */
+void arc__cluster_subs_free(arc_cluster *cl);
 
 /* cluster_split.c: whether a command is one the split knows (MGET, MSET,
  * DEL, UNLINK, EXISTS, TOUCH), and the split itself: ARC_OK once the parts

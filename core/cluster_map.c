@@ -81,6 +81,24 @@ arc_context *arc__cluster_node_context(cnode *n)
     return arc__cluster_node_link(n, false);
 }
 
+arc_context *arc__cluster_node_sublink(cnode *n)
+{
+    arc_cluster *cl = n->cl;
+    if (cl->freeing)
+        return NULL;
+    if (n->sm == NULL) {
+        if (n->down)
+            return NULL;
+        n->sm = arc_group_add(cl->g, n->host, n->port, n);
+        if (n->sm == NULL)
+            return NULL;
+    }
+    arc_state s = arc_member_state(n->sm);
+    if (s == ARC_STATE_CLOSED || s == ARC_STATE_FAILED || s == ARC_STATE_DISCONNECTING)
+        return NULL;
+    return arc_member_context(n->sm);
+}
+
 void arc__cluster_node_drop(cnode *n)
 {
     arc_member *m = n->m;
@@ -138,7 +156,13 @@ static int apply(arc_cluster *cl, arc_topology *t)
             (void)arc__cluster_node_context(n);
         else if (n->m != NULL && arc_member_state(n->m) != ARC_STATE_DISCONNECTING)
             arc_member_close(n->m);
+        /* A node that left takes its subscriptions' link along: they end
+         * there and are placed again (below, or as the close ends them). */
+        if (!n->listed && n->sm != NULL && arc_member_state(n->sm) != ARC_STATE_DISCONNECTING)
+            arc_member_close(n->sm);
     }
+    if (!cl->freeing)
+        arc__cluster_subs_remap(cl);
     if (cl->on_event != NULL && !cl->freeing)
         cl->on_event(cl, ARC_CLUSTER_TOPOLOGY, NULL, cl->data);
     return ARC_OK;

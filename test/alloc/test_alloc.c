@@ -999,7 +999,7 @@ typedef struct csweep {
     int npeers;
     peer peers[CS_PEERS];
     int listener_of[CS_PEERS]; /* which listener each connection came to */
-    int shards_asked, command_asked, moved_sent;
+    int shards_asked, command_asked, moved_sent, ssubscribes;
 } csweep;
 
 /* The key GET is redirected for: its {b} tag puts it in slot 3300, on
@@ -1052,6 +1052,22 @@ static void cs_answer(csweep *cs, int k, const arc_reply *cmd)
         snprintf(buf, sizeof buf, "-MOVED %u 127.0.0.1:%d\r\n",
                  arc_cluster_key_slot(cs_moved_key, strlen(cs_moved_key)), cs->port[1]);
         cs->moved_sent++;
+        peer_send(p, buf);
+    } else if (arg_is(cmd, 0, "SSUBSCRIBE") && cmd->elements == 2) {
+        /* Confirmed, then one message on it. */
+        const char *ch = cmd->element[1]->str;
+        char buf[256];
+        snprintf(buf, sizeof buf,
+                 "*3\r\n$10\r\nssubscribe\r\n$%zu\r\n%s\r\n:1\r\n"
+                 "*3\r\n$8\r\nsmessage\r\n$%zu\r\n%s\r\n$2\r\nhi\r\n",
+                 strlen(ch), ch, strlen(ch), ch);
+        cs->ssubscribes++;
+        peer_send(p, buf);
+    } else if (arg_is(cmd, 0, "SUNSUBSCRIBE") && cmd->elements == 2) {
+        const char *ch = cmd->element[1]->str;
+        char buf[128];
+        snprintf(buf, sizeof buf, "*3\r\n$12\r\nsunsubscribe\r\n$%zu\r\n%s\r\n:0\r\n",
+                 strlen(ch), ch);
         peer_send(p, buf);
     } else if (arg_is(cmd, 0, "MGET")) {
         /* Each key's value is its name: the split's reassembly is checked
@@ -1111,6 +1127,32 @@ typedef struct csslot {
 
 /* How often each failure status was seen over the sweep, for the report. */
 static long cs_seen[64];
+
+/* What the shard subscription's callback saw in one run. */
+typedef struct cssub {
+    int confirms, messages, finals, final_status;
+} cssub;
+
+static void cs_sub_cb(arc_cluster *cl, arc_reply *reply, int status, void *privdata)
+{
+    (void)cl;
+    cssub *s = privdata;
+    assert_int_equal(s->finals, 0); /* nothing after the NULL call */
+    if (reply == NULL) {
+        s->finals++;
+        s->final_status = status;
+        return;
+    }
+    /* No error reaches it: the peer never refuses. */
+    assert_int_equal(reply->type, ARC_REPLY_ARRAY);
+    assert_int_equal(reply->elements, 3);
+    if (strcmp(reply->element[0]->str, "ssubscribe") == 0)
+        s->confirms++;
+    else if (strcmp(reply->element[0]->str, "smessage") == 0)
+        s->messages++;
+    else
+        assert_string_equal(reply->element[0]->str, "sunsubscribe");
+}
 
 static void cs_cb(arc_cluster *cl, arc_reply *reply, int status, void *privdata)
 {
@@ -1272,12 +1314,42 @@ static bool run_cluster_once(int nshards, long fail_at)
         if (rc != ARC_OK)
             assert_int_equal(rc, ARC_ERR_NOMEM);
         accepted[5] = rc == ARC_OK;
-        for (int k = 0; k < 400 && attached && !cs_all_called(&r, accepted); k++)
+        /* A shard channel in a's slot (on peer 1 when there are two), on
+         * its node's second connection: kept through failures of memory
+         * until it hears its message, then unsubscribed. */
+        cssub sub;
+        memset(&sub, 0, sizeof sub);
+        rc = arc_cluster_subscribe(cl, ARC_CLUSTER_SHARD, "{a}news", 7, cs_sub_cb, &sub);
+        if (rc != ARC_OK)
+            assert_int_equal(rc, ARC_ERR_NOMEM);
+        bool sub_accepted = rc == ARC_OK, unsubscribed = false;
+        for (int k = 0; k < 600 && attached &&
+                        (!cs_all_called(&r, accepted) || (sub_accepted && sub.finals == 0));
+             k++) {
+            if (sub_accepted && sub.messages > 0 && !unsubscribed) {
+                rc = arc_cluster_unsubscribe(cl, ARC_CLUSTER_SHARD, "{a}news", 7);
+                if (rc != ARC_OK)
+                    assert_int_equal(rc, ARC_ERR_NOMEM);
+                unsubscribed = rc == ARC_OK;
+            }
             cs_pump(&cs, loop, listeners);
+        }
+        if (attached && sub_accepted && sub.finals == 0)
+            fail_msg("allocation %ld failing (%d shards): the subscription did not end "
+                     "(%d confirmations, %d messages)",
+                     fail_at, nshards, sub.confirms, sub.messages);
         bool finished = cs_all_called(&r, accepted);
         bool untouched = f.failed == 0;
         bool ready = arc_cluster_ready(cl);
         arc_cluster_free(cl);
+        if (sub_accepted && sub.finals != 1)
+            fail_msg("allocation %ld failing (%d shards): the subscription's NULL call ran "
+                     "%d times",
+                     fail_at, nshards, sub.finals);
+        /* Unsubscribed after its message, or never attached (FREED). */
+        if (sub_accepted && sub.final_status != (attached ? ARC_OK : ARC_ERR_FREED))
+            fail_msg("allocation %ld failing (%d shards): the subscription ended %s",
+                     fail_at, nshards, arc_status_name(sub.final_status));
         /* Attached, every command ends by itself, whatever failed: none
          * waits for a slot map nothing will bring. Not attached, each one
          * accepted hears ARC_ERR_FREED from arc_cluster_free. */
@@ -1312,7 +1384,11 @@ static bool run_cluster_once(int nshards, long fail_at)
             assert_true(cs.shards_asked >= 1);
             assert_int_equal(cs.command_asked, 1);
             assert_int_equal(cs.moved_sent, nshards == 2 ? 1 : 0);
-            assert_int_equal(cs.npeers, nshards);
+            /* Each node's command connection, and the subscription's. */
+            assert_int_equal(cs.npeers, nshards + 1);
+            assert_int_equal(sub.confirms, 1);
+            assert_int_equal(sub.messages, 1);
+            assert_int_equal(cs.ssubscribes, 1);
         }
     }
     if (loop != NULL)

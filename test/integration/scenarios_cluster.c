@@ -845,6 +845,277 @@ static void cluster_split_multikey(void **state)
     crec_clear(&k);
 }
 
+/* ---- pub/sub ---- */
+
+/* What one subscription's callback saw. Messages carry numbers as their
+ * payloads; each number is counted, so a message heard twice shows. */
+typedef struct subrec {
+    int confirms, unsubscribes, messages, errors, finals;
+    int final_status;
+    unsigned char heard[512];
+    char moved_why[256]; /* arc_cluster_error() at the last confirmation */
+} subrec;
+
+static void sub_cb(arc_cluster *cl, arc_reply *r, int status, void *privdata)
+{
+    subrec *s = privdata;
+    if (r == NULL) {
+        s->finals++;
+        s->final_status = status;
+        return;
+    }
+    if (r->type == ARC_REPLY_ERROR) {
+        s->errors++;
+        return;
+    }
+    assert_true(r->type == ARC_REPLY_ARRAY || r->type == ARC_REPLY_PUSH);
+    assert_true(r->elements >= 3);
+    const char *kind = r->element[0]->str;
+    if (strstr(kind, "unsubscribe") != NULL) {
+        s->unsubscribes++;
+    } else if (strstr(kind, "subscribe") != NULL) {
+        s->confirms++;
+        snprintf(s->moved_why, sizeof s->moved_why, "%s", arc_cluster_error(cl));
+    } else {
+        const arc_reply *payload = r->element[strcmp(kind, "pmessage") == 0 ? 3 : 2];
+        int n = atoi(payload->str);
+        assert_true(n >= 0 && n < (int)sizeof s->heard);
+        s->heard[n]++;
+        assert_int_equal(s->heard[n], 1); /* never twice */
+        s->messages++;
+    }
+}
+
+/* Publishes numbered messages (`*next` on) on `channel` through the
+ * cluster until `s` hears one; how many were published before it did.
+ * Messages published while a subscription moves are lost, as Redis
+ * pub/sub keeps none: so the test publishes until one arrives. */
+static int publish_until_heard(itest *t, arc_cluster *cl, const char *cmd, const char *channel,
+                               subrec *s, int *next)
+{
+    int before = s->messages;
+    for (int tries = 0; *next < (int)sizeof s->heard; tries++) {
+        static crec k;
+        char payload[16];
+        snprintf(payload, sizeof payload, "%d", (*next)++);
+        crec_clear(&k);
+        assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "%s %s %s", cmd, channel, payload),
+                         ARC_OK);
+        ITEST_RUN_UNTIL(t, 20000, k.calls == 1);
+        assert_int_equal(k.status, ARC_OK);
+        assert_int_equal(k.reply->type, ARC_REPLY_INTEGER);
+        crec_clear(&k);
+        for (int i = 0; i < 20 && s->messages == before; i++)
+            itest_run_for(t, 5);
+        if (s->messages > before)
+            return tries;
+    }
+    fail_msg("%s %s was never heard", cmd, channel);
+    return -1;
+}
+
+static int sub_port(arc_cluster *cl, int kind, const char *name)
+{
+    arc_member *m = arc_cluster_subscription_node(cl, kind, name, strlen(name));
+    return m != NULL ? port_of_member(m) : -1;
+}
+
+/* A shard channel keeps delivering across a migration of its slot (the
+ * old owner ends the subscription, or the map moves it) and a failover of
+ * its new owner, landing each time on the slot's master; it never ends
+ * until unsubscribed, and then exactly once. A subscription made before
+ * the slot map waits for it; one ended before it was placed ends on the
+ * next tick, never inside the call. */
+static void cluster_sharded_pubsub_follows_slot(void **state)
+{
+    itest *t = *state;
+    arc_cluster *cl = cluster_open(t, NULL, NULL);
+    static subrec s, early;
+    memset(&s, 0, sizeof s);
+    memset(&early, 0, sizeof early);
+    const char *ch = "news{shard}";
+    int slot = (int)arc_cluster_key_slot(ch, strlen(ch));
+    assert_int_equal(arc_cluster_subscribe(cl, ARC_CLUSTER_SHARD, ch, strlen(ch), sub_cb, &s),
+                     ARC_OK);
+    assert_int_equal(arc_cluster_subscribe(cl, ARC_CLUSTER_SHARD, ch, strlen(ch), sub_cb, &s),
+                     ARC_ERR_DUPLICATE);
+    assert_int_equal(arc_cluster_subscribe(cl, 0, ch, strlen(ch), sub_cb, &s), ARC_ERR_INVALID);
+    assert_int_equal(arc_cluster_subscribe(cl, ARC_CLUSTER_CHANNEL, "early", 5, sub_cb, &early),
+                     ARC_OK);
+    assert_int_equal(arc_cluster_unsubscribe(cl, ARC_CLUSTER_CHANNEL, "early", 5), ARC_OK);
+    assert_int_equal(arc_cluster_unsubscribe(cl, ARC_CLUSTER_CHANNEL, "early", 5),
+                     ARC_ERR_INVALID);
+    assert_int_equal(early.finals, 0);
+    ITEST_RUN_UNTIL(t, 5000, early.finals == 1);
+    assert_int_equal(early.final_status, ARC_OK);
+    assert_int_equal(early.confirms, 0);
+
+    ITEST_RUN_UNTIL(t, 5000, s.confirms == 1);
+    int from = test_cluster_master_for_slot(t->cluster, slot);
+    assert_int_equal(sub_port(cl, ARC_CLUSTER_SHARD, ch), test_cluster_port(t->cluster, from));
+    int next = 0;
+    assert_int_equal(publish_until_heard(t, cl, "SPUBLISH", ch, &s, &next), 0);
+
+    /* The slot migrates to another master. */
+    int to = other_master(t, from);
+    assert_int_equal(test_cluster_move_slot(t->cluster, slot, to), 0);
+    publish_until_heard(t, cl, "SPUBLISH", ch, &s, &next);
+    ITEST_RUN_UNTIL(t, 10000, sub_port(cl, ARC_CLUSTER_SHARD, ch) ==
+                                  test_cluster_port(t->cluster, to));
+    assert_int_equal(s.confirms, 2);
+    assert_true(s.moved_why[0] != '\0');
+
+    /* Its new master fails over to its replica. */
+    int replica = test_cluster_replica_of(t->cluster, to);
+    assert_true(replica >= 0);
+    assert_int_equal(test_cluster_failover(t->cluster, replica), 0);
+    publish_until_heard(t, cl, "SPUBLISH", ch, &s, &next);
+    ITEST_RUN_UNTIL(t, 10000, sub_port(cl, ARC_CLUSTER_SHARD, ch) ==
+                                  test_cluster_port(t->cluster, replica));
+    publish_until_heard(t, cl, "SPUBLISH", ch, &s, &next);
+    assert_int_equal(s.finals, 0);
+    assert_int_equal(s.errors, 0);
+    assert_true(s.confirms >= 3);
+
+    assert_int_equal(arc_cluster_unsubscribe(cl, ARC_CLUSTER_SHARD, ch, strlen(ch)), ARC_OK);
+    assert_int_equal(arc_cluster_unsubscribe(cl, ARC_CLUSTER_SHARD, ch, strlen(ch)),
+                     ARC_ERR_INVALID);
+    ITEST_RUN_UNTIL(t, 5000, s.finals == 1);
+    assert_int_equal(s.final_status, ARC_OK);
+    assert_int_equal(s.unsubscribes, 1);
+    /* The name is free again once its NULL call came. */
+    static subrec again;
+    memset(&again, 0, sizeof again);
+    assert_int_equal(arc_cluster_subscribe(cl, ARC_CLUSTER_SHARD, ch, strlen(ch), sub_cb, &again),
+                     ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, again.confirms == 1);
+    arc_cluster_free(cl);
+    assert_int_equal(s.finals, 1);
+    assert_int_equal(again.finals, 1);
+    assert_int_equal(again.final_status, ARC_ERR_FREED);
+    assert_int_equal(early.finals, 1);
+}
+
+/* Channels and patterns live on one node; when that node is killed they
+ * move to another, and keep hearing PUBLISH (which the cluster forwards
+ * to every node). */
+static void cluster_pubsub_node_killed(void **state)
+{
+    itest *t = *state;
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.max_retries = 60; /* PUBLISH may meet the dead node until the promotion */
+    o.retry_max_delay_ms = 200;
+    arc_cluster *cl = cluster_ready(t, &o, NULL);
+    static subrec chan, pat;
+    memset(&chan, 0, sizeof chan);
+    memset(&pat, 0, sizeof pat);
+    assert_int_equal(
+        arc_cluster_subscribe(cl, ARC_CLUSTER_CHANNEL, "alerts", 6, sub_cb, &chan), ARC_OK);
+    assert_int_equal(arc_cluster_subscribe(cl, ARC_CLUSTER_PATTERN, "alert*", 6, sub_cb, &pat),
+                     ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, chan.confirms == 1 && pat.confirms == 1);
+    int home = sub_port(cl, ARC_CLUSTER_CHANNEL, "alerts");
+    assert_int_equal(sub_port(cl, ARC_CLUSTER_PATTERN, "alert*"), home);
+    int victim = test_cluster_node_by_port(t->cluster, home);
+    assert_true(victim >= 0);
+    int next = 0;
+    publish_until_heard(t, cl, "PUBLISH", "alerts", &chan, &next);
+    ITEST_RUN_UNTIL(t, 5000, pat.messages == chan.messages);
+
+    assert_int_equal(test_cluster_kill(t->cluster, victim), 0);
+    ITEST_RUN_UNTIL(t, 20000, chan.confirms == 2 && pat.confirms == 2);
+    int moved = sub_port(cl, ARC_CLUSTER_CHANNEL, "alerts");
+    assert_true(moved > 0 && moved != home);
+    assert_int_equal(sub_port(cl, ARC_CLUSTER_PATTERN, "alert*"), moved);
+    publish_until_heard(t, cl, "PUBLISH", "alerts", &chan, &next);
+    ITEST_RUN_UNTIL(t, 5000, pat.messages == chan.messages);
+    assert_int_equal(chan.finals + pat.finals, 0);
+
+    assert_int_equal(test_cluster_wait_ok(t->cluster, 15000), 0);
+    assert_int_equal(test_cluster_restart(t->cluster, victim), 0);
+    assert_int_equal(test_cluster_wait_ok(t->cluster, 15000), 0);
+    assert_int_equal(arc_cluster_unsubscribe(cl, ARC_CLUSTER_CHANNEL, "alerts", 6), ARC_OK);
+    assert_int_equal(arc_cluster_unsubscribe(cl, ARC_CLUSTER_PATTERN, "alert*", 6), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, chan.finals == 1 && pat.finals == 1);
+    assert_int_equal(chan.final_status, ARC_OK);
+    assert_int_equal(pat.final_status, ARC_OK);
+    arc_cluster_free(cl);
+    assert_int_equal(chan.finals + pat.finals, 2);
+}
+
+/* A scripted node serving every slot, for what a real one will not do on
+ * demand: a subscription refused (NOPERM: the error reply, then the NULL
+ * call), one met with TRYAGAIN (tried again, the caller never sees it),
+ * and an unsolicited sunsubscribe (placed again at once, as after a slot
+ * migrates away); then unsubscribed. Each subscribe goes on the node's
+ * second connection, the one for subscriptions. */
+#define SSUB(name) "EXPECT \"*2\\r\\n$10\\r\\nSSUBSCRIBE\\r\\n$1\\r\\n" name "\\r\\n\"\n"
+#define SFRAME(kind, klen, name, tail) \
+    "SEND \"*3\\r\\n$" klen "\\r\\n" kind "\\r\\n$1\\r\\n" name "\\r\\n" tail "\"\n"
+
+static void cluster_pubsub_scripted(void **state)
+{
+    itest *t = *state;
+    static const char script[] =
+        "ACCEPT\n"
+        "EXPECT_COMMAND 1\n" /* CLUSTER SHARDS */
+        "SEND *1\\r\\n*4\\r\\n$5\\r\\nslots\\r\\n*2\\r\\n:0\\r\\n:16383\\r\\n"
+        "$5\\r\\nnodes\\r\\n*1\\r\\n*14\\r\\n"
+        "$2\\r\\nid\\r\\n$40\\r\\n0123456789012345678901234567890123456789\\r\\n"
+        "$4\\r\\nport\\r\\n:${PORT}\\r\\n$2\\r\\nip\\r\\n$9\\r\\n127.0.0.1\\r\\n"
+        "$8\\r\\nendpoint\\r\\n$9\\r\\n127.0.0.1\\r\\n$4\\r\\nrole\\r\\n$6\\r\\nmaster\\r\\n"
+        "$18\\r\\nreplication-offset\\r\\n:0\\r\\n"
+        "$6\\r\\nhealth\\r\\n$6\\r\\nonline\\r\\n\n"
+        "EXPECT_COMMAND 1\n" /* COMMAND */
+        "SEND -ERR not today\\r\\n\n"
+        "ACCEPT\n" /* the subscriptions' connection */
+        SSUB("a") SSUB("b")
+        "SEND -NOPERM no access to the 'a' channel\\r\\n\n"
+        "SEND -TRYAGAIN not now\\r\\n\n"
+        SSUB("b")
+        SFRAME("ssubscribe", "10", "b", ":1\\r\\n")
+        SFRAME("smessage", "8", "b", "$1\\r\\n7\\r\\n")
+        SFRAME("sunsubscribe", "12", "b", ":0\\r\\n")
+        SSUB("b")
+        SFRAME("ssubscribe", "10", "b", ":1\\r\\n")
+        SFRAME("smessage", "8", "b", "$1\\r\\n8\\r\\n")
+        "EXPECT \"*2\\r\\n$12\\r\\nSUNSUBSCRIBE\\r\\n$1\\r\\nb\\r\\n\"\n"
+        SFRAME("sunsubscribe", "12", "b", ":0\\r\\n")
+        "DRAIN\n";
+    fake_server *f = fake_start(script);
+    assert_non_null(f);
+    static arc_cluster_seed seed[1];
+    seed[0] = (arc_cluster_seed){"127.0.0.1", fake_port(f)};
+    arc_cluster_options o;
+    memset(&o, 0, sizeof o);
+    o.seeds = seed;
+    o.nseeds = 1;
+    o.refresh_min_interval_ms = 60000; /* no refresh within the script */
+    arc_cluster *cl = cluster_ready(t, &o, NULL);
+    static subrec a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    assert_int_equal(arc_cluster_subscribe(cl, ARC_CLUSTER_SHARD, "a", 1, sub_cb, &a), ARC_OK);
+    assert_int_equal(arc_cluster_subscribe(cl, ARC_CLUSTER_SHARD, "b", 1, sub_cb, &b), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, a.finals == 1 && b.confirms == 2 && b.messages == 2);
+    assert_int_equal(a.errors, 1);
+    assert_int_equal(a.final_status, ARC_OK);
+    assert_int_equal(a.confirms, 0);
+    assert_int_equal(b.errors, 0);
+    assert_int_equal(b.heard[7] + b.heard[8], 2);
+    if (strstr(b.moved_why, "unasked") == NULL)
+        fail_msg("the second confirmation does not say why it moved: %s", b.moved_why);
+    assert_int_equal(b.finals, 0);
+    assert_int_equal(arc_cluster_unsubscribe(cl, ARC_CLUSTER_SHARD, "b", 1), ARC_OK);
+    ITEST_RUN_UNTIL(t, 5000, b.finals == 1);
+    assert_int_equal(b.final_status, ARC_OK);
+    assert_int_equal(b.unsubscribes, 1);
+    arc_cluster_free(cl);
+    assert_int_equal(a.finals + b.finals, 2);
+    assert_int_equal(fake_finish(f, 5000), 0);
+}
+
 const struct CMUnitTest itest_cluster_scenarios[] = {
     cmocka_unit_test(cluster_routes_by_slot),
     cmocka_unit_test(cluster_follows_moved),
@@ -856,6 +1127,9 @@ const struct CMUnitTest itest_cluster_scenarios[] = {
     cmocka_unit_test(cluster_bad_slot_map),
     cmocka_unit_test(cluster_redirect_loop),
     cmocka_unit_test(cluster_split_multikey),
+    cmocka_unit_test(cluster_sharded_pubsub_follows_slot),
+    cmocka_unit_test(cluster_pubsub_node_killed),
+    cmocka_unit_test(cluster_pubsub_scripted),
 };
 const size_t itest_cluster_scenario_count =
     sizeof itest_cluster_scenarios / sizeof itest_cluster_scenarios[0];

@@ -3,7 +3,7 @@
  * gets the server's HOST PORT, example-tls gets "localhost", the TLS port
  * and the harness CA file (the server then listens for TLS too), and
  * example-sentinel a sentinel's HOST PORT and the master's name, of a
- * Sentinel deployment started for it, and example-cluster a node of a
+ * Sentinel deployment started for it, and the example-cluster programs a node of a
  * Redis Cluster started for it. */
 #define _POSIX_C_SOURCE 200809L
 #include "cluster.h"
@@ -36,7 +36,7 @@ static bool is_sentinel(const char *path)
 
 static bool is_cluster(const char *path)
 {
-    return strcmp(base(path), "example-cluster") == 0;
+    return strncmp(base(path), "example-cluster", 15) == 0;
 }
 
 int main(int argc, char **argv)

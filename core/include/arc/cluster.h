@@ -94,9 +94,11 @@ ARC_API int arc_cluster_attach(arc_cluster *cl, arc_attach_fn *attach, void *loo
  * for redirects), routed by the slot of their keys once the slot map is
  * known. A call that returns an error never calls the callback:
  * ARC_ERR_INVALID, ARC_ERR_NOMEM, ARC_ERR_CROSSSLOT (keys in different
- * slots, unless split_multikey splits the command), ARC_ERR_CLOSED (the cluster is being freed). The subscribe
- * family and MONITOR are refused with ARC_ERR_INVALID (not supported in
- * cluster mode yet). */
+ * slots, unless split_multikey splits the command), ARC_ERR_CLOSED (the
+ * cluster is being freed). The subscribe family is refused with
+ * ARC_ERR_INVALID: subscriptions are arc_cluster_subscribe()'s, since one
+ * moves between nodes over its life. MONITOR is refused too (one node's
+ * MONITOR is a context's: arc_member_context() of arc_cluster_group()). */
 ARC_API int arc_cluster_command(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
                                 const char *fmt, ...);
 ARC_API int arc_cluster_vcommand(arc_cluster *cl, arc_cluster_reply_fn *fn, void *privdata,
@@ -134,6 +136,55 @@ enum arc_cluster_fanout_to { ARC_CLUSTER_MASTERS = 1, ARC_CLUSTER_NODES };
 ARC_API int arc_cluster_fanout(arc_cluster *cl, int to, const arc_fanout_options *o,
                                const char *fmt, ...);
 
+/* ---- pub/sub ----
+ *
+ * A subscription is one name: a channel (SUBSCRIBE), a pattern
+ * (PSUBSCRIBE) or a shard channel (SSUBSCRIBE). Channels and patterns all
+ * live on one node (Redis Cluster forwards PUBLISH to every node); a shard
+ * channel lives on the master of its slot (SPUBLISH is an ordinary command,
+ * routed by that slot). Each node that holds subscriptions has a second
+ * connection for them, a row of its own in arc_cluster_group()'s table, so
+ * that messages never wait behind commands nor commands behind messages.
+ *
+ * The cluster keeps a subscription until it is unsubscribed or the cluster
+ * is freed, moving it when its node fails or leaves the map, when its
+ * slot's master changes (a failover, a slot migration, MOVED or ASK on
+ * SSUBSCRIBE), and when the node ends it unasked (the `sunsubscribe` a
+ * node sends for a slot that migrated away). Messages published while it
+ * moves are lost: Redis pub/sub keeps no history.
+ *
+ * The callback gets each confirmation (a subscribe frame: one per node the
+ * subscription lands on, so a move shows as a new confirmation), each
+ * message (message / pmessage / smessage frames, as the node's context
+ * gives them: arrays in RESP2, pushes in RESP3), and then exactly once a
+ * NULL reply: ARC_OK after arc_cluster_unsubscribe() (the node's
+ * unsubscribe frame first when it had one), ARC_OK after an error reply
+ * that refused the subscription (the error reply first; an ACL NOPERM,
+ * say), ARC_ERR_FREED when the cluster is freed. arc_cluster_error() says
+ * why it last moved during each call. The NULL call is the place to free
+ * privdata. */
+enum arc_cluster_sub_kind {
+    ARC_CLUSTER_CHANNEL = 1, /* SUBSCRIBE */
+    ARC_CLUSTER_PATTERN,     /* PSUBSCRIBE */
+    ARC_CLUSTER_SHARD,       /* SSUBSCRIBE */
+};
+
+/* Subscribes to `name` (len bytes, copied). ARC_OK, or an error and no
+ * callback: ARC_ERR_INVALID (bad arguments), ARC_ERR_DUPLICATE (the name
+ * is subscribed already, with this kind), ARC_ERR_NOMEM, ARC_ERR_CLOSED
+ * (the cluster is being freed). Before the slot map is known it waits for
+ * it. */
+ARC_API int arc_cluster_subscribe(arc_cluster *cl, int kind, const char *name, size_t len,
+                                  arc_cluster_reply_fn *fn, void *privdata);
+/* Ends the subscription: its callback's NULL call follows (never inside
+ * this call). ARC_ERR_INVALID when no such subscription is held (or it is
+ * ending already). */
+ARC_API int arc_cluster_unsubscribe(arc_cluster *cl, int kind, const char *name, size_t len);
+/* The row of the connection the subscription is confirmed on now, NULL
+ * while it is not (moving, waiting for a node, or unknown). */
+ARC_API arc_member *arc_cluster_subscription_node(const arc_cluster *cl, int kind,
+                                                  const char *name, size_t len);
+
 /* The nodes, as a group's table (state, failure, addresses tried...): the
  * group belongs to the cluster; never free it or add to it. */
 ARC_API arc_group *arc_cluster_group(const arc_cluster *cl);
@@ -141,7 +192,8 @@ ARC_API arc_group *arc_cluster_group(const arc_cluster *cl);
 ARC_API bool arc_cluster_ready(const arc_cluster *cl);
 /* The member serving `slot` as master now; NULL when none is known. */
 ARC_API arc_member *arc_cluster_slot_master(const arc_cluster *cl, unsigned slot);
-/* Whether `node` is a master in the current slot map. */
+/* Whether `node` (a row of either of a node's connections) is a master in
+ * the current slot map. */
 ARC_API bool arc_cluster_node_is_master(const arc_cluster *cl, const arc_member *node);
 /* How many slots `node` serves as master in the current slot map (0 for a
  * replica, a node not in the map, or NULL). */
