@@ -6,9 +6,9 @@
  * ASK, TRYAGAIN, CLUSTERDOWN or a node lost before the command left.
  *
  * A command is either on a node (sent through that member's context, the
- * ccmd as privdata) or waiting (resend_at >= 0) for the slot map, for its
- * backoff or for a node; the ticker routes waiting commands when due and
- * expires their deadlines. The slot map is rebuilt from each refresh
+ * ccmd as privdata) or waiting (resend_at >= 0, on the waiting list) for
+ * the slot map, for its backoff or for a node; the ticker routes waiting
+ * commands when due and expires their deadlines. The slot map is rebuilt from each refresh
  * (CLUSTER SHARDS, or CLUSTER SLOTS where SHARDS is unknown); MOVED updates
  * one slot at once and asks for a refresh, and refreshes asked for close
  * together are merged into one.
@@ -78,17 +78,45 @@ const arc_allocator *arc__cluster_allocator(const arc_cluster *cl)
     return &cl->alloc;
 }
 
-void arc__cluster_finish(ccmd *k, arc_reply *r, int status, const char *reason)
+/* A command waits (resend_at >= 0) exactly while it is on the cluster's
+ * waiting list, in the order it began to wait; one on a node is that
+ * node's context's until its reply, so the ticker never walks it. */
+static void wait_until(ccmd *k, int64_t at)
 {
     arc_cluster *cl = k->cl;
+    if (k->resend_at < 0) {
+        k->next = NULL;
+        k->prev = cl->waiting_tail;
+        if (cl->waiting_tail)
+            cl->waiting_tail->next = k;
+        else
+            cl->waiting_head = k;
+        cl->waiting_tail = k;
+    }
+    k->resend_at = at;
+}
+
+static void unwait(ccmd *k)
+{
+    arc_cluster *cl = k->cl;
+    if (k->resend_at < 0)
+        return;
     if (k->prev)
         k->prev->next = k->next;
     else
-        cl->head = k->next;
+        cl->waiting_head = k->next;
     if (k->next)
         k->next->prev = k->prev;
     else
-        cl->tail = k->prev;
+        cl->waiting_tail = k->prev;
+    k->prev = k->next = NULL;
+    k->resend_at = -1;
+}
+
+void arc__cluster_finish(ccmd *k, arc_reply *r, int status, const char *reason)
+{
+    arc_cluster *cl = k->cl;
+    unwait(k);
     arc__cluster_call(cl, k->fn, r, status, k->privdata, reason);
     arc_mem_free(&cl->alloc, k);
     arc__cluster_unref(cl);
@@ -105,8 +133,8 @@ static void retry_later(ccmd *k, const char *why)
         arc__cluster_finish(k, NULL, ARC_ERR_REDIRECTS, msg);
         return;
     }
-    k->resend_at = arc__now_ms() +
-                   arc__backoff(&cl->rng, cl->retry_delay_ms, cl->retry_max_delay_ms, k->retries);
+    wait_until(k, arc__now_ms() + arc__backoff(&cl->rng, cl->retry_delay_ms,
+                                                cl->retry_max_delay_ms, k->retries));
     arc__cluster_arm_at(cl, k->resend_at);
     arc__cluster_arm_at(cl, k->deadline);
 }
@@ -155,7 +183,7 @@ static void send_to(ccmd *k, cnode *n)
         return;
     }
     k->on = n;
-    k->resend_at = -1;
+    unwait(k);
 }
 
 static cnode *pick_replica(arc_cluster *cl, cnode *master, bool any)
@@ -204,7 +232,7 @@ static void route(ccmd *k)
     }
     cnode *n = k->ask ? k->ask : k->pin;
     if (n == NULL && !cl->ready) {
-        k->resend_at = 0; /* routed once the slot map comes */
+        wait_until(k, 0); /* routed once the slot map comes */
         arc__cluster_arm_at(cl, k->deadline);
         return;
     }
@@ -352,18 +380,16 @@ static void on_node_reply(arc_context *c, arc_reply *r, int status, void *privda
 void arc__cluster_routes_due(arc_cluster *cl)
 {
     int64_t now = arc__now_ms();
-    ccmd *last = cl->tail;
-    for (ccmd *k = cl->head; k != NULL && !cl->freeing;) {
+    ccmd *last = cl->waiting_tail;
+    for (ccmd *k = cl->waiting_head; k != NULL && !cl->freeing;) {
         ccmd *next = k == last ? NULL : k->next;
-        if (k->resend_at >= 0) {
-            if (k->deadline >= 0 && now >= k->deadline) {
-                char msg[256];
-                snprintf(msg, sizeof msg, "its timeout passed while it waited%s%s",
-                         k->reason[0] ? ": " : "", k->reason);
-                arc__cluster_finish(k, NULL, ARC_ERR_TIMEOUT, msg);
-            } else if (cl->ready && k->resend_at <= now) {
-                route(k);
-            }
+        if (k->deadline >= 0 && now >= k->deadline) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "its timeout passed while it waited%s%s",
+                     k->reason[0] ? ": " : "", k->reason);
+            arc__cluster_finish(k, NULL, ARC_ERR_TIMEOUT, msg);
+        } else if (cl->ready && k->resend_at <= now) {
+            route(k); /* sent, or waiting again in the same place */
         }
         k = next;
     }
@@ -415,9 +441,7 @@ static void arm(arc_cluster *cl)
     int64_t subs = arc__cluster_subs_next(cl);
     if (subs >= 0 && (at < 0 || subs < at))
         at = subs;
-    for (ccmd *k = cl->head; k != NULL; k = k->next) {
-        if (k->resend_at < 0)
-            continue;
+    for (ccmd *k = cl->waiting_head; k != NULL; k = k->next) {
         if (k->deadline >= 0 && (at < 0 || k->deadline < at))
             at = k->deadline;
         if (cl->ready && (at < 0 || k->resend_at < at))
@@ -649,12 +673,6 @@ int arc__cluster_submit(arc_cluster *cl, const arc_cluster_command_options *o,
     k->privdata = privdata;
     k->deadline = o != NULL && o->timeout_ms > 0 ? arc__now_ms() + o->timeout_ms : -1;
     k->resend_at = -1;
-    k->prev = cl->tail;
-    if (cl->tail)
-        cl->tail->next = k;
-    else
-        cl->head = k;
-    cl->tail = k;
     cl->refs++;
     /* Sending now never calls back with a reply; a failure waits for the
      * ticker, so the callback never runs inside this call. */
@@ -836,12 +854,8 @@ void arc_cluster_free(arc_cluster *cl)
     cl->refs++;
     /* Waiting commands first, then the nodes: those on a node hear
      * ARC_ERR_FREED as its context goes. */
-    for (ccmd *k = cl->head; k != NULL;) {
-        ccmd *next = k->next;
-        if (k->resend_at >= 0)
-            arc__cluster_finish(k, NULL, ARC_ERR_FREED, "the cluster was freed");
-        k = next;
-    }
+    while (cl->waiting_head != NULL)
+        arc__cluster_finish(cl->waiting_head, NULL, ARC_ERR_FREED, "the cluster was freed");
     arc__cluster_subs_free(cl);
     for (cnode *n = cl->nodes; n != NULL; n = n->next) {
         n->m = NULL;

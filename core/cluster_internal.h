@@ -38,7 +38,7 @@ typedef struct cnode {
 
 typedef struct ccmd {
     arc_cluster *cl;
-    struct ccmd *prev, *next;
+    struct ccmd *prev, *next; /* on the waiting list, while it waits */
     int slot;               /* -1: no key */
     bool readonly;
     cnode *pin;             /* arc_cluster_command_options.node */
@@ -109,7 +109,7 @@ struct arc_cluster {
     bool ready;
     unsigned rr;            /* keyless commands go round the masters */
 
-    ccmd *head, *tail;      /* every command owed a callback */
+    ccmd *waiting_head, *waiting_tail; /* the commands waiting (resend_at >= 0) */
 
     bool refreshing;        /* a CLUSTER SHARDS / SLOTS is in flight */
     bool refresh_again;     /* another was asked for meanwhile */

@@ -216,13 +216,12 @@ static void discovery_failed(arc_cluster *cl, const char *why)
     if (!cl->ready && cl->discovery_failures >= cl->nnodes) {
         /* Every seed was asked and none answered: the commands waiting for
          * a first map are told, rather than left waiting for ever. */
-        for (ccmd *k = cl->head; k != NULL && !cl->freeing;) {
-            ccmd *next = k->next;
-            if (k->resend_at >= 0) {
-                char msg[256];
-                snprintf(msg, sizeof msg, "no slot map from any seed: %s", why);
-                arc__cluster_finish(k, NULL, ARC_ERR_UNROUTED, msg);
-            }
+        ccmd *last = cl->waiting_tail; /* not those their callbacks issue */
+        for (ccmd *k = cl->waiting_head; k != NULL && !cl->freeing;) {
+            ccmd *next = k == last ? NULL : k->next;
+            char msg[256];
+            snprintf(msg, sizeof msg, "no slot map from any seed: %s", why);
+            arc__cluster_finish(k, NULL, ARC_ERR_UNROUTED, msg);
             k = next;
         }
     }
