@@ -117,15 +117,35 @@ void arc__cluster_node_drop(cnode *n)
  * then counts the refresh as failed, so that another is scheduled (and
  * commands waiting for a first map are told) instead of waiting for ever
  * for a map that was read and dropped. */
-static int apply(arc_cluster *cl, arc_topology *t)
+/* Whether the map's nodes are to be reached on their TLS ports. CLUSTER
+ * SHARDS gives both ports whatever the connection it is asked on (CLUSTER
+ * SLOTS and MOVED give that connection's kind): the node that answered
+ * says which it was reached on, when its port is one of the map's; else a
+ * transport (arc-tls) says TLS. Ports alone are compared, as the address
+ * that answered may be one the map names otherwise. */
+static bool use_tls_ports(const arc_cluster *cl, const arc_topology *t, const cnode *from)
+{
+    for (size_t i = 0; i < t->nnodes; i++) {
+        if (t->nodes[i].port == from->port)
+            return false;
+        if (t->nodes[i].tls_port == from->port)
+            return true;
+    }
+    return cl->node_tmpl.transport != NULL;
+}
+
+static int apply(arc_cluster *cl, arc_topology *t, const cnode *from)
 {
     cnode **at = arc_mem_alloc(&cl->alloc, (t->nnodes ? t->nnodes : 1) * sizeof *at);
     if (at == NULL)
         return ARC_ERR_NOMEM;
+    bool tls = use_tls_ports(cl, t, from);
     /* Every node first (new ones are appended, unlisted until below), so
      * that a failure leaves the current map's flags untouched. */
     for (size_t i = 0; i < t->nnodes; i++) {
-        at[i] = arc__cluster_node_get(cl, t->nodes[i].host, t->nodes[i].port);
+        const arc_topo_node *tn = &t->nodes[i];
+        at[i] = arc__cluster_node_get(cl, tn->host,
+                                      tls && tn->tls_port > 0 ? tn->tls_port : tn->port);
         if (at[i] == NULL) {
             arc_mem_free(&cl->alloc, at);
             return ARC_ERR_NOMEM;
@@ -244,10 +264,13 @@ static void on_refresh(arc_context *c, arc_reply *r, int status, void *privdata)
         return;
     }
     if (status != ARC_OK) {
-        /* The connection's own words say more than the command's status. */
-        const char *detail = arc_context_failure(c) != ARC_OK ? arc_context_error(c) : "";
-        snprintf(why, sizeof why, "%s:%d: %s%s%s", n->host, n->port, arc_status_name(status),
-                 detail[0] ? ": " : "", detail);
+        /* The connection's own status and words say more than the
+         * command's (NOT_SENT, say, for a TLS handshake refused). */
+        int failure = arc_context_failure(c);
+        const char *detail = failure != ARC_OK ? arc_context_error(c) : "";
+        snprintf(why, sizeof why, "%s:%d: %s%s%s", n->host, n->port,
+                 arc_status_name(failure != ARC_OK ? failure : status), detail[0] ? ": " : "",
+                 detail);
         discovery_failed(cl, why);
     } else if (r->type == ARC_REPLY_ERROR && !cl->use_slots) {
         /* Before Redis 7: no CLUSTER SHARDS. The same node again, the old way. */
@@ -266,7 +289,7 @@ static void on_refresh(arc_context *c, arc_reply *r, int status, void *privdata)
                 snprintf(why, sizeof why, "%s:%d serves no slot map (not a cluster?)", n->host,
                          n->port);
             }
-            if (rc == ARC_OK && (rc = apply(cl, t)) != ARC_OK)
+            if (rc == ARC_OK && (rc = apply(cl, t, n)) != ARC_OK)
                 snprintf(why, sizeof why, "out of memory putting the slot map in use");
             arc__topology_free(t);
             arc_mem_free(&cl->alloc, t);

@@ -39,7 +39,8 @@ typedef struct test_cluster_options {
      * test_cluster_tls_port(), with tls-cluster and tls-replication on, so
      * the bus and replication use TLS too. The plain port stays: a client
      * on it is told plain ports (CLUSTER SLOTS, MOVED, ASK), a TLS client
-     * TLS ports. */
+     * TLS ports; CLUSTER SHARDS gives both ("port", "tls-port") to
+     * either. */
     int tls;
     const char *const *extra_args; /* for every node, as in
                                       test_redis_options; NULL: none */
