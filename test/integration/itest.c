@@ -45,9 +45,19 @@ extern const size_t itest_group_scenario_count;
 extern const struct CMUnitTest itest_fanout_scenarios[];
 extern const size_t itest_fanout_scenario_count;
 
-/* scenarios_cluster.c: the cluster client, in a group of its own. */
+/* scenarios_cluster.c: the cluster client, in a group of its own;
+ * scenarios_cluster_fake.c: against scripted fake nodes, in the same group
+ * (they need no real cluster, only its loop). */
 extern const struct CMUnitTest itest_cluster_scenarios[];
 extern const size_t itest_cluster_scenario_count;
+extern const struct CMUnitTest itest_cluster_fake_scenarios[];
+extern const size_t itest_cluster_fake_scenario_count;
+#ifdef ARC_ITEST_TLS
+/* scenarios_cluster_tls.c: the cluster client over TLS, against a TLS
+ * cluster of its own group. */
+extern const struct CMUnitTest itest_cluster_tls_scenarios[];
+extern const size_t itest_cluster_tls_scenario_count;
+#endif
 
 static const itest_driver *driver;
 static test_redis *shared_redis;
@@ -312,6 +322,61 @@ static int cluster_group_teardown(void **state)
     return 0;
 }
 
+#ifdef ARC_ITEST_TLS
+static int cluster_tls_group_teardown(void **state)
+{
+    cluster_group_teardown(state);
+    arc_tls_free(shared_tls); /* after every context: each scenario freed its own */
+    shared_tls = NULL;
+    return 0;
+}
+
+/* The cluster-tls group: one TLS cluster (clients, bus and replication
+ * over TLS) and one configuration trusting the harness CA, which every
+ * node's certificate names 127.0.0.1 for; the node timeout as in the
+ * plain cluster group. */
+static int cluster_tls_group_setup(void **state)
+{
+    const test_tls_files *f = test_tls_files_get();
+    if (f == NULL)
+        return -1;
+    shared_tls = tls_new(f->ca_cert, NULL);
+    test_cluster_options o = {0};
+    o.node_timeout_ms = 500;
+    o.tls = 1;
+    shared_cluster = test_cluster_start(&o);
+    if (shared_tls == NULL || shared_cluster == NULL) {
+        cluster_tls_group_teardown(state);
+        return -1;
+    }
+    return 0;
+}
+#endif
+
+/* A group of `lists` (each run with test_setup and test_teardown). */
+static int run_lists(const char *name, const struct CMUnitTest *const *lists, const size_t *counts,
+                     size_t nlists, CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+    size_t total = 0;
+    for (size_t l = 0; l < nlists; l++)
+        total += counts[l];
+    struct CMUnitTest *tests = calloc(total ? total : 1, sizeof *tests);
+    if (tests == NULL)
+        return 1;
+    size_t n = 0;
+    for (size_t l = 0; l < nlists; l++) {
+        for (size_t i = 0; i < counts[l]; i++) {
+            tests[n] = lists[l][i];
+            tests[n].setup_func = test_setup;
+            tests[n].teardown_func = test_teardown;
+            n++;
+        }
+    }
+    int rc = _cmocka_run_group_tests(name, tests, n, setup, teardown);
+    free(tests);
+    return rc;
+}
+
 static int run_group(const char *name, struct CMUnitTest *tests, size_t n, bool tls)
 {
     if (!tls)
@@ -327,7 +392,7 @@ static int run_group(const char *name, struct CMUnitTest *tests, size_t n, bool 
 int itest_main(const itest_driver *drv, int argc, char **argv)
 {
     driver = drv;
-    bool plain = argc < 2, tls = argc < 2, cluster = false;
+    bool plain = argc < 2, tls = argc < 2, cluster = false, cluster_tls = false;
 #ifndef ARC_ITEST_TLS
     tls = false; /* no TLS group without libarc-tls */
 #endif
@@ -338,8 +403,10 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
             tls = true;
         } else if (strcmp(argv[i], "cluster") == 0) {
             cluster = true;
+        } else if (strcmp(argv[i], "cluster-tls") == 0) {
+            cluster_tls = true;
         } else {
-            fprintf(stderr, "usage: %s [plain] [tls] [cluster]\n", argv[0]);
+            fprintf(stderr, "usage: %s [plain] [tls] [cluster] [cluster-tls]\n", argv[0]);
             return 2;
         }
     }
@@ -390,20 +457,25 @@ int itest_main(const itest_driver *drv, int argc, char **argv)
         rc |= run_group(tls_name, tests, total, true);
     free(tests);
     if (cluster) {
-        size_t nc = itest_cluster_scenario_count;
-        struct CMUnitTest *ct = calloc(nc, sizeof *ct);
-        if (ct == NULL)
-            return 1;
-        for (size_t i = 0; i < nc; i++) {
-            ct[i] = itest_cluster_scenarios[i];
-            ct[i].setup_func = test_setup;
-            ct[i].teardown_func = test_teardown;
-        }
+        const struct CMUnitTest *const cl[] = {itest_cluster_scenarios,
+                                               itest_cluster_fake_scenarios};
+        const size_t cn[] = {itest_cluster_scenario_count, itest_cluster_fake_scenario_count};
         char cluster_name[64];
         snprintf(cluster_name, sizeof cluster_name, "%s-cluster", drv->name);
-        rc |= _cmocka_run_group_tests(cluster_name, ct, nc, cluster_group_setup,
-                                      cluster_group_teardown);
-        free(ct);
+        rc |= run_lists(cluster_name, cl, cn, 2, cluster_group_setup, cluster_group_teardown);
+    }
+    if (cluster_tls) {
+        char cluster_tls_name[64];
+        snprintf(cluster_tls_name, sizeof cluster_tls_name, "%s-cluster-tls", drv->name);
+#ifdef ARC_ITEST_TLS
+        const struct CMUnitTest *const tl[] = {itest_cluster_tls_scenarios};
+        const size_t tn[] = {itest_cluster_tls_scenario_count};
+        rc |= run_lists(cluster_tls_name, tl, tn, 1, cluster_tls_group_setup,
+                        cluster_tls_group_teardown);
+#else
+        fprintf(stderr, "itest: %s: built without libarc-tls\n", cluster_tls_name);
+        rc |= 1;
+#endif
     }
     return rc;
 }

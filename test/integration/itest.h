@@ -47,8 +47,11 @@ typedef struct itest {
  * "tls"; none: both, plain first): the plain group, named after the loop,
  * over plain TCP, and the TLS group, "<loop>-tls", over TLS to the TLS
  * port of a server of its own. Without libarc-tls there is no TLS group.
- * "cluster" runs the cluster scenarios (scenarios_cluster.c) as the group
- * "<loop>-cluster" against a six-node Redis Cluster started for it. */
+ * "cluster" runs the cluster scenarios (scenarios_cluster.c, and the fake
+ * nodes of scenarios_cluster_fake.c) as the group "<loop>-cluster" against
+ * a six-node Redis Cluster started for it; "cluster-tls" those of
+ * scenarios_cluster_tls.c as "<loop>-cluster-tls" against a TLS one (with
+ * t->tls trusting its CA; none without libarc-tls). */
 int itest_main(const itest_driver *drv, int argc, char **argv);
 
 /* Attaches a cluster client to the scenario's loop through the driver's

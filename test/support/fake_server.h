@@ -21,7 +21,13 @@ typedef struct fake_server fake_server;
  * reason on stderr. Free with fake_finish() or fake_stop(). */
 fake_server *fake_start(const char *script_text);
 
-/* The loopback TCP port the program listens on (address 127.0.0.1). */
+/* The same, listening on `bind_addr` (an IPv4 or IPv6 literal, such as
+ * "::1"; NULL: 127.0.0.1) instead. NULL too when the address cannot be
+ * bound: a test that needs it checks first that it can be. */
+fake_server *fake_start_at(const char *bind_addr, const char *script_text);
+
+/* The TCP port the program listens on (address 127.0.0.1, or the one given
+ * to fake_start_at()). */
 int fake_port(const fake_server *f);
 
 /* Waits up to `timeout_ms` for the program to exit and returns its exit

@@ -78,6 +78,11 @@ static int read_port(int fd, pid_t pid)
 
 fake_server *fake_start(const char *script_text)
 {
+    return fake_start_at(NULL, script_text);
+}
+
+fake_server *fake_start_at(const char *bind_addr, const char *script_text)
+{
     const char *prog = getenv("ARC_FAKESERVER");
     if (!prog || !*prog)
         prog = "./arc-fakeserver";
@@ -111,7 +116,12 @@ fake_server *fake_start(const char *script_text)
         unlink(path);
         return NULL;
     }
-    const char *argv[] = {prog, path, NULL};
+    const char *argv[] = {prog, path, NULL, NULL, NULL};
+    if (bind_addr != NULL) {
+        argv[1] = "--bind";
+        argv[2] = bind_addr;
+        argv[3] = path;
+    }
     pid_t pid = spawn_program("fake_server", argv, -1, out[1]);
     int fork_errno = errno;
     close(out[1]);

@@ -1,0 +1,78 @@
+/* itest_cluster.c (tests): what the cluster scenario files share
+ * (itest_cluster.h). */
+#define _GNU_SOURCE
+#include "itest_cluster.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void icl_rec_cb(arc_cluster *cl, arc_reply *r, int status, void *privdata)
+{
+    icl_rec *k = privdata;
+    k->calls++;
+    k->status = status;
+    arc_reply_free(k->reply);
+    k->reply = r ? arc_reply_dup(r, NULL) : NULL;
+    snprintf(k->error, sizeof k->error, "%s", arc_cluster_error(cl));
+}
+
+void icl_rec_clear(icl_rec *k)
+{
+    arc_reply_free(k->reply);
+    memset(k, 0, sizeof *k);
+}
+
+void icl_on_event(arc_cluster *cl, int event, arc_member *node, void *data)
+{
+    icl_events *e = data;
+    switch (event) {
+    case ARC_CLUSTER_TOPOLOGY: e->topology++; break;
+    case ARC_CLUSTER_NODE_ADDED: e->added++; break;
+    case ARC_CLUSTER_NODE_REMOVED:
+        e->removed++;
+        /* The member is still in the table during the call: its row says
+         * why its connection ended, which the cluster's messages only
+         * quote. */
+        if (arc_member_failure(node) != ARC_OK) {
+            e->removed_failure = arc_member_failure(node);
+            snprintf(e->removed_error, sizeof e->removed_error, "%s", arc_member_error(node));
+        }
+        break;
+    case ARC_CLUSTER_DISCOVERY_FAILED:
+        e->discovery_failed++;
+        snprintf(e->last_error, sizeof e->last_error, "%s", arc_cluster_error(cl));
+        break;
+    default: break;
+    }
+}
+
+int icl_member_port(const arc_member *m)
+{
+    const char *colon = m ? strrchr(arc_member_name(m), ':') : NULL;
+    return colon ? atoi(colon + 1) : -1;
+}
+
+arc_cluster *icl_open(itest *t, arc_cluster_options o, icl_events *ev)
+{
+    if (ev != NULL) {
+        o.on_event = icl_on_event;
+        o.data = ev;
+    }
+    arc_cluster *cl = arc_cluster_new(&o);
+    assert_non_null(cl);
+    assert_int_equal(itest_cluster_attach(t, cl), ARC_OK);
+    return cl;
+}
+
+void icl_do(itest *t, arc_cluster *cl, icl_rec *k, const char *fmt, ...)
+{
+    icl_rec_clear(k);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = arc_cluster_vcommand(cl, icl_rec_cb, k, fmt, ap);
+    va_end(ap);
+    assert_int_equal(rc, ARC_OK);
+    ITEST_RUN_UNTIL(t, 10000, k->calls == 1);
+}
