@@ -29,7 +29,11 @@ void icl_on_event(arc_cluster *cl, int event, arc_member *node, void *data)
     icl_events *e = data;
     switch (event) {
     case ARC_CLUSTER_TOPOLOGY: e->topology++; break;
-    case ARC_CLUSTER_NODE_ADDED: e->added++; break;
+    case ARC_CLUSTER_NODE_ADDED:
+        e->added++;
+        if (e->watch_port != 0 && icl_member_port(node) == e->watch_port)
+            e->watch_added++;
+        break;
     case ARC_CLUSTER_NODE_REMOVED:
         e->removed++;
         /* The member is still in the table during the call: its row says

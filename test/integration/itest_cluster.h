@@ -1,8 +1,8 @@
 /* itest_cluster.h (tests): what the cluster scenarios of
  * scenarios_cluster_tls.c (the TLS cluster) and scenarios_cluster_fake.c
  * (scripted fake nodes) share: recorders for commands and events, and a
- * cluster client opened on the scenario's loop. scenarios_cluster.c keeps
- * its own. */
+ * cluster client opened on the scenario's loop; scenarios_cluster.c uses
+ * the recorders too. */
 #ifndef ARC_TEST_ITEST_CLUSTER_H
 #define ARC_TEST_ITEST_CLUSTER_H
 
@@ -30,6 +30,8 @@ typedef struct icl_events {
     char last_error[320];
     int removed_failure;
     char removed_error[320];
+    int watch_port;  /* when not 0: connections made to this node count */
+    int watch_added;
 } icl_events;
 
 void icl_on_event(arc_cluster *cl, int event, arc_member *node, void *data);

@@ -9,6 +9,7 @@
  * command that got no reply must say whether it may have run. */
 #define _GNU_SOURCE
 #include "itest.h"
+#include "itest_cluster.h"
 
 #include <arc/cluster.h>
 
@@ -19,62 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- recorders ---- */
-
-typedef struct crec {
-    int calls;
-    int status;
-    arc_reply *reply; /* a copy of the last */
-    char error[256];  /* arc_cluster_error() of the last call */
-} crec;
-
-static void crec_cb(arc_cluster *cl, arc_reply *r, int status, void *privdata)
-{
-    crec *k = privdata;
-    k->calls++;
-    k->status = status;
-    arc_reply_free(k->reply);
-    k->reply = r ? arc_reply_dup(r, NULL) : NULL;
-    snprintf(k->error, sizeof k->error, "%s", arc_cluster_error(cl));
-}
-
-static void crec_clear(crec *k)
-{
-    arc_reply_free(k->reply);
-    memset(k, 0, sizeof *k);
-}
-
-typedef struct events {
-    int topology, added, removed, discovery_failed;
-    int watch_port;  /* when not 0: connections made to this node count */
-    int watch_added;
-    char last_error[256];
-} events;
-
-static int port_of_member(const arc_member *m);
-
-static void on_event(arc_cluster *cl, int event, arc_member *node, void *data)
-{
-    events *e = data;
-    if (event == ARC_CLUSTER_TOPOLOGY)
-        e->topology++;
-    else if (event == ARC_CLUSTER_NODE_ADDED) {
-        e->added++;
-        if (e->watch_port != 0 && port_of_member(node) == e->watch_port)
-            e->watch_added++;
-    } else if (event == ARC_CLUSTER_NODE_REMOVED)
-        e->removed++;
-    else if (event == ARC_CLUSTER_DISCOVERY_FAILED) {
-        e->discovery_failed++;
-        snprintf(e->last_error, sizeof e->last_error, "%s", arc_cluster_error(cl));
-    }
-}
-
 /* ---- helpers ---- */
 
 static arc_options node_options;
 
-static arc_cluster *cluster_open(itest *t, const arc_cluster_options *extra, events *ev)
+static arc_cluster *cluster_open(itest *t, const arc_cluster_options *extra, icl_events *ev)
 {
     static arc_cluster_seed seeds[2];
     seeds[0] = (arc_cluster_seed){"127.0.0.1", test_cluster_port(t->cluster, 0)};
@@ -92,30 +42,14 @@ static arc_cluster *cluster_open(itest *t, const arc_cluster_options *extra, eve
     }
     if (o.node_options == NULL)
         o.node_options = &node_options;
-    if (ev != NULL) {
-        o.on_event = on_event;
-        o.data = ev;
-    }
-    arc_cluster *cl = arc_cluster_new(&o);
-    assert_non_null(cl);
-    assert_int_equal(itest_cluster_attach(t, cl), ARC_OK);
-    return cl;
+    return icl_open(t, o, ev);
 }
 
-static arc_cluster *cluster_ready(itest *t, const arc_cluster_options *extra, events *ev)
+static arc_cluster *cluster_ready(itest *t, const arc_cluster_options *extra, icl_events *ev)
 {
     arc_cluster *cl = cluster_open(t, extra, ev);
     ITEST_RUN_UNTIL(t, 5000, arc_cluster_ready(cl));
     return cl;
-}
-
-/* One command through the cluster, run to its reply. */
-static void cluster_do(itest *t, arc_cluster *cl, crec *k, const char *fmt, const char *a,
-                       const char *b)
-{
-    crec_clear(k);
-    assert_int_equal(arc_cluster_command(cl, crec_cb, k, fmt, a, b), ARC_OK);
-    ITEST_RUN_UNTIL(t, 10000, k->calls == 1);
 }
 
 /* The node number serving `key`'s slot now, from the harness. */
@@ -124,13 +58,6 @@ static int owner_of(itest *t, const char *key)
     int n = test_cluster_master_for_slot(t->cluster, (int)arc_cluster_key_slot(key, strlen(key)));
     assert_true(n >= 0);
     return n;
-}
-
-static int port_of_member(const arc_member *m)
-{
-    const char *name = arc_member_name(m);
-    const char *colon = strrchr(name, ':');
-    return colon ? atoi(colon + 1) : -1;
 }
 
 /* A master other than `not`. */
@@ -306,7 +233,7 @@ static void cluster_routes_by_slot(void **state)
 {
     itest *t = *state;
     flush_all(t);
-    static events ev;
+    static icl_events ev;
     memset(&ev, 0, sizeof ev);
     arc_cluster *cl = cluster_ready(t, NULL, &ev);
     assert_int_equal(ev.topology, 1);
@@ -359,7 +286,7 @@ static void cluster_routes_by_slot(void **state)
         assert_non_null(r);
         itest_assert_str(r, ARC_REPLY_STRING, want);
         arc_reply_free(r);
-        assert_int_equal(port_of_member(arc_cluster_slot_master(
+        assert_int_equal(icl_member_port(arc_cluster_slot_master(
                              cl, arc_cluster_key_slot(key, strlen(key)))),
                          test_cluster_port(t->cluster, owner_of(t, key)));
     }
@@ -385,32 +312,32 @@ static void cluster_routes_by_slot(void **state)
     assert_int_equal(arc_fanout_free(f), ARC_OK);
 
     /* Hash tags: keys of one tag share a slot, so MSET / MGET of them go. */
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
     assert_int_equal(arc_cluster_key_slot("{user7}:a", 9), arc_cluster_key_slot("{user7}:b", 9));
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "MSET {user7}:a 1 {user7}:b 2"), ARC_OK);
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command(cl, icl_rec_cb, &k, "MSET {user7}:a 1 {user7}:b 2"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
-    cluster_do(t, cl, &k, "MGET {user7}:a {user7}:b", NULL, NULL);
+    icl_do(t, cl, &k, "MGET {user7}:a {user7}:b", NULL, NULL);
     assert_int_equal(k.reply->type, ARC_REPLY_ARRAY);
     assert_int_equal(k.reply->elements, 2);
     itest_assert_str(k.reply->element[1], ARC_REPLY_STRING, "2");
     /* Keyless: any master answers. */
-    cluster_do(t, cl, &k, "PING", NULL, NULL);
+    icl_do(t, cl, &k, "PING", NULL, NULL);
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "PONG");
     /* Two slots: refused before anything is sent, no callback. */
     assert_true(arc_cluster_key_slot("a", 1) != arc_cluster_key_slot("b", 1));
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "MSET a 1 b 2"), ARC_ERR_CROSSSLOT);
-    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "SUBSCRIBE x"), ARC_ERR_INVALID);
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command(cl, icl_rec_cb, &k, "MSET a 1 b 2"), ARC_ERR_CROSSSLOT);
+    assert_int_equal(arc_cluster_command(cl, icl_rec_cb, &k, "SUBSCRIBE x"), ARC_ERR_INVALID);
     itest_run_for(t, 20);
     assert_int_equal(k.calls, 0);
 
     arc_cluster_free(cl);
     assert_int_equal(sets.calls, KEYS);
     assert_int_equal(reads.calls, KEYS);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* A slot moved behind the client's back: the next command meets MOVED,
@@ -420,28 +347,28 @@ static void cluster_follows_moved(void **state)
     itest *t = *state;
     flush_all(t);
     arc_cluster *cl = cluster_ready(t, NULL, NULL);
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
-    cluster_do(t, cl, &k, "SET %s %s", "moving-key", "here");
+    icl_do(t, cl, &k, "SET %s %s", "moving-key", "here");
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
     int slot = (int)arc_cluster_key_slot("moving-key", 10);
     int from = owner_of(t, "moving-key");
     int to = other_master(t, from);
-    assert_int_equal(port_of_member(arc_cluster_slot_master(cl, (unsigned)slot)),
+    assert_int_equal(icl_member_port(arc_cluster_slot_master(cl, (unsigned)slot)),
                      test_cluster_port(t->cluster, from));
     assert_int_equal(test_cluster_move_slot(t->cluster, slot, to), 0);
 
-    cluster_do(t, cl, &k, "GET %s", "moving-key", NULL);
+    icl_do(t, cl, &k, "GET %s", "moving-key", NULL);
     assert_int_equal(k.status, ARC_OK);
     itest_assert_str(k.reply, ARC_REPLY_STRING, "here");
-    assert_int_equal(port_of_member(arc_cluster_slot_master(cl, (unsigned)slot)),
+    assert_int_equal(icl_member_port(arc_cluster_slot_master(cl, (unsigned)slot)),
                      test_cluster_port(t->cluster, to));
     /* And back, for the scenarios after. */
     assert_int_equal(test_cluster_move_slot(t->cluster, slot, from), 0);
-    cluster_do(t, cl, &k, "GET %s", "moving-key", NULL);
+    icl_do(t, cl, &k, "GET %s", "moving-key", NULL);
     itest_assert_str(k.reply, ARC_REPLY_STRING, "here");
     arc_cluster_free(cl);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* During a live migration: keys already moved are served through ASK by
@@ -453,13 +380,13 @@ static void cluster_ask_and_tryagain(void **state)
     itest *t = *state;
     flush_all(t);
     arc_cluster *cl = cluster_ready(t, NULL, NULL);
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
     char key[32], val[16];
     for (int i = 0; i < 20; i++) {
         snprintf(key, sizeof key, "{mig}:%d", i);
         snprintf(val, sizeof val, "m%d", i);
-        cluster_do(t, cl, &k, "SET %s %s", key, val);
+        icl_do(t, cl, &k, "SET %s %s", key, val);
         itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
     }
     int slot = (int)arc_cluster_key_slot("{mig}", 5);
@@ -470,14 +397,14 @@ static void cluster_ask_and_tryagain(void **state)
     for (int i = 0; i < 20; i++) {
         snprintf(key, sizeof key, "{mig}:%d", i);
         snprintf(val, sizeof val, "m%d", i);
-        cluster_do(t, cl, &k, "GET %s", key, NULL);
+        icl_do(t, cl, &k, "GET %s", key, NULL);
         if (k.status != ARC_OK || k.reply == NULL || k.reply->type != ARC_REPLY_STRING)
             fail_msg("GET %s during the migration: %s (%s)", key, arc_status_name(k.status),
                      k.error);
         itest_assert_str(k.reply, ARC_REPLY_STRING, val);
     }
     /* ASK changed no map: the source still serves the slot. */
-    assert_int_equal(port_of_member(arc_cluster_slot_master(cl, (unsigned)slot)),
+    assert_int_equal(icl_member_port(arc_cluster_slot_master(cl, (unsigned)slot)),
                      test_cluster_port(t->cluster, from));
 
     /* Which keys moved is the server's choice: find one on each side. */
@@ -496,8 +423,8 @@ static void cluster_ask_and_tryagain(void **state)
     char a[32], b[32];
     snprintf(a, sizeof a, "{mig}:%d", moved);
     snprintf(b, sizeof b, "{mig}:%d", stayed);
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "MGET %s %s", a, b), ARC_OK);
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command(cl, icl_rec_cb, &k, "MGET %s %s", a, b), ARC_OK);
     itest_run_for(t, 60); /* TRYAGAIN, and a retry or two, meanwhile */
     assert_int_equal(k.calls, 0);
     assert_int_equal(test_cluster_migration_end(t->cluster, slot), 0);
@@ -511,7 +438,7 @@ static void cluster_ask_and_tryagain(void **state)
     itest_assert_str(k.reply->element[1], ARC_REPLY_STRING, val);
     assert_int_equal(test_cluster_move_slot(t->cluster, slot, from), 0);
     arc_cluster_free(cl);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* A graceful failover (CLUSTER FAILOVER on a replica) under 256 INCRs in
@@ -532,15 +459,15 @@ static void cluster_failover_under_load(void **state)
     ITEST_RUN_UNTIL(t, 20000, l.done == l.total);
     load_check(t, &l);
     /* The slot of cnt:0 is the new master's, in the client's map too. */
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
-    cluster_do(t, cl, &k, "INCR %s", "cnt:0", NULL);
+    icl_do(t, cl, &k, "INCR %s", "cnt:0", NULL);
     assert_int_equal(k.status, ARC_OK);
-    assert_int_equal(port_of_member(arc_cluster_slot_master(
+    assert_int_equal(icl_member_port(arc_cluster_slot_master(
                          cl, arc_cluster_key_slot("cnt:0", 5))),
                      test_cluster_port(t->cluster, replica));
     arc_cluster_free(cl);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* A master killed (SIGKILL) under load: commands to it are sent again
@@ -556,7 +483,7 @@ static void cluster_master_killed(void **state)
     memset(&o, 0, sizeof o);
     o.max_retries = 60; /* the promotion takes about twice the node timeout */
     o.retry_max_delay_ms = 200;
-    static events ev;
+    static icl_events ev;
     memset(&ev, 0, sizeof ev);
     arc_cluster *cl = cluster_ready(t, &o, &ev);
     static load l;
@@ -605,9 +532,9 @@ static void cluster_replica_reads(void **state)
     memset(&o, 0, sizeof o);
     o.reads = ARC_READS_PREFER_REPLICA;
     arc_cluster *cl = cluster_ready(t, &o, NULL);
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
-    cluster_do(t, cl, &k, "SET %s %s", "read-me", "from a replica");
+    icl_do(t, cl, &k, "SET %s %s", "read-me", "from a replica");
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
     int master = owner_of(t, "read-me");
     int replica = test_cluster_replica_of(t->cluster, master);
@@ -618,13 +545,13 @@ static void cluster_replica_reads(void **state)
                                  (size_t)test_cluster_size(t->cluster));
     long long before = gets_on(t, replica), master_before = gets_on(t, master);
     for (int i = 0; i < 20; i++) {
-        cluster_do(t, cl, &k, "GET %s", "read-me", NULL);
+        icl_do(t, cl, &k, "GET %s", "read-me", NULL);
         itest_assert_str(k.reply, ARC_REPLY_STRING, "from a replica");
     }
     assert_int_equal(gets_on(t, replica) - before, 20);
     assert_int_equal(gets_on(t, master) - master_before, 0);
     arc_cluster_free(cl);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* No seed answers: the command waiting for a first map is told
@@ -632,7 +559,7 @@ static void cluster_replica_reads(void **state)
 static void cluster_no_seed(void **state)
 {
     itest *t = *state;
-    static events ev;
+    static icl_events ev;
     memset(&ev, 0, sizeof ev);
     static arc_cluster_seed dead[1];
     dead[0] = (arc_cluster_seed){"127.0.0.1", 1}; /* nothing listens on port 1 */
@@ -641,9 +568,9 @@ static void cluster_no_seed(void **state)
     o.seeds = dead;
     o.nseeds = 1;
     arc_cluster *cl = cluster_open(t, &o, &ev);
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
-    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "GET x"), ARC_OK);
+    assert_int_equal(arc_cluster_command(cl, icl_rec_cb, &k, "GET x"), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     assert_int_equal(k.status, ARC_ERR_UNROUTED);
     assert_null(k.reply);
@@ -652,7 +579,7 @@ static void cluster_no_seed(void **state)
     assert_true(ev.discovery_failed >= 1);
     assert_false(arc_cluster_ready(cl));
     arc_cluster_free(cl);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* A node that is not a cluster (a plain fake server): its CLUSTER SHARDS
@@ -668,7 +595,7 @@ static void cluster_bad_slot_map(void **state)
                                 "SEND *1\\r\\n*3\\r\\n:0\\r\\n:20000\\r\\n*2\\r\\n$9\\r\\n127.0.0.1\\r\\n:7000\\r\\n\n"
                                 "DRAIN\n");
     assert_non_null(f);
-    static events ev;
+    static icl_events ev;
     memset(&ev, 0, sizeof ev);
     static arc_cluster_seed seed[1];
     seed[0] = (arc_cluster_seed){"127.0.0.1", fake_port(f)};
@@ -712,7 +639,7 @@ static void cluster_redirect_loop(void **state)
     snprintf(script + n, sizeof script - (size_t)n, "DRAIN\n");
     fake_server *f = fake_start(script);
     assert_non_null(f);
-    static events ev;
+    static icl_events ev;
     memset(&ev, 0, sizeof ev);
     static arc_cluster_seed seed[1];
     seed[0] = (arc_cluster_seed){"127.0.0.1", fake_port(f)};
@@ -722,9 +649,9 @@ static void cluster_redirect_loop(void **state)
     o.nseeds = 1;
     o.refresh_min_interval_ms = 60000; /* no refresh between the redirects */
     arc_cluster *cl = cluster_open(t, &o, &ev);
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
-    assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "GET %s", "loop"), ARC_OK);
+    assert_int_equal(arc_cluster_command(cl, icl_rec_cb, &k, "GET %s", "loop"), ARC_OK);
     ITEST_RUN_UNTIL(t, 10000, k.calls == 1);
     assert_int_equal(k.status, ARC_ERR_REDIRECTS);
     assert_null(k.reply);
@@ -735,7 +662,7 @@ static void cluster_redirect_loop(void **state)
     arc_cluster_free(cl);
     assert_int_equal(k.calls, 1);
     assert_int_equal(fake_finish(f, 5000), 0);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* With split_multikey, MSET / MGET / EXISTS / TOUCH / DEL / UNLINK over
@@ -759,7 +686,7 @@ static void cluster_split_multikey(void **state)
         snprintf(values[i], sizeof values[i], "val-%d", i);
     }
     snprintf(names[SPLIT_KEYS], sizeof names[SPLIT_KEYS], "sp:missing");
-    static crec k;
+    static icl_rec k;
     memset(&k, 0, sizeof k);
 
     argv[0] = "MSET";
@@ -767,7 +694,7 @@ static void cluster_split_multikey(void **state)
         argv[1 + 2 * i] = names[i];
         argv[2 + 2 * i] = values[i];
     }
-    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, 1 + 2 * SPLIT_KEYS, argv, NULL),
+    assert_int_equal(arc_cluster_command_argv(cl, icl_rec_cb, &k, 1 + 2 * SPLIT_KEYS, argv, NULL),
                      ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
@@ -786,8 +713,8 @@ static void cluster_split_multikey(void **state)
         if (i == SPLIT_KEYS / 2)
             argv[n++] = names[SPLIT_KEYS];
     }
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, n, argv, NULL), ARC_OK);
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, icl_rec_cb, &k, n, argv, NULL), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     assert_int_equal(k.status, ARC_OK);
     assert_int_equal(k.reply->type, ARC_REPLY_ARRAY);
@@ -809,40 +736,40 @@ static void cluster_split_multikey(void **state)
         argv[0] = counted[c];
         for (int i = 0; i <= SPLIT_KEYS; i++)
             argv[1 + i] = names[i];
-        crec_clear(&k);
-        assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 2, argv, NULL),
+        icl_rec_clear(&k);
+        assert_int_equal(arc_cluster_command_argv(cl, icl_rec_cb, &k, SPLIT_KEYS + 2, argv, NULL),
                          ARC_OK);
         ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
         assert_int_equal(k.reply->type, ARC_REPLY_INTEGER);
         assert_int_equal(k.reply->integer, SPLIT_KEYS);
     }
     argv[0] = "DEL";
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, 1 + SPLIT_KEYS / 2, argv, NULL),
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, icl_rec_cb, &k, 1 + SPLIT_KEYS / 2, argv, NULL),
                      ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     assert_int_equal(k.reply->integer, SPLIT_KEYS / 2);
     argv[0] = "UNLINK";
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 2, argv, NULL), ARC_OK);
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, icl_rec_cb, &k, SPLIT_KEYS + 2, argv, NULL), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     assert_int_equal(k.reply->integer, SPLIT_KEYS - SPLIT_KEYS / 2);
     argv[0] = "EXISTS";
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 2, argv, NULL), ARC_OK);
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, icl_rec_cb, &k, SPLIT_KEYS + 2, argv, NULL), ARC_OK);
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     assert_int_equal(k.reply->integer, 0);
     arc_cluster_free(cl);
 
     /* Without the option: refused before sending. */
     cl = cluster_ready(t, NULL, NULL);
-    crec_clear(&k);
-    assert_int_equal(arc_cluster_command_argv(cl, crec_cb, &k, SPLIT_KEYS + 1, argv, NULL),
+    icl_rec_clear(&k);
+    assert_int_equal(arc_cluster_command_argv(cl, icl_rec_cb, &k, SPLIT_KEYS + 1, argv, NULL),
                      ARC_ERR_CROSSSLOT);
     itest_run_for(t, 20);
     assert_int_equal(k.calls, 0);
     arc_cluster_free(cl);
-    crec_clear(&k);
+    icl_rec_clear(&k);
 }
 
 /* ---- pub/sub ---- */
@@ -895,16 +822,16 @@ static int publish_until_heard(itest *t, arc_cluster *cl, const char *cmd, const
 {
     int before = s->messages;
     for (int tries = 0; *next < (int)sizeof s->heard; tries++) {
-        static crec k;
+        static icl_rec k;
         char payload[16];
         snprintf(payload, sizeof payload, "%d", (*next)++);
-        crec_clear(&k);
-        assert_int_equal(arc_cluster_command(cl, crec_cb, &k, "%s %s %s", cmd, channel, payload),
+        icl_rec_clear(&k);
+        assert_int_equal(arc_cluster_command(cl, icl_rec_cb, &k, "%s %s %s", cmd, channel, payload),
                          ARC_OK);
         ITEST_RUN_UNTIL(t, 20000, k.calls == 1);
         assert_int_equal(k.status, ARC_OK);
         assert_int_equal(k.reply->type, ARC_REPLY_INTEGER);
-        crec_clear(&k);
+        icl_rec_clear(&k);
         for (int i = 0; i < 20 && s->messages == before; i++)
             itest_run_for(t, 5);
         if (s->messages > before)
@@ -917,7 +844,7 @@ static int publish_until_heard(itest *t, arc_cluster *cl, const char *cmd, const
 static int sub_port(arc_cluster *cl, int kind, const char *name)
 {
     arc_member *m = arc_cluster_subscription_node(cl, kind, name, strlen(name));
-    return m != NULL ? port_of_member(m) : -1;
+    return m != NULL ? icl_member_port(m) : -1;
 }
 
 /* A shard channel keeps delivering across a migration of its slot (the
