@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "itest_cluster.h"
 
+#include "cluster.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,4 +81,37 @@ void icl_do(itest *t, arc_cluster *cl, icl_rec *k, const char *fmt, ...)
     va_end(ap);
     assert_int_equal(rc, ARC_OK);
     ITEST_RUN_UNTIL(t, 10000, k->calls == 1);
+}
+
+int icl_owner_of(itest *t, const char *key)
+{
+    int n = test_cluster_master_for_slot(t->cluster, (int)arc_cluster_key_slot(key, strlen(key)));
+    assert_true(n >= 0);
+    return n;
+}
+
+int icl_other_master(itest *t, int except)
+{
+    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
+        if (i == except || !test_cluster_is_up(t->cluster, i))
+            continue;
+        arc_reply *r = test_cluster_command(t->cluster, i, "ROLE");
+        bool master = r && r->type == ARC_REPLY_ARRAY && r->elements > 0 &&
+                      r->element[0]->type == ARC_REPLY_STRING &&
+                      strcmp(r->element[0]->str, "master") == 0;
+        arc_reply_free(r);
+        if (master)
+            return i;
+    }
+    fail_msg("no other master than node %d", except);
+    return -1;
+}
+
+void icl_flush_all(itest *t)
+{
+    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
+        if (!test_cluster_is_up(t->cluster, i))
+            continue;
+        arc_reply_free(test_cluster_command(t->cluster, i, "FLUSHALL"));
+    }
 }

@@ -47,4 +47,12 @@ arc_cluster *icl_open(itest *t, arc_cluster_options o, icl_events *ev);
  * (10 s at most). */
 void icl_do(itest *t, arc_cluster *cl, icl_rec *k, const char *fmt, ...);
 
+/* The node number serving `key`'s slot now, from the harness. */
+int icl_owner_of(itest *t, const char *key);
+/* A running master other than node `except` (fails the test when none). */
+int icl_other_master(itest *t, int except);
+/* FLUSHALL on every running node (replicas refuse; their masters' flush
+ * reaches them). */
+void icl_flush_all(itest *t);
+
 #endif

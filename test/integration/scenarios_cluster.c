@@ -52,32 +52,6 @@ static arc_cluster *cluster_ready(itest *t, const arc_cluster_options *extra, ic
     return cl;
 }
 
-/* The node number serving `key`'s slot now, from the harness. */
-static int owner_of(itest *t, const char *key)
-{
-    int n = test_cluster_master_for_slot(t->cluster, (int)arc_cluster_key_slot(key, strlen(key)));
-    assert_true(n >= 0);
-    return n;
-}
-
-/* A master other than `not`. */
-static int other_master(itest *t, int not)
-{
-    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
-        if (i == not || !test_cluster_is_up(t->cluster, i))
-            continue;
-        arc_reply *r = test_cluster_command(t->cluster, i, "ROLE");
-        bool master = r && r->type == ARC_REPLY_ARRAY && r->elements > 0 &&
-                      r->element[0]->type == ARC_REPLY_STRING &&
-                      strcmp(r->element[0]->str, "master") == 0;
-        arc_reply_free(r);
-        if (master)
-            return i;
-    }
-    fail_msg("no other master than node %d", not);
-    return -1;
-}
-
 /* ---- a pipelined load: INCR over many counters, DEPTH in flight ---- */
 
 #define DEPTH 256
@@ -159,7 +133,7 @@ static void load_check(itest *t, const load *l)
     for (int i = 0; i < COUNTERS; i++) {
         char key[32];
         snprintf(key, sizeof key, "cnt:%d", i);
-        int n = owner_of(t, key);
+        int n = icl_owner_of(t, key);
         arc_reply *r = test_cluster_command(t->cluster, n, "GET %s", key);
         assert_non_null(r);
         long long v = r->type == ARC_REPLY_STRING ? atoll(r->str) : 0;
@@ -172,16 +146,6 @@ static void load_check(itest *t, const load *l)
     if (sum > l->ok + l->unanswered)
         fail_msg("the counters sum to %lld, more than the %d INCRs sent", sum,
                  l->ok + l->unanswered);
-}
-
-static void flush_all(itest *t)
-{
-    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
-        if (!test_cluster_is_up(t->cluster, i))
-            continue;
-        arc_reply *r = test_cluster_command(t->cluster, i, "FLUSHALL");
-        arc_reply_free(r); /* a replica refuses: its master's flush reaches it */
-    }
 }
 
 /* ---- scenarios ---- */
@@ -232,7 +196,7 @@ static get_slot gets[KEYS];
 static void cluster_routes_by_slot(void **state)
 {
     itest *t = *state;
-    flush_all(t);
+    icl_flush_all(t);
     static icl_events ev;
     memset(&ev, 0, sizeof ev);
     arc_cluster *cl = cluster_ready(t, NULL, &ev);
@@ -282,13 +246,13 @@ static void cluster_routes_by_slot(void **state)
         char key[32], want[32];
         snprintf(key, sizeof key, "k:%d", i);
         snprintf(want, sizeof want, "v%d", i);
-        arc_reply *r = test_cluster_command(t->cluster, owner_of(t, key), "GET %s", key);
+        arc_reply *r = test_cluster_command(t->cluster, icl_owner_of(t, key), "GET %s", key);
         assert_non_null(r);
         itest_assert_str(r, ARC_REPLY_STRING, want);
         arc_reply_free(r);
         assert_int_equal(icl_member_port(arc_cluster_slot_master(
                              cl, arc_cluster_key_slot(key, strlen(key)))),
-                         test_cluster_port(t->cluster, owner_of(t, key)));
+                         test_cluster_port(t->cluster, icl_owner_of(t, key)));
     }
     /* The masters hold them all between them: DBSIZE on every master,
      * kept for reading after the fan-out. */
@@ -345,15 +309,15 @@ static void cluster_routes_by_slot(void **state)
 static void cluster_follows_moved(void **state)
 {
     itest *t = *state;
-    flush_all(t);
+    icl_flush_all(t);
     arc_cluster *cl = cluster_ready(t, NULL, NULL);
     static icl_rec k;
     memset(&k, 0, sizeof k);
     icl_do(t, cl, &k, "SET %s %s", "moving-key", "here");
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
     int slot = (int)arc_cluster_key_slot("moving-key", 10);
-    int from = owner_of(t, "moving-key");
-    int to = other_master(t, from);
+    int from = icl_owner_of(t, "moving-key");
+    int to = icl_other_master(t, from);
     assert_int_equal(icl_member_port(arc_cluster_slot_master(cl, (unsigned)slot)),
                      test_cluster_port(t->cluster, from));
     assert_int_equal(test_cluster_move_slot(t->cluster, slot, to), 0);
@@ -378,7 +342,7 @@ static void cluster_follows_moved(void **state)
 static void cluster_ask_and_tryagain(void **state)
 {
     itest *t = *state;
-    flush_all(t);
+    icl_flush_all(t);
     arc_cluster *cl = cluster_ready(t, NULL, NULL);
     static icl_rec k;
     memset(&k, 0, sizeof k);
@@ -390,8 +354,8 @@ static void cluster_ask_and_tryagain(void **state)
         itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
     }
     int slot = (int)arc_cluster_key_slot("{mig}", 5);
-    int from = owner_of(t, "{mig}:0");
-    int to = other_master(t, from);
+    int from = icl_owner_of(t, "{mig}:0");
+    int to = icl_other_master(t, from);
     assert_int_equal(test_cluster_migration_begin(t->cluster, slot, to), 0);
     assert_int_equal(test_cluster_migrate_keys(t->cluster, slot, 10), 10);
     for (int i = 0; i < 20; i++) {
@@ -447,12 +411,12 @@ static void cluster_ask_and_tryagain(void **state)
 static void cluster_failover_under_load(void **state)
 {
     itest *t = *state;
-    flush_all(t);
+    icl_flush_all(t);
     arc_cluster *cl = cluster_ready(t, NULL, NULL);
     static load l;
     load_start(&l, cl, 6000);
     ITEST_RUN_UNTIL(t, 10000, l.done >= 1000);
-    int master = owner_of(t, "cnt:0");
+    int master = icl_owner_of(t, "cnt:0");
     int replica = test_cluster_replica_of(t->cluster, master);
     assert_true(replica >= 0);
     assert_int_equal(test_cluster_failover(t->cluster, replica), 0);
@@ -478,7 +442,7 @@ static void cluster_failover_under_load(void **state)
 static void cluster_master_killed(void **state)
 {
     itest *t = *state;
-    flush_all(t);
+    icl_flush_all(t);
     arc_cluster_options o;
     memset(&o, 0, sizeof o);
     o.max_retries = 60; /* the promotion takes about twice the node timeout */
@@ -489,7 +453,7 @@ static void cluster_master_killed(void **state)
     static load l;
     load_start(&l, cl, 6000);
     ITEST_RUN_UNTIL(t, 10000, l.done >= 1000);
-    int victim = owner_of(t, "cnt:1");
+    int victim = icl_owner_of(t, "cnt:1");
     int replica = test_cluster_replica_of(t->cluster, victim);
     ev.watch_port = test_cluster_port(t->cluster, victim);
     int maps_before = ev.topology;
@@ -504,7 +468,7 @@ static void cluster_master_killed(void **state)
     ev.watch_port = 0;
     assert_int_equal(test_cluster_wait_ok(t->cluster, 15000), 0);
     load_check(t, &l);
-    assert_int_equal(owner_of(t, "cnt:1"), replica);
+    assert_int_equal(icl_owner_of(t, "cnt:1"), replica);
     assert_int_equal(test_cluster_restart(t->cluster, victim), 0);
     assert_int_equal(test_cluster_wait_ok(t->cluster, 15000), 0);
     arc_cluster_free(cl);
@@ -527,7 +491,7 @@ static long long gets_on(itest *t, int node)
 static void cluster_replica_reads(void **state)
 {
     itest *t = *state;
-    flush_all(t);
+    icl_flush_all(t);
     arc_cluster_options o;
     memset(&o, 0, sizeof o);
     o.reads = ARC_READS_PREFER_REPLICA;
@@ -536,7 +500,7 @@ static void cluster_replica_reads(void **state)
     memset(&k, 0, sizeof k);
     icl_do(t, cl, &k, "SET %s %s", "read-me", "from a replica");
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
-    int master = owner_of(t, "read-me");
+    int master = icl_owner_of(t, "read-me");
     int replica = test_cluster_replica_of(t->cluster, master);
     arc_reply *w = test_cluster_command(t->cluster, master, "WAIT 1 2000");
     arc_reply_free(w);
@@ -674,7 +638,7 @@ static void cluster_redirect_loop(void **state)
 static void cluster_split_multikey(void **state)
 {
     itest *t = *state;
-    flush_all(t);
+    icl_flush_all(t);
     arc_cluster_options o;
     memset(&o, 0, sizeof o);
     o.split_multikey = true;
@@ -699,7 +663,7 @@ static void cluster_split_multikey(void **state)
     ITEST_RUN_UNTIL(t, 5000, k.calls == 1);
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
     for (int i = 0; i < SPLIT_KEYS; i += 7) { /* where the harness says, each */
-        arc_reply *r = test_cluster_command(t->cluster, owner_of(t, names[i]), "GET %s", names[i]);
+        arc_reply *r = test_cluster_command(t->cluster, icl_owner_of(t, names[i]), "GET %s", names[i]);
         assert_non_null(r);
         itest_assert_str(r, ARC_REPLY_STRING, values[i]);
         arc_reply_free(r);
@@ -884,7 +848,7 @@ static void cluster_sharded_pubsub_follows_slot(void **state)
     assert_int_equal(publish_until_heard(t, cl, "SPUBLISH", ch, &s, &next), 0);
 
     /* The slot migrates to another master. */
-    int to = other_master(t, from);
+    int to = icl_other_master(t, from);
     assert_int_equal(test_cluster_move_slot(t->cluster, slot, to), 0);
     publish_until_heard(t, cl, "SPUBLISH", ch, &s, &next);
     ITEST_RUN_UNTIL(t, 10000, sub_port(cl, ARC_CLUSTER_SHARD, ch) ==

@@ -98,14 +98,6 @@ static arc_cluster *tls_cluster_ready(itest *t, arc_cluster_options o, icl_event
     return cl;
 }
 
-/* The node number serving `key`'s slot now, from the harness. */
-static int owner_of(itest *t, const char *key)
-{
-    int n = test_cluster_master_for_slot(t->cluster, (int)arc_cluster_key_slot(key, strlen(key)));
-    assert_true(n >= 0);
-    return n;
-}
-
 /* The node the client's map has as the master of `key`'s slot, which must
  * be on a TLS port. */
 static int client_owner_of(itest *t, arc_cluster *cl, const char *key)
@@ -118,24 +110,6 @@ static int client_owner_of(itest *t, arc_cluster *cl, const char *key)
         fail_msg("the client's master for %s (map from %s) is %s, not a node's TLS port", key,
                  map_from, arc_member_name(m));
     return node;
-}
-
-/* A running master other than `except`. */
-static int other_master(itest *t, int except)
-{
-    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
-        if (i == except || !test_cluster_is_up(t->cluster, i))
-            continue;
-        arc_reply *r = test_cluster_command(t->cluster, i, "ROLE");
-        bool master = r && r->type == ARC_REPLY_ARRAY && r->elements > 0 &&
-                      r->element[0]->type == ARC_REPLY_STRING &&
-                      strcmp(r->element[0]->str, "master") == 0;
-        arc_reply_free(r);
-        if (master)
-            return i;
-    }
-    fail_msg("no other master than node %d", except);
-    return -1;
 }
 
 /* Whether the nodes refuse CLUSTER SHARDS to the default user (which the
@@ -180,12 +154,7 @@ static long long calls_of(itest *t, const char *command)
  * (whatever a failed scenario before it left). */
 static void flush_all(itest *t)
 {
-    for (int i = 0; i < test_cluster_size(t->cluster); i++) {
-        if (!test_cluster_is_up(t->cluster, i))
-            continue;
-        arc_reply *r = test_cluster_command(t->cluster, i, "FLUSHALL");
-        arc_reply_free(r); /* a replica refuses: its master's flush reaches it */
-    }
+    icl_flush_all(t);
     shards_refused(t, false);
 }
 
@@ -278,7 +247,7 @@ static void keys_over_slots(itest *t, bool via_slots)
         char key[16], want[16];
         snprintf(key, sizeof key, "k:%d", i);
         snprintf(want, sizeof want, "v%d", i);
-        int owner = owner_of(t, key);
+        int owner = icl_owner_of(t, key);
         assert_int_equal(client_owner_of(t, cl, key), owner);
         arc_reply *r = test_cluster_command(t->cluster, owner, "GET %s", key);
         assert_non_null(r);
@@ -339,8 +308,8 @@ static void follows_moved(itest *t, bool via_slots)
     icl_do(t, cl, &k, "SET %s %s", "moving-key", "here");
     itest_assert_str(k.reply, ARC_REPLY_STATUS, "OK");
     int slot = (int)arc_cluster_key_slot("moving-key", 10);
-    int from = owner_of(t, "moving-key");
-    int to = other_master(t, from);
+    int from = icl_owner_of(t, "moving-key");
+    int to = icl_other_master(t, from);
     assert_int_equal(client_owner_of(t, cl, "moving-key"), from);
     assert_int_equal(test_cluster_move_slot(t->cluster, slot, to), 0);
 
@@ -442,7 +411,7 @@ static void failover_under_load(itest *t, bool via_slots)
     load.cl = cl;
     load_more();
     ITEST_RUN_UNTIL(t, 10000, load.done >= 500);
-    int master = owner_of(t, "tcnt:0");
+    int master = icl_owner_of(t, "tcnt:0");
     int replica = test_cluster_replica_of(t->cluster, master);
     assert_true(replica >= 0);
     assert_int_equal(test_cluster_failover(t->cluster, replica), 0);
@@ -458,7 +427,7 @@ static void failover_under_load(itest *t, bool via_slots)
     for (int c = 0; c < COUNTERS; c++) {
         char key[16];
         snprintf(key, sizeof key, "tcnt:%d", c);
-        int n = owner_of(t, key);
+        int n = icl_owner_of(t, key);
         arc_reply *r = test_cluster_command(t->cluster, n, "GET %s", key);
         assert_non_null(r);
         long long v = r->type == ARC_REPLY_STRING ? atoll(r->str) : 0;
@@ -477,7 +446,7 @@ static void failover_under_load(itest *t, bool via_slots)
     icl_do(t, cl, &k, "INCR %s", "tcnt:0");
     assert_int_equal(k.status, ARC_OK);
     assert_int_equal(k.reply->type, ARC_REPLY_INTEGER);
-    assert_int_equal(owner_of(t, "tcnt:0"), replica);
+    assert_int_equal(icl_owner_of(t, "tcnt:0"), replica);
     assert_int_equal(client_owner_of(t, cl, "tcnt:0"), replica);
     assert_on_tls_ports(t, cl, "after the failover");
     arc_cluster_free(cl);
