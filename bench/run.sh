@@ -8,6 +8,11 @@
 #   bench/run.sh codec      only the reader and encoder
 #   bench/run.sh async      only the async client, syscalls, heap and RSS
 #   bench/run.sh group      only the group: fan-out to 1,000 members, idle cost
+#   bench/run.sh cluster    only the cluster client: routing against one context,
+#                           and redirect storms (about 35 s a repetition; not
+#                           part of "everything"). Its own build, BUILD (default
+#                           build-bench-cluster), with the tests: the storms run
+#                           on the test harness's clusters (test/support).
 # Peers beside hiredis 0.14, each from a prefix that bench/build-peer.sh
 # made: HIREDIS_PREFIX (hiredis 1.x) and LIBVALKEY_PREFIX. With either set,
 # bench_codec and bench_async are also compiled against that peer (with cc,
@@ -15,8 +20,9 @@
 # it too, as impl hiredis1 or libvalkey. LOOPS (default: all five) limits the
 # loops of the async runs.
 # Results go to $OUT (default bench-results/): codec.csv, async.csv,
-# syscalls.csv, rss.csv, group.csv, group-idle.csv, summary.txt, and
-# async-redis.svg / async-null.svg.
+# syscalls.csv, rss.csv, group.csv, group-idle.csv, cluster.csv,
+# cluster-storm.csv (and storm-<event>-<rep>.csv, a trace each),
+# summary.txt, and async-redis.svg / async-null.svg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -35,9 +41,18 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-b=build-bench
-[ -f "$b/build.ninja" ] || meson setup "$b" -Dbench=enabled -Dbuildtype=release -Dtests=disabled >/dev/null
-ninja -C "$b" >/dev/null
+if [ "$what" = cluster ]; then
+    # bench_cluster_storm links the test harness, which is built with the
+    # tests only: a build of its own, and of the two programs only.
+    b=${BUILD:-build-bench-cluster}
+    [ -f "$b/build.ninja" ] || meson setup "$b" -Dbench=enabled -Dbuildtype=release \
+        -Dtests=enabled -Dintegration_tests=disabled >/dev/null
+    ninja -C "$b" bench/bench_cluster bench/bench_cluster_storm >/dev/null
+else
+    b=build-bench
+    [ -f "$b/build.ninja" ] || meson setup "$b" -Dbench=enabled -Dbuildtype=release -Dtests=disabled >/dev/null
+    ninja -C "$b" >/dev/null
+fi
 
 # The peers: name, prefix, the macro that selects it in bench/peer.h, its
 # library. Each gets its own bench_codec and bench_async, built against arc
@@ -61,8 +76,10 @@ build_peer_bench() {
         -o "$d/bench_async" "${link[@]}" $(pkg-config --libs libevent_core libuv glib-2.0) -lev
     peers+=("$name")
 }
-[ -z "${HIREDIS_PREFIX:-}" ] || build_peer_bench hiredis1 "$HIREDIS_PREFIX" BENCH_PEER_HIREDIS1 hiredis
-[ -z "${LIBVALKEY_PREFIX:-}" ] || build_peer_bench libvalkey "$LIBVALKEY_PREFIX" BENCH_PEER_LIBVALKEY valkey
+if [ "$what" != cluster ]; then
+    [ -z "${HIREDIS_PREFIX:-}" ] || build_peer_bench hiredis1 "$HIREDIS_PREFIX" BENCH_PEER_HIREDIS1 hiredis
+    [ -z "${LIBVALKEY_PREFIX:-}" ] || build_peer_bench libvalkey "$LIBVALKEY_PREFIX" BENCH_PEER_LIBVALKEY valkey
+fi
 # An impl's bench_async and its IMPL argument: arc and hiredis (0.14) are
 # $b's; a peer is the hiredis of its own build.
 ba_of() { case $1 in arc | hiredis) echo "$b/bench/bench_async" ;; *) echo "$b/peer-$1/bench_async" ;; esac; }
@@ -210,6 +227,62 @@ if [ "$what" = all ] || [ "$what" = async ]; then
     echo "rep,phase,contexts,heap_bytes_per_context,rss_kib_per_context" >"$out/idle.csv"
     for i in $(seq 3); do
         (ulimit -n 20000 2>/dev/null; "$b/bench/bench_idle" "$nport" 10000) | sed "s/^idle,/$i,/" >>"$out/idle.csv"
+    done
+fi
+
+if [ "$what" = cluster ]; then
+    bc=$b/bench/bench_cluster
+    storm=$b/bench/bench_cluster_storm
+    depth=${CLUSTER_DEPTH:-256}
+    masters=3
+    n=300000
+    # One standalone node and a cluster of three masters without replicas
+    # (bench_cluster_storm serve): no node also feeds a replica.
+    sport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    redis-server --port "$sport" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$tmp" --logfile "$tmp/redis-single.log" &
+    pids+=($!)
+    "$storm" serve "$masters" >"$tmp/cluster.port" &
+    serve=$!
+    pids+=("$serve")
+    for _ in $(seq 300); do
+        redis-cli -p "$sport" ping >/dev/null 2>&1 && [ -s "$tmp/cluster.port" ] && break
+        sleep 0.1
+    done
+    cport=$(cat "$tmp/cluster.port")
+    # The cluster in slot order (the window on one master at a time) and
+    # mixed (spread over the three); one context at the same depth, and at
+    # depth / masters, which is what each connection of the mixed cluster
+    # carries; the mixed cluster at depth * masters, each connection at depth.
+    runs=("cluster $cport $depth slot" "single $sport $depth slot"
+        "single $sport $((depth / masters)) slot" "cluster $cport $depth mixed"
+        "cluster $cport $((depth * masters)) mixed")
+    echo "rep,mode,order,depth,ops_per_s,cpu_us_per_op,recv_per_op,send_per_op,poll_per_op" >"$out/cluster.csv"
+    for i in $(seq "$reps"); do
+        for run in "${runs[@]}"; do
+            set -- $run
+            echo "$i,$("$bc" "$1" 127.0.0.1 "$2" "$3" "$n" "$4")" >>"$out/cluster.csv"
+        done
+    done
+    # Its nodes stop before the storms start theirs.
+    kill "$serve"
+    wait "$serve" || true
+
+    # Redirect storms: each run starts its own cluster of three masters and
+    # three replicas (bench_cluster_storm.c), so that every event meets the
+    # same cluster. What failed goes to cluster-storm.log.
+    echo "rep,event,base_ops_s,dip,recover_ms,settle_ms,change_ms,lost_ms,failed,moved,ask,tryagain,clusterdown,maps" \
+        >"$out/cluster-storm.csv"
+    : >"$out/cluster-storm.log"
+    for i in $(seq "$reps"); do
+        for event in none migrate failover kill; do
+            if r=$("$storm" "$event" "$depth" "$out/storm-$event-$i.csv" 2>>"$out/cluster-storm.log"); then
+                echo "$i,$r" >>"$out/cluster-storm.csv"
+            else
+                echo "bench: storm $event (repetition $i) failed; see $out/cluster-storm.log" >&2
+            fi
+        done
+        echo "cluster storms: repetition $i of $reps done" >&2
     done
 fi
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Medians, ratios and targets of a bench/run.sh run.
 
-usage: summary.py OUTDIR [all|codec|async|group]
+usage: summary.py OUTDIR [all|codec|async|group|cluster]
 Reads OUTDIR/codec.csv, async.csv, syscalls.csv, rss.csv and idle.csv (those that the
-run made), prints the tables, and writes OUTDIR/async-<server>-medians.csv
-for bench/async.gp. The peers that run.sh was given (hiredis1, libvalkey)
-get a column each where they were measured, beside hiredis (0.14), and a
-column arc/best: arc against the best of hiredis and the peers. The targets
-stay against hiredis 0.14."""
+run made; cluster.csv and cluster-storm.csv for "cluster" only), prints the
+tables, and writes OUTDIR/async-<server>-medians.csv for bench/async.gp. The
+peers that run.sh was given (hiredis1, libvalkey) get a column each where
+they were measured, beside hiredis (0.14), and a column arc/best: arc
+against the best of hiredis and the peers. The targets stay against hiredis
+0.14."""
 import csv
 import os
 import statistics
@@ -232,6 +233,94 @@ if what in ("all", "group") and os.path.exists(f"{out}/group.csv"):
                   f"plain context {med(gi['arc']):.0f}, "
                   f"the group's own {med(gi['group']) - med(gi['arc']):.0f}")
             target("heap bytes per idle group member", med(gi["group"]), 4096)
+    print()
+
+if what == "cluster" and os.path.exists(f"{out}/cluster.csv"):
+    # (mode, order, depth) -> {rep: row}
+    cr = {}
+    for r in csv.DictReader(open(f"{out}/cluster.csv")):
+        cr.setdefault((r["mode"], r["order"], int(r["depth"])), {})[r["rep"]] = r
+    reps = max(len(v) for v in cr.values()) if cr else 0
+    print(f"== cluster client (3 masters) against one context on one node: SET 16 B, poll, "
+          f"medians of {reps}")
+    print(f"{'mode':8} {'keys':6} {'depth':>5} {'ops/s':>9} {'CPU us/op':>9} {'recv/op':>8} "
+          f"{'send/op':>8} {'poll/op':>8} {'sys/op':>7} {'ops/sys':>7}")
+    cpu = {}
+    for key in sorted(cr, key=lambda k: (k[0], k[1] != "slot", k[2])):
+        rs = cr[key].values()
+        v = {c: med([float(r[c]) for r in rs]) for c in
+             ("ops_per_s", "cpu_us_per_op", "recv_per_op", "send_per_op", "poll_per_op")}
+        calls = v["recv_per_op"] + v["send_per_op"] + v["poll_per_op"]
+        cpu[key] = v["cpu_us_per_op"]
+        mode, order, depth = key
+        print(f"{mode:8} {order if mode == 'cluster' else '-':6} {depth:5} {v['ops_per_s']:9.0f} "
+              f"{v['cpu_us_per_op']:9.3f} {v['recv_per_op']:8.4f} {v['send_per_op']:8.4f} "
+              f"{v['poll_per_op']:8.4f} {calls:7.4f} {1 / calls if calls else float('nan'):7.1f}")
+
+    def ratio(a, b):
+        """The ratio of the medians, and the range of the ratios within
+        each repetition (both runs of a pair ran one after the other)."""
+        per = [float(cr[a][i]["cpu_us_per_op"]) / float(cr[b][i]["cpu_us_per_op"])
+               for i in cr[a] if i in cr[b]]
+        return cpu[a] / cpu[b], (min(per), max(per)) if per else (float("nan"),) * 2
+
+    singles = sorted(d for m, _, d in cpu if m == "single")
+    depth = max(singles) if singles else None
+    if depth is not None and ("cluster", "slot", depth) in cpu:
+        low = min(singles)
+        wide = max(d for m, o, d in cpu if m == "cluster")
+        base = ("single", "slot", depth)
+        rows = [(("cluster", "slot", depth), base, "cluster, keys in slot order"),
+                (("cluster", "mixed", depth), base, "cluster, keys mixed"),
+                (("cluster", "mixed", depth), ("single", "slot", low),
+                 f"cluster, keys mixed / single at {low}, what each connection carries"),
+                (("cluster", "mixed", wide), base,
+                 f"cluster at {wide}, keys mixed (each connection at about {depth})"),
+                (("single", "slot", low), base, f"single at {low}")]
+        print(f"client CPU per op, against single at {depth} unless said (ratio of the medians; "
+              f"the ratios within each repetition, lowest and highest):")
+        for a, b, what_ in rows:
+            if a in cpu and b in cpu and a != b:
+                r, (lo, hi) = ratio(a, b)
+                print(f"  {what_:72} {r:5.2f}  ({lo:.2f} to {hi:.2f})")
+        for order in ("slot", "mixed"):
+            if ("cluster", order, depth) in cpu:
+                target(f"cluster CPU per op, keys in {order} order, depth {depth}: cluster/single",
+                       ratio(("cluster", order, depth), base)[0], 1.2)
+    print()
+
+if what == "cluster" and os.path.exists(f"{out}/cluster-storm.csv"):
+    st = {}
+    for r in csv.DictReader(open(f"{out}/cluster-storm.csv")):
+        st.setdefault(r["event"], []).append(r)
+    cols = ["base_ops_s", "dip", "recover_ms", "settle_ms", "change_ms", "lost_ms", "failed",
+            "moved", "ask", "tryagain", "clusterdown", "maps"]
+    reps = max(len(v) for v in st.values()) if st else 0
+    print(f"== redirect storms, 3 masters + 3 replicas, SET at the run's depth, keys mixed: "
+          f"medians of {reps} (each column on its own)")
+    print(f"{'event':9} {'base ops/s':>10} {'dip':>5} {'recover':>8} {'settle':>7} {'change':>7} "
+          f"{'after':>6} {'lost ms':>8} {'failed':>7} {'MOVED':>6} {'ASK':>6} {'TRYAGAIN':>8} "
+          f"{'CLUSTERDOWN':>11} {'maps':>5}")
+    for event in ("none", "migrate", "failover", "kill"):
+        rs = st.get(event)
+        if not rs:
+            continue
+        v = {c: med([float(r[c]) for r in rs]) for c in cols}
+        # after: the client's own time, from the cluster whole again (or, for a
+        # migration, from the ownership change) until throughput was back.
+        mark = "change_ms" if event == "migrate" else "settle_ms"
+        after = med([float(r["recover_ms"]) - float(r[mark]) for r in rs
+                     if float(r["recover_ms"]) >= 0])
+        print(f"{event:9} {v['base_ops_s']:10.0f} {v['dip']:5.2f} {v['recover_ms']:8.0f} "
+              f"{v['settle_ms']:7.0f} {v['change_ms']:7.0f} {after:6.0f} {v['lost_ms']:8.1f} "
+              f"{v['failed']:7.0f} {v['moved']:6.0f} {v['ask']:6.0f} {v['tryagain']:8.0f} "
+              f"{v['clusterdown']:11.0f} {v['maps']:5.0f}")
+        late = sum(float(r["recover_ms"]) < 0 for r in rs)
+        if late:
+            print(f"          ({late} run(s) not back to 90% within the run)")
+    print("recover: ms from the event until 100 ms ran at >= 90% of the baseline; settle: until "
+          "the harness saw the cluster whole; change (migrate): until SETSLOT NODE; after: "
+          "recover minus settle (migrate: minus change)")
     print()
 
 print("== targets")
