@@ -328,8 +328,8 @@ int arc_group_attach(arc_group *g, arc_attach_fn *attach, void *loop)
 /* "host:port", "[v6]:port" or the path, into buf (snprintf's count). */
 static int member_name(char *buf, size_t n, const char *host, int port, const char *path)
 {
-    if (path != NULL)
-        return snprintf(buf, n, "%s", path);
+    if (path != NULL || host == NULL) /* the second for gcc -O3's -Wnonnull */
+        return snprintf(buf, n, "%s", path ? path : "");
     return snprintf(buf, n, strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host,
                     port ? port : 6379);
 }
