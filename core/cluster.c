@@ -33,6 +33,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #define DEFAULT_MAX_REDIRECTS 5
@@ -55,6 +56,11 @@ void arc__cluster_unref(arc_cluster *cl)
         arc_mem_free(&a, n->host);
         arc_mem_free(&a, n);
         n = next;
+    }
+    while (cl->spare != NULL) {
+        ccmd *k = cl->spare;
+        cl->spare = k->next;
+        arc_mem_free(&a, k);
     }
     arc__keytable_free(cl->keys);
     arc__pubsub_release(&cl->subs);
@@ -118,7 +124,13 @@ void arc__cluster_finish(ccmd *k, arc_reply *r, int status, const char *reason)
     arc_cluster *cl = k->cl;
     unwait(k);
     arc__cluster_call(cl, k->fn, r, status, k->privdata, reason);
-    arc_mem_free(&cl->alloc, k);
+    if (k->len <= SPARE_BYTES && cl->nspare < SPARE_RECORDS) {
+        k->next = cl->spare;
+        cl->spare = k;
+        cl->nspare++;
+    } else {
+        arc_mem_free(&cl->alloc, k);
+    }
     arc__cluster_unref(cl);
 }
 
@@ -626,6 +638,13 @@ static int classify(arc_cluster *cl, const char *cmd, size_t len, int *slot, boo
     }
     if (!found || spec.kind == ARC_KEYS_NONE || spec.kind == ARC_KEYS_UNKNOWN)
         return ARC_OK;
+    if (spec.kind == ARC_KEYS_RANGE && spec.first == 1 && spec.last == 1 && spec.step >= 1 &&
+        sub != NULL) {
+        /* One key, the first argument (GET, SET, INCR...): already read. */
+        *slot = (int)arc__key_slot(sub, subn);
+        *ro = spec.readonly;
+        return ARC_OK;
+    }
     key_check kc = {-1, false};
     if (arc__keys_walk(&spec, &args, argc, visit_key, &kc) < 0)
         return ARC_OK; /* the server will say what is wrong with it */
@@ -659,10 +678,18 @@ int arc__cluster_submit(arc_cluster *cl, const arc_cluster_command_options *o,
         return arc__cluster_split(cl, o, fn, privdata, cmd, len);
     if (rc != ARC_OK)
         return rc;
-    ccmd *k = arc_mem_alloc(&cl->alloc, sizeof *k + len);
-    if (k == NULL)
-        return ARC_ERR_NOMEM;
-    memset(k, 0, sizeof *k);
+    ccmd *k;
+    if (len <= SPARE_BYTES && cl->spare != NULL) {
+        k = cl->spare;
+        cl->spare = k->next;
+        cl->nspare--;
+    } else {
+        k = arc_mem_alloc(&cl->alloc, sizeof *k + (len <= SPARE_BYTES ? SPARE_BYTES : len));
+        if (k == NULL)
+            return ARC_ERR_NOMEM;
+    }
+    memset(k, 0, offsetof(ccmd, reason));
+    k->reason[0] = '\0';
     memcpy(k->bytes, cmd, len);
     k->len = len;
     k->cl = cl;

@@ -50,10 +50,18 @@ typedef struct ccmd {
     int64_t resend_at;      /* -1: on a node; else waiting until then */
     unsigned redirects;
     unsigned retries;
-    char reason[192];       /* why it was last redirected or retried */
     size_t len;
+    /* Last, so that a new command zeroes only what comes before it. */
+    char reason[192];       /* why it was last redirected or retried */
     char bytes[];
 } ccmd;
+
+/* Commands of at most this many bytes get a record of this size, kept on
+ * a list of spares when done (at most SPARE_RECORDS of them, about 100
+ * KiB), so that the usual small command costs no heap call in steady
+ * state. */
+#define SPARE_BYTES 128
+#define SPARE_RECORDS 256
 
 /* Where a subscription is (cluster_pubsub.c). */
 enum csub_state {
@@ -110,6 +118,8 @@ struct arc_cluster {
     unsigned rr;            /* keyless commands go round the masters */
 
     ccmd *waiting_head, *waiting_tail; /* the commands waiting (resend_at >= 0) */
+    ccmd *spare;            /* finished small records, linked by `next` */
+    unsigned nspare;
 
     bool refreshing;        /* a CLUSTER SHARDS / SLOTS is in flight */
     bool refresh_again;     /* another was asked for meanwhile */
