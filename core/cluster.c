@@ -407,6 +407,12 @@ void arc__cluster_routes_due(arc_cluster *cl)
     }
 }
 
+void arc__cluster_wake_waiting(arc_cluster *cl)
+{
+    for (ccmd *k = cl->waiting_head; k != NULL; k = k->next)
+        k->resend_at = 0;
+}
+
 static void on_tick(void *data)
 {
     arc_cluster *cl = data;

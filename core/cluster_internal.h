@@ -156,6 +156,9 @@ void arc__cluster_unref(arc_cluster *cl);
 void arc__cluster_finish(ccmd *k, arc_reply *r, int status, const char *reason);
 /* Routes the waiting commands whose time has come, expiring the late. */
 void arc__cluster_routes_due(arc_cluster *cl);
+/* Makes every waiting command due now (a new slot map may have what each
+ * was waiting for: its slot's new master, the end of a migration). */
+void arc__cluster_wake_waiting(arc_cluster *cl);
 /* The cluster's timer no later than `at` (-1: nothing). */
 void arc__cluster_arm_at(arc_cluster *cl, int64_t at);
 

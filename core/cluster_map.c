@@ -164,8 +164,18 @@ static int apply(arc_cluster *cl, arc_topology *t, const cnode *from)
     for (size_t i = 0; i < t->nnodes; i++)
         if (!t->nodes[i].master && t->nodes[i].master_index < t->nnodes)
             at[i]->master_of = at[t->nodes[i].master_index];
-    for (unsigned s = 0; s < ARC_SLOTS; s++)
+    bool moved = !cl->ready;
+    for (unsigned s = 0; s < ARC_SLOTS; s++) {
+        cnode *was = cl->slots[s];
         cl->slots[s] = t->slot_master[s] == ARC_TOPO_NONE ? NULL : at[t->slot_master[s]];
+        moved = moved || was != cl->slots[s];
+    }
+    /* A slot with a new master (a failover, a migration that ended): the
+     * commands backing off for it go now rather than when their backoff
+     * ends, which after a failover could be up to retry_max_delay_ms later
+     * than the node that took over. */
+    if (moved)
+        arc__cluster_wake_waiting(cl);
     arc_mem_free(&cl->alloc, at);
     cl->ready = true;
     cl->discovery_failures = 0;
