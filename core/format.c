@@ -103,6 +103,16 @@ static bool is_digit(char c)
  * this encoder knows. */
 static bool parse_spec(const char *p, spec *s)
 {
+    char c = p[1];
+    if (c == 's' || c == 'b' || c == 'd' || c == 'i' || c == 'u' || c == '%') {
+        /* The usual ones, bare: what the long way below finds for them. */
+        s->len = 2;
+        s->conv = c;
+        s->length[0] = '\0';
+        s->plain = true;
+        s->stars = 0;
+        return true;
+    }
     size_t i = 1;
     memset(s, 0, sizeof *s);
     s->plain = true;
@@ -189,6 +199,8 @@ static void put_unsigned(sink *k, unsigned long long v)
 static long long arg_signed(const spec *s, va_list *ap)
 {
     const char *l = s->length;
+    if (l[0] == '\0')
+        return va_arg(*ap, int);
     if (!strcmp(l, "hh"))
         return (signed char)va_arg(*ap, int);
     if (!strcmp(l, "h"))
@@ -209,6 +221,8 @@ static long long arg_signed(const spec *s, va_list *ap)
 static unsigned long long arg_unsigned(const spec *s, va_list *ap)
 {
     const char *l = s->length;
+    if (l[0] == '\0')
+        return va_arg(*ap, unsigned);
     if (!strcmp(l, "hh"))
         return (unsigned char)va_arg(*ap, unsigned);
     if (!strcmp(l, "h"))
@@ -399,6 +413,54 @@ int arc_vformat(arc_buffer *out, const char *fmt, va_list ap)
             p++;
         if (*p == '\0')
             break;
+        /* An argument that is one %s or %b, or has no conversion at all,
+         * knows its length without the counting pass. */
+        const void *one = NULL;
+        size_t n = 0;
+        bool direct = false;
+        if (p[0] == '%' && (p[1] == 's' || p[1] == 'b') && (p[2] == ' ' || p[2] == '\0')) {
+            direct = true;
+            one = va_arg(args, const void *);
+            if (p[1] == 's') {
+                if (one == NULL) {
+                    rc = ARC_ERR_INVALID;
+                    break;
+                }
+                n = strlen(one);
+            } else {
+                n = va_arg(args, size_t);
+                if (one == NULL && n > 0) {
+                    rc = ARC_ERR_INVALID;
+                    break;
+                }
+                if (n > SIZE_MAX / 2) {
+                    rc = ARC_ERR_LIMIT;
+                    break;
+                }
+            }
+            p += 2;
+        } else if (p[0] != '%') {
+            const char *q = p;
+            while (*q != '\0' && *q != ' ' && *q != '%')
+                q++;
+            if (*q != '%') {
+                direct = true;
+                one = p;
+                n = (size_t)(q - p);
+                p = q;
+            }
+        }
+        if (direct) {
+            rc = arc__buffer_reserve(out, header_len(n) + n + 2);
+            if (rc != ARC_OK)
+                break;
+            put_header(out, '$', n);
+            if (n > 0)
+                arc__buffer_put(out, one, n);
+            arc__buffer_putc(out, '\r');
+            arc__buffer_putc(out, '\n');
+            continue;
+        }
         sink count = {NULL, 0};
         const char *q = p;
         va_list probe;
