@@ -40,15 +40,29 @@ static size_t header_len(size_t v)
     return 1 + digits(v) + 2;
 }
 
+/* Writes "$len\r\n" (or '*') at p, which has room; returns its end. */
+static char *write_header(char *p, char type, size_t v)
+{
+    *p++ = type;
+    if (v < 10) {
+        *p++ = (char)('0' + v);
+    } else if (v < 100) {
+        *p++ = (char)('0' + v / 10);
+        *p++ = (char)('0' + v % 10);
+    } else {
+        size_t n = digits(v);
+        put_digits(p, v, n);
+        p += n;
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
 static void put_header(arc_buffer *b, char type, size_t v)
 {
-    size_t n = digits(v);
     char *p = arc__buffer_tail(b);
-    p[0] = type;
-    put_digits(p + 1, v, n);
-    p[1 + n] = '\r';
-    p[2 + n] = '\n';
-    arc__buffer_commit(b, n + 3);
+    arc__buffer_commit(b, (size_t)(write_header(p, type, v) - p));
 }
 
 /* ---- argv form ---- */
@@ -72,14 +86,18 @@ int arc_format_argv(arc_buffer *out, int argc, const char *const *argv, const si
     int rc = arc__buffer_reserve(out, total);
     if (rc != ARC_OK)
         return rc;
-    put_header(out, '*', (size_t)argc);
+    /* Written through one cursor, committed once: the room is there. */
+    char *p = write_header(arc__buffer_tail(out), '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
         size_t n = argvlen ? argvlen[i] : strlen(argv[i]);
-        put_header(out, '$', n);
-        arc__buffer_put(out, argv[i], n);
-        arc__buffer_putc(out, '\r');
-        arc__buffer_putc(out, '\n');
+        p = write_header(p, '$', n);
+        if (n > 0)
+            memcpy(p, argv[i], n);
+        p += n;
+        *p++ = '\r';
+        *p++ = '\n';
     }
+    arc__buffer_commit(out, total);
     return ARC_OK;
 }
 
