@@ -229,9 +229,26 @@ static void check_write_error(arc_context *c)
     arc__fail(c, write_status(err), err, "write failed: %s", strerror(err));
 }
 
+/* A read's replies are dispatched in chunks of SPLIT_CHUNK (or an eighth
+ * of the commands in flight, when that is more), the refills of each
+ * chunk sent before the next is parsed, once at least 4 * SPLIT_CHUNK
+ * commands are in flight. */
+#define SPLIT_CHUNK 32
+
 static void parse_replies(arc_context *c)
 {
     arc_reader *r = c->link.reader;
+    /* A deep pipeline otherwise travels as one batch each way: the server
+     * idles while the client parses the window and refills it, and the
+     * client idles while the server answers. Sending each chunk's refills
+     * at once gives the server work while the client does the rest, so
+     * several batches go round and neither side waits: at depth 256
+     * against redis-server, 1.6 times the ops/s of one batch, for about
+     * the same CPU per command (bench/README.md). Below 4 chunks in flight
+     * the overlap buys nothing and the sends cost. */
+    size_t inflight = arc__queue_len(&c->queue);
+    size_t chunk = inflight / 8 > SPLIT_CHUNK ? inflight / 8 : SPLIT_CHUNK;
+    size_t split = inflight >= 4 * SPLIT_CHUNK ? chunk : 0, done = 0;
     while (flowing(c)) {
         arc_reply *reply;
         int rc = arc_reader_next(r, &reply);
@@ -247,6 +264,8 @@ static void parse_replies(arc_context *c)
         arc__dispatch(c, reply);
         if (arc__alive(c))
             arc__maybe_close(c);
+        if (split && ++done % split == 0 && flowing(c))
+            flush_output(c);
     }
 }
 
