@@ -66,6 +66,8 @@ if what in ("all", "codec") and os.path.exists(f"{out}/codec.csv"):
                 target(f"{kind} {shape} arc/hiredis", a / h, 0.5)
         else:
             print(f"{kind:8} {shape:10} {a:9.1f} {'-':>9} {cols}{'-':>12}" + (bst if peers else ""))
+            if peers and others:  # RESP3 shapes: hiredis 0.14 has none
+                target(f"{kind} {shape} arc/best", a / min(others), 0.5)
     print()
 
 if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
