@@ -496,6 +496,20 @@ long long itest_admin_int(itest *t, const char *fmt, const char *arg)
     return v;
 }
 
+long long itest_wait_blocked(itest *t, long long n)
+{
+    int64_t end = itest_now_ms() + 10000;
+    long long blocked = 0;
+    while (blocked < n && itest_now_ms() < end) {
+        itest_run_for(t, 10);
+        arc_reply *r = itest_admin(t, "INFO %s", "clients");
+        const char *at = r->str != NULL ? strstr(r->str, "blocked_clients:") : NULL;
+        blocked = at != NULL ? strtoll(at + 16, NULL, 10) : 0;
+        arc_reply_free(r);
+    }
+    return blocked;
+}
+
 void itest_admin_ok(itest *t, const char *fmt, const char *arg)
 {
     arc_reply *r = itest_admin(t, fmt, arg);

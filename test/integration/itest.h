@@ -125,6 +125,11 @@ const arc_reply *itest_last(const itest_rec *rec);
  * of `fmt` (or none), and fail the test when there is no reply. */
 arc_reply *itest_admin(itest *t, const char *fmt, const char *arg); /* arc_reply_free() it */
 long long itest_admin_int(itest *t, const char *fmt, const char *arg); /* an integer reply */
+/* Runs the loop until the server counts at least `n` blocked clients (its
+ * INFO clients), 10 s at most; the count last seen. For a scenario whose
+ * blocking command must be on the server, not just queued, before it goes
+ * on: on a loaded machine a fixed wait is not enough. */
+long long itest_wait_blocked(itest *t, long long n);
 void itest_admin_ok(itest *t, const char *fmt, const char *arg);       /* a status reply */
 /* The server's id for the connection of `c` (CLIENT ID through it). */
 long long itest_client_id(itest *t, arc_context *c);

@@ -279,16 +279,7 @@ static void retried_blpop_survives(void **state)
                      ARC_OK);
     assert_int_equal(arc_command(c, itest_rec_cb, &plain, "BLPOP rq-other 0"), ARC_OK);
     /* Both written: the server blocks the first. */
-    int64_t end = itest_now_ms() + 10000;
-    long long blocked = 0;
-    while (blocked < 1 && itest_now_ms() < end) {
-        itest_run_for(t, 10);
-        arc_reply *r = itest_admin(t, "INFO %s", "clients");
-        const char *at = r->str != NULL ? strstr(r->str, "blocked_clients:") : NULL;
-        blocked = at != NULL ? strtoll(at + 16, NULL, 10) : 0;
-        arc_reply_free(r);
-    }
-    assert_int_equal(blocked, 1);
+    assert_int_equal(itest_wait_blocked(t, 1), 1);
     itest_kill_client(t, id);
     ITEST_RUN_UNTIL(t, 10000, plain.calls == 1 && w.connects == 2);
     itest_assert_null_once(&plain, ARC_ERR_UNANSWERED, "the BLPOP not marked retry");
