@@ -23,6 +23,7 @@
 #include "cluster_internal.h"
 #include "cmdview.h"
 #include "keypos.h"
+#include "list.h"
 #include "pubsub.h"
 #include "slot.h"
 #include "topology.h"
@@ -90,15 +91,8 @@ const arc_allocator *arc__cluster_allocator(const arc_cluster *cl)
 static void wait_until(ccmd *k, int64_t at)
 {
     arc_cluster *cl = k->cl;
-    if (k->resend_at < 0) {
-        k->next = NULL;
-        k->prev = cl->waiting_tail;
-        if (cl->waiting_tail)
-            cl->waiting_tail->next = k;
-        else
-            cl->waiting_head = k;
-        cl->waiting_tail = k;
-    }
+    if (k->resend_at < 0)
+        LIST_APPEND(cl, k, waiting_head, waiting_tail, prev, next);
     k->resend_at = at;
 }
 
@@ -107,15 +101,7 @@ static void unwait(ccmd *k)
     arc_cluster *cl = k->cl;
     if (k->resend_at < 0)
         return;
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        cl->waiting_head = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
-    else
-        cl->waiting_tail = k->prev;
-    k->prev = k->next = NULL;
+    LIST_UNLINK(cl, k, waiting_head, waiting_tail, prev, next);
     k->resend_at = -1;
 }
 

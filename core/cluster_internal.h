@@ -71,6 +71,8 @@ enum csub_state {
     CSUB_MOVING,  /* told to unsubscribe there, to go elsewhere after */
     CSUB_LEAVING, /* the caller unsubscribed: ends when `on` confirms, or on
                      the next tick when it is on no node */
+    CSUB_REFUSED, /* an error reply refused it (the caller was given it):
+                     ends, ARC_OK, when `on` lets go of it */
 };
 
 typedef struct csub {
@@ -86,8 +88,6 @@ typedef struct csub {
     cnode *on;              /* the node whose link has it (not WAITING) */
     cnode *next_node;       /* where a redirect said to go next; NULL: by
                                the map */
-    bool ask;               /* ASKING before the next subscribe there */
-    bool refused;           /* an error reply ended it: the caller's */
     unsigned tries;         /* placements in a row not confirmed */
     int64_t resend_at;      /* WAITING: its next try */
     arc_cluster_reply_fn *fn;

@@ -15,6 +15,7 @@
  * is kept through any outage until the caller ends it. */
 #include "async.h"
 #include "cluster_internal.h"
+#include "list.h"
 #include "pubsub.h"
 
 #include <stddef.h>
@@ -57,14 +58,7 @@ static void sub_finish(csub *s, int status, const char *reason)
     arc_cluster *cl = s->cl;
     char why[192];
     snprintf(why, sizeof why, "%s", reason ? reason : "");
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        cl->sub_head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        cl->sub_tail = s->prev;
+    LIST_UNLINK(cl, s, sub_head, sub_tail, prev, next);
     arc__pubsub_remove(&cl->subs, s->kind, s->entry);
     arc__pubsub_discard(&cl->subs, s->entry);
     arc_cluster_reply_fn *fn = s->fn;
@@ -191,7 +185,7 @@ static void frame(csub *s, cnode *from, arc_reply *r)
         } else if (arc__cluster_error_is(r, "CLUSTERDOWN")) {
             arc__cluster_request_refresh(cl);
         } else if (!arc__cluster_error_is(r, "TRYAGAIN")) {
-            s->refused = true; /* the server's answer: the caller's */
+            s->state = CSUB_REFUSED; /* the server's answer: the caller's */
             deliver(s, r, NULL);
         }
         return;
@@ -232,7 +226,7 @@ static void ended(csub *s, cnode *from, int status)
         sub_finish(s, ARC_ERR_FREED, "the cluster was freed");
     } else if (s->state == CSUB_LEAVING) {
         sub_finish(s, ARC_OK, NULL);
-    } else if (s->refused) {
+    } else if (s->state == CSUB_REFUSED) {
         sub_finish(s, ARC_OK, s->reason);
     } else if (s->state == CSUB_MOVING) {
         s->state = CSUB_WAITING;
@@ -358,12 +352,7 @@ int arc_cluster_subscribe(arc_cluster *cl, int kind, const char *name, size_t le
     s->privdata = privdata;
     s->state = CSUB_WAITING;
     s->resend_at = 0;
-    s->prev = cl->sub_tail;
-    if (cl->sub_tail)
-        cl->sub_tail->next = s;
-    else
-        cl->sub_head = s;
-    cl->sub_tail = s;
+    LIST_APPEND(cl, s, sub_head, sub_tail, prev, next);
     cl->refs++;
     /* Placing only queues a command, so the callback never runs inside
      * this call; before the first map, the map places it. */

@@ -4,6 +4,7 @@
  * lifetimes are described in group_internal.h. */
 #include "async.h"
 #include "group_internal.h"
+#include "list.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,31 +36,7 @@ void arc__member_unref(arc_member *m)
     arc__group_unref(g);
 }
 
-/* ---- the lists (each a doubly linked list with head and tail) ---- */
-
-#define LIST_APPEND(g, m, head, tail, prev, next)                                       \
-    do {                                                                               \
-        (m)->prev = (g)->tail;                                                         \
-        (m)->next = NULL;                                                              \
-        if ((g)->tail)                                                                 \
-            (g)->tail->next = (m);                                                     \
-        else                                                                           \
-            (g)->head = (m);                                                           \
-        (g)->tail = (m);                                                               \
-    } while (0)
-
-#define LIST_UNLINK(g, m, head, tail, prev, next)                                       \
-    do {                                                                               \
-        if ((m)->prev)                                                                 \
-            (m)->prev->next = (m)->next;                                               \
-        else                                                                           \
-            (g)->head = (m)->next;                                                     \
-        if ((m)->next)                                                                 \
-            (m)->next->prev = (m)->prev;                                               \
-        else                                                                           \
-            (g)->tail = (m)->prev;                                                     \
-        (m)->prev = (m)->next = NULL;                                                  \
-    } while (0)
+/* ---- the lists (list.h) ---- */
 
 /* Whether m is on a list: its first entry, or linked behind another.
  * Being on the waiting list is what waiting means, and on the changed
