@@ -115,3 +115,26 @@ void icl_flush_all(itest *t)
         arc_reply_free(test_cluster_command(t->cluster, i, "FLUSHALL"));
     }
 }
+
+long long icl_masters_dbsize(itest *t, arc_cluster *cl, size_t masters)
+{
+    arc_fanout_options fo;
+    memset(&fo, 0, sizeof fo);
+    arc_fanout *f = NULL;
+    fo.keep_replies = true;
+    fo.handle = &f;
+    assert_int_equal(arc_cluster_fanout(cl, ARC_CLUSTER_MASTERS, &fo, "DBSIZE"), ARC_OK);
+    assert_non_null(f);
+    ITEST_RUN_UNTIL(t, 5000, arc_fanout_pending(f) == 0);
+    assert_int_equal(arc_fanout_size(f), masters);
+    long long keys = 0;
+    for (size_t i = 0; i < arc_fanout_size(f); i++) {
+        const arc_reply *r = arc_fanout_reply(f, i);
+        if (r == NULL || r->type != ARC_REPLY_INTEGER)
+            fail_msg("DBSIZE on master %zu: %s", i,
+                     r ? arc_reply_type_name(r->type) : arc_status_name(arc_fanout_status(f, i)));
+        keys += r->integer;
+    }
+    assert_int_equal(arc_fanout_free(f), ARC_OK);
+    return keys;
+}

@@ -51,6 +51,9 @@ void icl_do(itest *t, arc_cluster *cl, icl_rec *k, const char *fmt, ...);
 int icl_owner_of(itest *t, const char *key);
 /* A running master other than node `except` (fails the test when none). */
 int icl_other_master(itest *t, int except);
+/* DBSIZE on every master through one fan-out with its replies kept: the
+ * sum; fails the test unless `masters` replied, each with an integer. */
+long long icl_masters_dbsize(itest *t, arc_cluster *cl, size_t masters);
 /* FLUSHALL on every running node (replicas refuse; their masters' flush
  * reaches them). */
 void icl_flush_all(itest *t);
