@@ -186,28 +186,27 @@ static const uint64_t pow5[28] = {
 
 /* x * 2^e2 rounded to the nearest double, ties to even, as strtod rounds.
  * x is nonzero; `sticky` says that nonzero bits below x's last bit were cut
- * off (a division's remainder), which breaks a tie upwards. False when the
- * result is not a normal double: the caller's ranges keep it normal, and a
- * miss falls back to strtod rather than being rounded twice. */
-static bool round_to_double(u128 x, bool sticky, int e2, bool neg, double *out)
+ * off (a division's remainder, or a product's low bits), which breaks a tie
+ * upwards. False when the result is not a normal double: the caller's
+ * ranges keep it normal, and a miss falls back to strtod rather than being
+ * rounded twice. */
+static bool round_to_double(uint64_t x, bool sticky, int e2, bool neg, double *out)
 {
-    uint64_t hi = (uint64_t)(x >> 64);
-    int lz = hi ? __builtin_clzll(hi) : 64 + __builtin_clzll((uint64_t)x);
+    int lz = __builtin_clzll(x);
     x <<= lz;
     e2 -= lz;
-    /* Now bit 127 is set: the 53 bits kept are 127..75, the 75 below decide
-     * the rounding. */
-    uint64_t mant = (uint64_t)(x >> 75);
-    u128 rest = x & (((u128)1 << 75) - 1);
-    u128 half = (u128)1 << 74;
-    if (rest > half || (rest == half && (sticky || (mant & 1)))) {
+    /* Now bit 63 is set: the 53 bits kept are 63..11, the 11 below (and the
+     * sticky bit) decide the rounding. */
+    uint64_t mant = x >> 11;
+    uint64_t rest = x & 0x7ff;
+    if (rest > 0x400 || (rest == 0x400 && (sticky || (mant & 1)))) {
         mant++;
         if (mant == (1ull << 53)) {
             mant >>= 1;
             e2++;
         }
     }
-    e2 += 75;
+    e2 += 11;
     /* mant * 2^e2 with mant in [2^52, 2^53): the biased exponent is that
      * of 2^(e2 + 52). */
     int biased = e2 + 52 + 1023;
@@ -218,24 +217,51 @@ static bool round_to_double(u128 x, bool sticky, int e2, bool neg, double *out)
     return true;
 }
 
+/* The quotient of the 128-bit hi:lo by d, where hi < d (so it fits 64
+ * bits), and the remainder. x86-64 divides that in one instruction; the
+ * compiler's u128 division would go through a library call that finds
+ * this out first. */
+static inline uint64_t div128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
+{
+#if defined(__x86_64__)
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d));
+    *rem = r;
+    return q;
+#else
+    u128 num = ((u128)hi << 64) | lo;
+    uint64_t q = (uint64_t)(num / d);
+    *rem = (uint64_t)(num - (u128)q * d);
+    return q;
+#endif
+}
+
 /* m * 10^e10 with m < 2^64 and |e10| <= 27, exactly rounded with integer
- * arithmetic: m * 5^e10 fits 128 bits; m / 5^k is a 128-by-64 division
+ * arithmetic. Upwards, m * 5^e10 fits 128 bits, and its bits below the top
+ * 64 become the sticky bit. Downwards, m / 5^k is a 128-by-64 division
  * with its remainder as the sticky bit. The dividend is m, its top bit at
  * 63, times 2^s with 2^s <= 5^k < 2^(s+1): its high half is then below
- * 5^k, so the quotient fits 64 bits (libgcc's and compiler-rt's 128-bit
- * division then needs one 64-bit hardware division, not two) and is still
- * at least 2^62, more bits than the 54 that rounding needs. */
+ * 5^k, so the quotient fits 64 bits and is still at least 2^62, more bits
+ * than the 54 that rounding needs. */
 static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
 {
-    if (e10 >= 0)
-        return round_to_double((u128)m * pow5[e10], false, e10, neg, out);
+    if (e10 >= 0) {
+        u128 x = (u128)m * pow5[e10];
+        uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+        if (hi == 0)
+            return round_to_double(lo, false, e10, neg, out);
+        int sh = 64 - __builtin_clzll(hi);
+        uint64_t top = (uint64_t)(x >> sh);
+        bool sticky = (lo << (64 - sh)) != 0;
+        return round_to_double(top, sticky, e10 + sh, neg, out);
+    }
     int k = -e10;
     int lz = __builtin_clzll(m);
     int s = 63 - __builtin_clzll(pow5[k]);
     u128 num = (u128)(m << lz) << s;
-    uint64_t q = (uint64_t)(num / pow5[k]);
-    bool sticky = num - (u128)q * pow5[k] != 0;
-    return round_to_double(q, sticky, -s - lz - k, neg, out);
+    uint64_t rem;
+    uint64_t q = div128((uint64_t)(num >> 64), (uint64_t)num, pow5[k], &rem);
+    return round_to_double(q, rem != 0, -s - lz - k, neg, out);
 }
 #define SCALE_EXACT_MAX 27
 #else
@@ -247,28 +273,6 @@ static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
 #define SCALE_EXACT_MAX 0
 #endif
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* Eight digits at a time, as one uint64 whose lowest byte is the first
- * digit. A byte is a digit when its high nibble is 3 and adding 6 keeps it
- * 3 (0x30..0x39); a carry out of a byte can only come from a byte that has
- * already failed. */
-static inline bool eight_digits(const char *p, uint64_t *v)
-{
-    uint64_t c;
-    memcpy(&c, p, sizeof c);
-    const uint64_t hi = 0xf0f0f0f0f0f0f0f0ull;
-    if (((c & hi) | (((c + 0x0606060606060606ull) & hi) >> 4)) != 0x3333333333333333ull)
-        return false;
-    c -= 0x3030303030303030ull;
-    /* Pairs: each even byte becomes 10 * itself + the next; then each
-     * 16-bit lane 100 * itself + the next; then the two 4-digit halves. */
-    c = (c * 10 + (c >> 8)) & 0x00ff00ff00ff00ffull;
-    c = (c * 100 + (c >> 16)) & 0x0000ffff0000ffffull;
-    *v = (c & 0xffffffffull) * 10000 + (c >> 32);
-    return true;
-}
-#define HAVE_EIGHT_DIGITS 1
-#endif
 
 /* Appends the digits at p[*i, n) to *m (wrapping when there are more than
  * 19: the caller counts them and does not use *m then). */
@@ -276,9 +280,9 @@ static inline void gather_digits(const char *p, size_t n, size_t *i, uint64_t *m
 {
     size_t j = *i;
     uint64_t v = *m;
-#ifdef HAVE_EIGHT_DIGITS
+#ifdef ARC__SWAR_DIGITS
     uint64_t e;
-    while (n - j >= 8 && eight_digits(p + j, &e)) {
+    while (n - j >= 8 && arc__lead_digits8(p + j, &e) == 8) {
         v = v * 100000000u + e;
         j += 8;
     }

@@ -7,6 +7,7 @@
 #include "numbers.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,11 +74,34 @@ void arc_reader_free(arc_reader *r)
 {
     if (r == NULL)
         return;
+    arc_mem_free(&r->in.alloc, r->retired);
     arc__buffer_release(&r->in);
     arc__buffer_release(&r->stream);
     arc__arena_release(&r->arena);
     arc_mem_free(&r->alloc, r->stack);
     arc_mem_free(&r->alloc, r);
+}
+
+/* Bytes are about to be written into the input buffer, or its block moved,
+ * while the reply handed out points into that block: the unparsed bytes move
+ * to a block of their own and the old one stays as it is, retired, until the
+ * reply's lifetime ends. Only a caller who feeds before asking for the next
+ * reply pays this; the context reads after its replies are done. */
+static int keep_lent_bytes(arc_reader *r)
+{
+    arc_buffer *b = &r->in;
+    size_t len = arc__buffer_len(b);
+    char *p = arc_mem_alloc(&b->alloc, b->cap);
+    if (p == NULL)
+        return ARC_ERR_NOMEM;
+    if (len)
+        memcpy(p, arc__buffer_head(b), len);
+    r->retired = b->data;
+    b->data = p;
+    b->start = 0;
+    b->end = len;
+    r->lent = false;
+    return ARC_OK;
 }
 
 int arc_reader_feed(arc_reader *r, const char *data, size_t len)
@@ -86,6 +110,8 @@ int arc_reader_feed(arc_reader *r, const char *data, size_t len)
         return ARC_ERR_INVALID;
     if (r->failed)
         return ARC_ERR_PROTOCOL;
+    if (r->lent && len > 0 && keep_lent_bytes(r) != ARC_OK)
+        return ARC_ERR_NOMEM;
     int rc = arc__buffer_reserve(&r->in, len);
     if (rc != ARC_OK)
         return rc;
@@ -100,6 +126,8 @@ int arc__reader_space(arc_reader *r, size_t want, char **space, size_t *avail)
     size_t room = r->in.max - arc__buffer_len(&r->in);
     if (room == 0)
         return ARC_ERR_LIMIT;
+    if (r->lent && keep_lent_bytes(r) != ARC_OK)
+        return ARC_ERR_NOMEM;
     if (want > room)
         want = room;
     /* Take whatever room is already there when it is a fair share of what
@@ -161,6 +189,7 @@ enum line_kind {
 #define T_STREAM 2u  /* "?" instead of a length streams it ($ * % ~) */
 #define T_NIL 4u     /* a length of -1 is RESP2's nil ($ *) */
 #define T_MARKER 8u  /* not a value: counts toward no depth or size (. ;) */
+#define T_NUMBER 16u /* the text is usually a plain decimal (: $ ! = * % ~ > |) */
 
 typedef struct line_type {
     unsigned char kind;  /* enum line_kind */
@@ -173,30 +202,52 @@ static const line_type line_types[256] = {
     ['+'] = {LINE_TEXT, ARC_REPLY_STATUS, 0, 0},
     ['-'] = {LINE_TEXT, ARC_REPLY_ERROR, 0, 0},
     ['('] = {LINE_BIGNUM, ARC_REPLY_BIGNUM, 0, 0},
-    [':'] = {LINE_INTEGER, ARC_REPLY_INTEGER, 0, 0},
+    [':'] = {LINE_INTEGER, ARC_REPLY_INTEGER, 0, T_NUMBER},
     [','] = {LINE_DOUBLE, ARC_REPLY_DOUBLE, 0, 0},
     ['#'] = {LINE_BOOL, ARC_REPLY_BOOL, 0, 0},
     ['_'] = {LINE_NULL, ARC_REPLY_NIL, 0, 0},
-    ['$'] = {LINE_BULK, ARC_REPLY_STRING, BODY_STRING, T_STREAM | T_NIL},
-    ['!'] = {LINE_BULK, ARC_REPLY_ERROR, BODY_ERROR, 0},
-    ['='] = {LINE_BULK, ARC_REPLY_VERB, BODY_VERB, 0},
-    ['*'] = {LINE_AGGREGATE, ARC_REPLY_ARRAY, 0, T_STREAM | T_NIL},
-    ['%'] = {LINE_AGGREGATE, ARC_REPLY_MAP, 0, T_STREAM | T_PAIRS},
-    ['~'] = {LINE_AGGREGATE, ARC_REPLY_SET, 0, T_STREAM},
-    ['>'] = {LINE_AGGREGATE, ARC_REPLY_PUSH, 0, 0},
-    ['|'] = {LINE_AGGREGATE, ARC_REPLY_ATTR, 0, T_PAIRS},
+    ['$'] = {LINE_BULK, ARC_REPLY_STRING, BODY_STRING, T_STREAM | T_NIL | T_NUMBER},
+    ['!'] = {LINE_BULK, ARC_REPLY_ERROR, BODY_ERROR, T_NUMBER},
+    ['='] = {LINE_BULK, ARC_REPLY_VERB, BODY_VERB, T_NUMBER},
+    ['*'] = {LINE_AGGREGATE, ARC_REPLY_ARRAY, 0, T_STREAM | T_NIL | T_NUMBER},
+    ['%'] = {LINE_AGGREGATE, ARC_REPLY_MAP, 0, T_STREAM | T_PAIRS | T_NUMBER},
+    ['~'] = {LINE_AGGREGATE, ARC_REPLY_SET, 0, T_STREAM | T_NUMBER},
+    ['>'] = {LINE_AGGREGATE, ARC_REPLY_PUSH, 0, T_NUMBER},
+    ['|'] = {LINE_AGGREGATE, ARC_REPLY_ATTR, 0, T_PAIRS | T_NUMBER},
     ['.'] = {LINE_END, 0, 0, T_MARKER},
     [';'] = {LINE_CHUNK, 0, 0, T_MARKER},
 };
 
-/* The first CR or LF in p[from, end), or end. Most lines are a few bytes
- * ("+OK", "$16", ":1000"): a plain loop finds their end before a call to
- * memchr would have started. Text bytes are nearly all above CR (0x0d) and
- * LF (0x0a), so one comparison per byte rules both out. */
+/* The first CR or LF in p[from, end), or end. Most lines are a few dozen
+ * bytes at most ("+OK", "$16", ",3.1400000000000001", an error's text), so
+ * the first 64 are searched eight at a time without a call: a word has a
+ * byte below 0x0e (CR is 0x0d, LF 0x0a) when subtracting 0x0e from every
+ * byte borrows into that byte's top bit, and the lowest such bit is the
+ * first such byte (a borrow only runs upwards from a byte that is already
+ * below). Text bytes are nearly all above CR, so most words are passed in
+ * one test; a tab or other low byte is looked at and skipped. */
 static inline size_t find_line_end(const char *p, size_t from, size_t end)
 {
+    size_t i = from;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    size_t near = end - from < 64 ? end : from + 64;
+    while (near - i >= 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof w);
+        uint64_t low = (w - 0x0e0e0e0e0e0e0e0eull) & ~w & 0x8080808080808080ull;
+        if (low == 0) {
+            i += 8;
+            continue;
+        }
+        size_t at = i + ((size_t)__builtin_ctzll(low) >> 3);
+        if (p[at] == '\r' || p[at] == '\n')
+            return at;
+        i = at + 1;
+    }
+#else
     size_t near = end - from < 16 ? end : from + 16;
-    for (size_t i = from; i < near; i++)
+#endif
+    for (; i < near; i++)
         if ((unsigned char)p[i] <= '\r' && (p[i] == '\r' || p[i] == '\n'))
             return i;
     if (near == end)
@@ -241,6 +292,27 @@ static inline enum step find_crlf(arc_reader *r, const char *p, size_t avail, si
     return STEP_MORE;
 }
 
+/* A node for the text at offset `at` of the unparsed input, `len` bytes
+ * followed by CRLF. A whole reply (nothing open around it) borrows the
+ * bytes where they are, the CR after them overwritten with the NUL, instead
+ * of a copy: the reply's lifetime ends at the next arc_reader_next, and
+ * keep_lent_bytes keeps the bytes in place until then. Inside an aggregate
+ * the text is copied, since the reply may take many feeds to complete. */
+static inline arc_reply *text_node(arc_reader *r, int type, size_t at, size_t len)
+{
+    char *s = arc__buffer_head(&r->in) + at;
+    if (r->depth > 0)
+        return arc__rd_string_node(r, type, s, len);
+    arc_reply *n = arc__rd_value_node(r, type);
+    if (n == NULL)
+        return NULL;
+    s[len] = '\0';
+    n->str = s;
+    n->len = len;
+    r->lent = true;
+    return n;
+}
+
 /* A value made from its line alone: consume the line and attach it. */
 static inline enum step line_value(arc_reader *r, arc_reply *n, size_t linelen, arc_reply **out)
 {
@@ -248,39 +320,31 @@ static inline enum step line_value(arc_reader *r, arc_reply *n, size_t linelen, 
     return arc__rd_finish(r, n, out, 0);
 }
 
-/* Inlined by force: every bulk and aggregate header comes through here, and
- * left to itself the compiler keeps it out of line. */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline enum step header_length(arc_reader *r, char type, const line_type *t,
-                                      const char *text, size_t tlen, long long *v)
+/* A length or count as read off its header: -1 only where it means nil. */
+static inline enum step check_length(arc_reader *r, char type, const line_type *t, long long v)
 {
-    if (!arc__parse_ll(text, tlen, v) || text[0] == '+')
-        return arc__rd_fail(r, 0, "invalid length in '%c' header", type);
-    if (*v < -1 || (*v == -1 && !(t->flags & T_NIL)))
+    if (v < -1 || (v == -1 && !(t->flags & T_NIL)))
         return arc__rd_fail(r, 0, "negative length in '%c' header", type);
     return STEP_AGAIN;
 }
 
-/* $ ! = and their length: nil, a streamed string, or a body to copy. */
-static inline enum step line_bulk(arc_reader *r, const line_type *t, const char *p, size_t avail,
-                                  size_t tlen, size_t linelen, arc_reply **out)
+/* The length or count of a header that scan_number did not take; checked
+ * by check_length after. */
+static inline enum step parse_length(arc_reader *r, char type, const char *text, size_t tlen,
+                                     long long *v)
 {
-    const char *text = p + 1;
-    arc_reply *n;
-    if ((t->flags & T_STREAM) && tlen == 1 && text[0] == '?') {
-        if ((n = arc__rd_value_node(r, t->reply)) == NULL)
-            return STEP_NOMEM;
-        arc__buffer_clear(&r->stream);
-        r->body_node = n;
-        r->phase = PHASE_STREAM;
-        arc__rd_consume(r, linelen);
-        return STEP_AGAIN;
-    }
-    long long v;
-    if (header_length(r, p[0], t, text, tlen, &v) == STEP_ERROR)
+    if (!arc__parse_ll(text, tlen, v) || text[0] == '+')
+        return arc__rd_fail(r, 0, "invalid length in '%c' header", type);
+    return STEP_AGAIN;
+}
+
+/* $ ! = with a length v read: nil, or a body to copy. */
+static inline enum step bulk_of_length(arc_reader *r, const line_type *t, const char *p,
+                                       size_t avail, long long v, size_t linelen, arc_reply **out)
+{
+    if (check_length(r, p[0], t, v) == STEP_ERROR)
         return STEP_ERROR;
+    arc_reply *n;
     if (v == -1) {
         if ((n = arc__rd_value_node(r, ARC_REPLY_NIL)) == NULL)
             return STEP_NOMEM;
@@ -295,7 +359,7 @@ static inline enum step line_bulk(arc_reader *r, const line_type *t, const char 
         const char *body = p + linelen;
         if (body[v] != '\r' || body[v + 1] != '\n')
             return arc__rd_fail(r, linelen + (size_t)v, "bulk data is not followed by CRLF");
-        if ((n = arc__rd_string_node(r, ARC_REPLY_STRING, body, (size_t)v)) == NULL)
+        if ((n = text_node(r, ARC_REPLY_STRING, linelen, (size_t)v)) == NULL)
             return STEP_NOMEM;
         arc__rd_consume(r, linelen + (size_t)v + 2);
         return arc__rd_finish(r, n, out, 0);
@@ -303,19 +367,36 @@ static inline enum step line_bulk(arc_reader *r, const line_type *t, const char 
     return arc__rd_open_body(r, t->reply, (enum body_kind)t->body, (size_t)v, linelen);
 }
 
-/* * % ~ > | and their count. */
-static inline enum step line_aggregate(arc_reader *r, const line_type *t, const char *p,
-                                       size_t tlen, size_t linelen, arc_reply **out)
+/* $ ! = and their length: a streamed string, or bulk_of_length. */
+static inline enum step line_bulk(arc_reader *r, const line_type *t, const char *p, size_t avail,
+                                  size_t tlen, size_t linelen, arc_reply **out)
 {
     const char *text = p + 1;
+    if ((t->flags & T_STREAM) && tlen == 1 && text[0] == '?') {
+        arc_reply *n = arc__rd_value_node(r, t->reply);
+        if (n == NULL)
+            return STEP_NOMEM;
+        arc__buffer_clear(&r->stream);
+        r->body_node = n;
+        r->phase = PHASE_STREAM;
+        arc__rd_consume(r, linelen);
+        return STEP_AGAIN;
+    }
+    long long v;
+    if (parse_length(r, p[0], text, tlen, &v) == STEP_ERROR)
+        return STEP_ERROR;
+    return bulk_of_length(r, t, p, avail, v, linelen, out);
+}
+
+/* * % ~ > | with a count v read. */
+static inline enum step aggregate_of_count(arc_reader *r, char type, const line_type *t,
+                                           long long v, size_t linelen, arc_reply **out)
+{
     /* RESP3.md, "Push type": push data comes "always at the top level, so
      * the client will never find push data in the middle of a Map reply". */
     if (t->reply == ARC_REPLY_PUSH && r->depth > 0)
         return arc__rd_fail(r, 0, "push frame inside an aggregate (pushes are top-level only)");
-    if ((t->flags & T_STREAM) && tlen == 1 && text[0] == '?')
-        return arc__rd_open_aggregate(r, t->reply, STREAMED, linelen, out);
-    long long v;
-    if (header_length(r, p[0], t, text, tlen, &v) == STEP_ERROR)
+    if (check_length(r, type, t, v) == STEP_ERROR)
         return STEP_ERROR;
     if (v == -1) {
         arc_reply *n = arc__rd_value_node(r, ARC_REPLY_NIL);
@@ -338,6 +419,21 @@ static inline enum step line_aggregate(arc_reader *r, const line_type *t, const 
     return arc__rd_open_aggregate(r, t->reply, (size_t)count, linelen, out);
 }
 
+/* * % ~ > | and their count: a streamed aggregate, or aggregate_of_count. */
+static inline enum step line_aggregate(arc_reader *r, const line_type *t, const char *p,
+                                       size_t tlen, size_t linelen, arc_reply **out)
+{
+    const char *text = p + 1;
+    if (t->reply == ARC_REPLY_PUSH && r->depth > 0)
+        return aggregate_of_count(r, p[0], t, 0, linelen, out); /* refused there */
+    if ((t->flags & T_STREAM) && tlen == 1 && text[0] == '?')
+        return arc__rd_open_aggregate(r, t->reply, STREAMED, linelen, out);
+    long long v;
+    if (parse_length(r, p[0], text, tlen, &v) == STEP_ERROR)
+        return STEP_ERROR;
+    return aggregate_of_count(r, p[0], t, v, linelen, out);
+}
+
 /* "." closing the innermost streamed aggregate. */
 static inline enum step line_end(arc_reader *r, size_t tlen, size_t linelen, arc_reply **out)
 {
@@ -353,20 +449,58 @@ static inline enum step line_end(arc_reader *r, size_t tlen, size_t linelen, arc
     return line_value(r, n, linelen, out);
 }
 
+/* The line at p[0, avail) when it is a complete, plain decimal: the type
+ * byte, an optional '-', 1 to 18 digits (which cannot overflow) and CRLF.
+ * Lengths, counts and integers are nearly all such lines, and reading the
+ * digits while looking for the CR is one pass instead of two. False for
+ * anything else (a '+', "?", more digits, a stray byte, bytes still to
+ * come): the general path then reads the line and says what is wrong. */
+static inline bool scan_number(const char *p, size_t avail, size_t *crpos, long long *v)
+{
+    size_t i = 1;
+    bool neg = i < avail && p[i] == '-';
+    i += neg;
+    size_t first = i;
+    uint64_t x = 0;
+#ifdef ARC__SWAR_DIGITS
+    size_t k;
+    if (avail >= i + 8 && (k = arc__lead_digits8(p + i, &x)) < 8) {
+        i += k; /* up to 7 digits in one step: nearly every number */
+    } else
+#endif
+    {
+        size_t last = avail - first > 18 ? first + 18 : avail;
+        for (x = 0; i < last && arc__is_digit(p[i]); i++)
+            x = x * 10 + (unsigned)(p[i] - '0');
+    }
+    if (i == first || i + 1 >= avail || p[i] != '\r' || p[i + 1] != '\n')
+        return false;
+    *crpos = i;
+    *v = neg ? -(long long)x : (long long)x;
+    return true;
+}
+
 static enum step step_line(arc_reader *r, arc_reply **out)
 {
     size_t avail = arc__buffer_len(&r->in);
     if (avail == 0)
         return STEP_MORE;
     const char *p = arc__buffer_head(&r->in);
-    size_t crpos = 0;
-    enum step s = find_crlf(r, p, avail, &crpos);
-    if (s != STEP_AGAIN)
-        return s;
-    if (crpos == 0)
-        return arc__rd_fail(r, 0, "empty line where a type byte belongs");
     char type = p[0];
     const line_type *t = &line_types[(unsigned char)type];
+    size_t crpos = 0;
+    long long v = 0;
+    bool number = (t->flags & T_NUMBER) && r->phase == PHASE_LINE &&
+                  scan_number(p, avail, &crpos, &v);
+    if (number) {
+        r->scan = 0;
+    } else {
+        enum step s = find_crlf(r, p, avail, &crpos);
+        if (s != STEP_AGAIN)
+            return s;
+        if (crpos == 0)
+            return arc__rd_fail(r, 0, "empty line where a type byte belongs");
+    }
     const char *text = p + 1;
     size_t tlen = crpos - 1;
     size_t linelen = crpos + 2;
@@ -384,6 +518,20 @@ static enum step step_line(arc_reader *r, arc_reply **out)
                                 r->limits.max_elements);
     }
 
+    arc_reply *n;
+    if (number) {
+        switch ((enum line_kind)t->kind) {
+        case LINE_INTEGER:
+            if ((n = arc__rd_value_node(r, ARC_REPLY_INTEGER)) == NULL)
+                return STEP_NOMEM;
+            n->integer = v;
+            return line_value(r, n, linelen, out);
+        case LINE_BULK: return bulk_of_length(r, t, p, avail, v, linelen, out);
+        case LINE_AGGREGATE: return aggregate_of_count(r, type, t, v, linelen, out);
+        default: break; /* T_NUMBER is on no other kind */
+        }
+    }
+
     if (r->phase == PHASE_STREAM) {
         if (t->kind != LINE_CHUNK)
             return arc__rd_fail(r, 0, "expected ';' chunk in streamed string, got 0x%02x",
@@ -391,11 +539,9 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         return arc__rd_stream_chunk(r, text, tlen, linelen, out);
     }
 
-    arc_reply *n;
-    long long v;
     switch ((enum line_kind)t->kind) {
     case LINE_TEXT:
-        if ((n = arc__rd_string_node(r, t->reply, text, tlen)) == NULL)
+        if ((n = text_node(r, t->reply, 1, tlen)) == NULL)
             return STEP_NOMEM;
         return line_value(r, n, linelen, out);
     case LINE_BIGNUM: {
@@ -407,7 +553,7 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         if (tlen > r->limits.max_bulk)
             return arc__rd_fail(r, 0, "big number longer than max_bulk (%zu)",
                                 r->limits.max_bulk);
-        if ((n = arc__rd_string_node(r, ARC_REPLY_BIGNUM, text, tlen)) == NULL)
+        if ((n = text_node(r, ARC_REPLY_BIGNUM, 1, tlen)) == NULL)
             return STEP_NOMEM;
         return line_value(r, n, linelen, out);
     }
@@ -422,7 +568,7 @@ static enum step step_line(arc_reader *r, arc_reply **out)
         double d;
         if (!arc__parse_double(text, tlen, &d))
             return arc__rd_fail(r, 0, "invalid double");
-        if ((n = arc__rd_string_node(r, ARC_REPLY_DOUBLE, text, tlen)) == NULL)
+        if ((n = text_node(r, ARC_REPLY_DOUBLE, 1, tlen)) == NULL)
             return STEP_NOMEM;
         n->dval = d;
         return line_value(r, n, linelen, out);
@@ -460,6 +606,11 @@ int arc_reader_next(arc_reader *r, arc_reply **out)
         /* The last reply's lifetime ends here; its memory serves the next. */
         arc__arena_reset(&r->arena);
         r->handed_out = false;
+        r->lent = false;
+        if (r->retired != NULL) {
+            arc_mem_free(&r->in.alloc, r->retired);
+            r->retired = NULL;
+        }
     }
     for (;;) {
         enum step s = (r->phase == PHASE_LINE || r->phase == PHASE_STREAM)

@@ -263,6 +263,15 @@ static const example examples[] = {
     EX("integer negative", ":-42\r\n", W_INT(-42)),
     EX("integer max", ":9223372036854775807\r\n", W_INT(9223372036854775807LL)),
     EX("integer min", ":-9223372036854775808\r\n", W_INT(-9223372036854775807LL - 1)),
+    /* Both sides of the one-pass path for plain decimals (at most 18
+     * digits), and what it leaves to the general one: a '+', 19 digits. */
+    EX("integer of 18 digits", ":999999999999999999\r\n", W_INT(999999999999999999LL)),
+    EX("integer of 18 digits, negative", ":-999999999999999999\r\n",
+       W_INT(-999999999999999999LL)),
+    EX("integer of 19 digits", ":1000000000000000000\r\n", W_INT(1000000000000000000LL)),
+    EX("integer with a plus", ":+7\r\n", W_INT(7)),
+    EX("integer minus zero", ":-0\r\n", W_INT(0)),
+    EX("integer with leading zeros", ":007\r\n", W_INT(7)),
     EX("bulk", "$5\r\nhello\r\n", W_STR("hello")),
     EX("bulk empty", "$0\r\n\r\n", W_STR("")),
     EX("bulk binary with NUL and CRLF", "$6\r\na\0b\r\nc\r\n", W_STR("a\0b\r\nc")),
@@ -575,6 +584,70 @@ static void test_many_replies_reuse(void **state)
     arc_reader_free(r);
 }
 
+/* A whole bulk reply is lent from the input buffer, not copied. Feeding
+ * before the next call, even enough to grow the buffer, must leave the
+ * reply exactly where and what it was; the next call then frees the block
+ * it stayed in. Under a failing allocator the feed refuses and loses
+ * nothing. */
+static void test_lent_reply_survives_feeding(void **state)
+{
+    (void)state;
+    test_alloc t = {0};
+    arc_allocator a = allocator_of(&t);
+    arc_reader *r = arc_reader_new(NULL, &a);
+    assert_non_null(r);
+    assert_int_equal(arc_reader_feed(r, "$5\r\nhello\r\n:1", 13), ARC_OK);
+    arc_reply *out = NULL;
+    assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+    assert_non_null(out);
+    const char *str = out->str;
+    assert_string_equal(str, "hello");
+
+    /* Refused: the reply and the unparsed ":1" are untouched. */
+    t.fail_at = t.calls + 1;
+    t.fail_onwards = true;
+    assert_int_equal(arc_reader_feed(r, "0\r\n", 3), ARC_ERR_NOMEM);
+    assert_ptr_equal(out->str, str);
+    assert_string_equal(out->str, "hello");
+    assert_int_equal(arc_reader_pending(r), 2);
+    t.fail_at = 0;
+    t.fail_onwards = false;
+
+    /* Allowed: many more bytes than the block had room for. */
+    static char more[64 * 1024];
+    memcpy(more, "0\r\n", 3);
+    size_t n = 3;
+    while (n + 5 <= sizeof more) {
+        memcpy(more + n, "+ab\r\n", 5);
+        n += 5;
+    }
+    assert_int_equal(arc_reader_feed(r, more, n), ARC_OK);
+    assert_int_equal(arc_reader_feed(r, "$3\r\nxyz\r\n", 9), ARC_OK);
+    assert_ptr_equal(out->str, str);
+    assert_string_equal(out->str, "hello");
+    assert_int_equal(out->len, 5);
+
+    assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+    assert_non_null(out);
+    assert_int_equal(out->type, ARC_REPLY_INTEGER);
+    assert_int_equal(out->integer, 10);
+    size_t statuses = 0;
+    for (;;) {
+        assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+        assert_non_null(out);
+        if (out->type != ARC_REPLY_STATUS)
+            break;
+        statuses++;
+    }
+    assert_int_equal(statuses, (n - 3) / 5);
+    assert_int_equal(out->type, ARC_REPLY_STRING);
+    assert_string_equal(out->str, "xyz");
+    assert_int_equal(arc_reader_next(r, &out), ARC_OK);
+    assert_null(out);
+    arc_reader_free(r);
+    assert_int_equal(t.live, 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Arguments and the small API */
 
@@ -760,6 +833,12 @@ static const bad malformed[] = {
     BAD("CR without LF after a length", "$3\rxfoo\r\n"),
     BAD("empty integer", ":\r\n"),
     BAD("integer sign only", ":-\r\n"),
+    BAD("integer with two signs", ":--1\r\n"),
+    BAD("bulk length with a plus", "$+3\r\nfoo\r\n"),
+    BAD("bulk length below nil", "$-2\r\n"),
+    BAD("bulk length of 19 digits", "$1000000000000000000\r\n"),
+    BAD("nil push", ">-1\r\n"),
+    BAD("nil map", "%-1\r\n"),
     BAD("integer with a letter", ":12a\r\n"),
     BAD("integer with a space", ":1 2\r\n"),
     BAD("integer overflow", ":9223372036854775808\r\n"),
@@ -1740,6 +1819,7 @@ static const struct CMUnitTest fixed_tests[] = {
     cmocka_unit_test(test_all_examples_back_to_back),
     cmocka_unit_test(test_large_bulk),
     cmocka_unit_test(test_many_replies_reuse),
+    cmocka_unit_test(test_lent_reply_survives_feeding),
     cmocka_unit_test(test_invalid_arguments),
     cmocka_unit_test(test_pending_counts_unparsed_bytes),
     cmocka_unit_test(test_lone_attribute_waits),
