@@ -2,6 +2,7 @@
 #include <arc/format.h>
 
 #include "buffer.h"
+#include "bytes.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -91,8 +92,7 @@ int arc_format_argv(arc_buffer *out, int argc, const char *const *argv, const si
     for (int i = 0; i < argc; i++) {
         size_t n = argvlen ? argvlen[i] : strlen(argv[i]);
         p = write_header(p, '$', n);
-        if (n > 0)
-            memcpy(p, argv[i], n);
+        arc__copy_short(p, argv[i], n);
         p += n;
         *p++ = '\r';
         *p++ = '\n';
@@ -473,8 +473,8 @@ int arc_vformat(arc_buffer *out, const char *fmt, va_list ap)
             if (rc != ARC_OK)
                 break;
             put_header(out, '$', n);
-            if (n > 0)
-                arc__buffer_put(out, one, n);
+            arc__copy_short(arc__buffer_tail(out), one, n);
+            arc__buffer_commit(out, n);
             arc__buffer_putc(out, '\r');
             arc__buffer_putc(out, '\n');
             continue;

@@ -3,9 +3,9 @@
 #ifndef ARC_CORE_READER_IMPL_H
 #define ARC_CORE_READER_IMPL_H
 
+#include "bytes.h"
 #include "reader.h"
 
-#include <stdint.h>
 #include <string.h>
 
 enum phase {
@@ -151,32 +151,6 @@ static inline arc_reply *arc__rd_value_node(arc_reader *r, int type)
     return arc__rd_node(r, type, 0);
 }
 
-/* memcpy for the short texts most elements hold (fields, members, small
- * values), without the call: two overlapping moves of the widest size that
- * fits, reading and writing only [0, n). */
-static inline void arc__rd_copy_text(char *d, const char *s, size_t n)
-{
-    if (n > 16) {
-        memcpy(d, s, n);
-    } else if (n >= 8) {
-        uint64_t a, b;
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else if (n > 0) {
-        d[0] = s[0];
-        d[n / 2] = s[n / 2];
-        d[n - 1] = s[n - 1];
-    }
-}
-
 /* A node holding a copy of p[0, len) as its NUL-terminated string, both in
  * one arena block. */
 static inline arc_reply *arc__rd_string_node(arc_reader *r, int type, const char *p, size_t len)
@@ -187,7 +161,7 @@ static inline arc_reply *arc__rd_string_node(arc_reader *r, int type, const char
     if (n == NULL)
         return NULL;
     char *s = (char *)(n + 1);
-    arc__rd_copy_text(s, p, len);
+    arc__copy_short(s, p, len);
     s[len] = '\0';
     n->str = s;
     n->len = len;
