@@ -568,6 +568,50 @@ static void unsolicited_unsubscribe_then_timeout(void **state)
     assert_int_equal(again.n, 2);
 }
 
+/* The argv form is classified from argv[0], its arguments read from the
+ * encoded bytes only where they matter: a wait (the blocking head's
+ * deadline), a subscribe's names (SUBSCRIBED, then refusals), a HELLO that
+ * would switch protocol, and names the table knows in any case. */
+static void argv_form_classified(void **state)
+{
+    (void)state;
+    arc_options o = {.command_timeout_ms = 100, .resp = 2};
+    open_ready(&o);
+    call blpop = {0}, sub = {0}, get = {0}, ping = {0};
+    const char *bl[] = {"bLpOp", "k", "1"};
+    assert_int_equal(arc_command_argv(S.c, record, &blpop, 3, bl, NULL), ARC_OK);
+    flush();
+    assert_int_equal(arc_next_timeout_ms(S.c), 1100); /* waits 1 s, then 100 ms */
+    deliver("*-1\r\n");
+    expect_reply(&blpop, ARC_REPLY_NIL, "");
+
+    const char *hello[] = {"HELLO", "3"};
+    assert_int_equal(arc_command_argv(S.c, record, &get, 2, hello, NULL), ARC_ERR_INVALID);
+    const char *hello2[] = {"hello", "2"};
+    const size_t hello2len[] = {5, 1};
+    assert_int_equal(arc_command_argv(S.c, record, &get, 2, hello2, hello2len), ARC_OK);
+    flush();
+    deliver("+OK\r\n");
+    expect_reply(&get, ARC_REPLY_STATUS, "OK");
+
+    const char *subscribe[] = {"SUBSCRIBE", "ch"};
+    const char *alone[] = {"subscribe"};
+    assert_int_equal(arc_command_argv(S.c, record, &sub, 1, alone, NULL), ARC_ERR_INVALID);
+    assert_int_equal(arc_command_argv(S.c, record, &sub, 2, subscribe, NULL), ARC_OK);
+    flush();
+    deliver("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+    assert_int_equal(sub.n, 1);
+    assert_int_equal(arc_context_state(S.c), ARC_STATE_SUBSCRIBED);
+    const char *getk[] = {"GET", "k"};
+    assert_int_equal(arc_command_argv(S.c, record, &get, 2, getk, NULL), ARC_ERR_SUBSCRIBED);
+    const char *pingv[] = {"PING"};
+    assert_int_equal(arc_command_argv(S.c, record, &ping, 1, pingv, NULL), ARC_OK);
+    const char *other[] = {"SUBSCRIBE", "ch"};
+    call dup = {0};
+    assert_int_equal(arc_command_argv(S.c, record, &dup, 2, other, NULL), ARC_ERR_DUPLICATE);
+    finish();
+}
+
 #define TEST(f) cmocka_unit_test_teardown(f, end_test)
 
 int main(void)
@@ -589,6 +633,7 @@ int main(void)
         TEST(write_error_after_replies),
         TEST(idle_trim_gives_memory_back),
         TEST(unsolicited_unsubscribe_then_timeout),
+        TEST(argv_form_classified),
     };
     return cmocka_run_group_tests_name("session", tests, NULL, NULL);
 }
