@@ -378,8 +378,15 @@ void arc__reconnect_due(arc_context *c, int64_t now);
 /* What a new link says after its handshake, into `out`: every
  * subscription (marked unconfirmed again) and MONITOR if it was on. */
 int arc__reconnect_encode_replay(arc_context *c, arc_buffer *out);
-/* ARC_ERR_OFFLINE when a command may not wait for the next link. */
-int arc__reconnect_refusal(const arc_context *c);
+/* ARC_ERR_OFFLINE when a command may not wait for the next link; inline,
+ * as every command asks and nearly always the link is up. */
+int arc__reconnect_refusal_offline(const arc_context *c);
+static inline int arc__reconnect_refusal(const arc_context *c)
+{
+    if (!c->reconnecting_on || c->rc_attempt == 0 || c->link.step == ARC_LINK_UP)
+        return ARC_OK;
+    return arc__reconnect_refusal_offline(c);
+}
 
 /* ---- sentinel.c ---- */
 int arc__sentinel_setup(arc_context *c, const arc_sentinel *o); /* ARC_ERR_NOMEM */

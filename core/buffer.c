@@ -18,7 +18,7 @@ void arc__buffer_release(arc_buffer *b)
     b->start = b->end = b->cap = 0;
 }
 
-int arc__buffer_reserve(arc_buffer *b, size_t extra)
+int arc__buffer_grow(arc_buffer *b, size_t extra)
 {
     size_t len = b->end - b->start;
     if (extra <= b->cap - b->end)

@@ -21,9 +21,16 @@ struct arc_buffer {
 void arc__buffer_init(arc_buffer *b, size_t max, const arc_allocator *alloc);
 void arc__buffer_release(arc_buffer *b); /* frees the bytes; b stays usable */
 
+/* arc__buffer_reserve() when the room is not there yet. */
+int arc__buffer_grow(arc_buffer *b, size_t extra);
+
 /* Makes room for `extra` more bytes after the end: ARC_OK, ARC_ERR_LIMIT or
- * ARC_ERR_NOMEM (unchanged on error). */
-int arc__buffer_reserve(arc_buffer *b, size_t extra);
+ * ARC_ERR_NOMEM (unchanged on error). Inline: every command and every read
+ * asks, and the room is nearly always there already. */
+static inline int arc__buffer_reserve(arc_buffer *b, size_t extra)
+{
+    return extra <= b->cap - b->end ? ARC_OK : arc__buffer_grow(b, extra);
+}
 
 /* Frees the memory of an empty buffer when it has grown past `keep` bytes, so
  * that one burst does not pin its peak forever. */

@@ -10,14 +10,19 @@ static void take_one(arc_context *c, arc_entry *e)
 {
     arc__queue_pop(&c->queue, e);
     c->last_end = e->end;
-    if (e->flags & ARC_ENTRY_DEAD)
-        c->tombstones--;
-    if (e->flags & ARC_ENTRY_BLOCKING)
-        c->blocking_inflight--;
-    if (e->flags & ARC_ENTRY_RETRY)
-        arc__retry_drop_oldest(c);
-    if (e->flags & ARC_ENTRY_GONE)
-        c->gone--;
+    /* Nearly every entry is a plain reply with no flag: one test each. */
+    if (e->flags != 0) {
+        if (e->flags & ARC_ENTRY_DEAD)
+            c->tombstones--;
+        if (e->flags & ARC_ENTRY_BLOCKING)
+            c->blocking_inflight--;
+        if (e->flags & ARC_ENTRY_RETRY)
+            arc__retry_drop_oldest(c);
+        if (e->flags & ARC_ENTRY_GONE)
+            c->gone--;
+    }
+    if (e->kind == ARC_ENTRY_REPLY)
+        return;
     switch (e->kind) {
     case ARC_ENTRY_HANDSHAKE:
         c->handshake_left--;

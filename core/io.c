@@ -248,7 +248,7 @@ static void parse_replies(arc_context *c)
      * the overlap buys nothing and the sends cost. */
     size_t inflight = arc__queue_len(&c->queue);
     size_t chunk = inflight / 8 > SPLIT_CHUNK ? inflight / 8 : SPLIT_CHUNK;
-    size_t split = inflight >= 4 * SPLIT_CHUNK ? chunk : 0, done = 0;
+    size_t split = inflight >= 4 * SPLIT_CHUNK ? chunk : 0, left = split;
     while (flowing(c)) {
         arc_reply *reply;
         int rc = arc_reader_next(r, &reply);
@@ -262,10 +262,12 @@ static void parse_replies(arc_context *c)
         if (reply == NULL)
             return;
         arc__dispatch(c, reply);
-        if (arc__alive(c))
+        if (c->phase == ARC_PHASE_DRAINING && arc__alive(c))
             arc__maybe_close(c);
-        if (split && ++done % split == 0 && flowing(c))
+        if (split && --left == 0 && flowing(c)) {
             flush_output(c);
+            left = split;
+        }
     }
 }
 

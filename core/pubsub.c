@@ -38,11 +38,6 @@ size_t arc__pubsub_count(const arc_pubsub *ps, int kind)
     return ps->table[kind].count;
 }
 
-size_t arc__pubsub_total(const arc_pubsub *ps)
-{
-    return ps->table[0].count + ps->table[1].count + ps->table[2].count;
-}
-
 arc_sub *arc__pubsub_find(const arc_pubsub *ps, int kind, const char *name, size_t len)
 {
     const arc_subtable *t = &ps->table[kind];

@@ -59,7 +59,10 @@ void arc__pubsub_init(arc_pubsub *ps, const arc_allocator *alloc);
 void arc__pubsub_release(arc_pubsub *ps);
 
 size_t arc__pubsub_count(const arc_pubsub *ps, int kind);
-size_t arc__pubsub_total(const arc_pubsub *ps);
+static inline size_t arc__pubsub_total(const arc_pubsub *ps)
+{
+    return ps->table[0].count + ps->table[1].count + ps->table[2].count;
+}
 /* Subscriptions the server has confirmed, over all kinds. */
 size_t arc__pubsub_confirmed(const arc_pubsub *ps);
 /* Marks `s` as waiting for the confirmation of command `serial` again. */

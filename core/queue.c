@@ -32,10 +32,9 @@ void arc__queue_release(arc_queue *q)
 /* The ring doubles, and shrinks only when an idle context trims itself:
  * after the first burst of a given depth, queueing a command touches no
  * allocator (DESIGN invariant 7). */
-int arc__queue_reserve(arc_queue *q)
+/* arc__queue_reserve() when the ring is full. */
+int arc__queue_grow(arc_queue *q)
 {
-    if (q->len < q->cap)
-        return ARC_OK;
     size_t cap = q->cap ? q->cap * 2 : 64;
     arc_entry *ring = arc_mem_alloc(&q->alloc, arc__mul_size(cap, sizeof *ring));
     if (ring == NULL)

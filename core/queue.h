@@ -58,7 +58,11 @@ void arc__queue_release(arc_queue *q);
 void arc__queue_shrink(arc_queue *q, size_t keep);
 
 /* Makes room for one more entry so that the push after it cannot fail. */
-int arc__queue_reserve(arc_queue *q);
+int arc__queue_grow(arc_queue *q);
+static inline int arc__queue_reserve(arc_queue *q)
+{
+    return q->len < q->cap ? ARC_OK : arc__queue_grow(q);
+}
 
 /* Appends; ARC_ERR_NOMEM when the ring must grow and cannot. */
 int arc__queue_push(arc_queue *q, const arc_entry *e);

@@ -233,10 +233,9 @@ int arc__reconnect_encode_replay(arc_context *c, arc_buffer *out)
     return ARC_OK;
 }
 
-int arc__reconnect_refusal(const arc_context *c)
+/* arc__reconnect_refusal() while the link is down and a policy is on. */
+int arc__reconnect_refusal_offline(const arc_context *c)
 {
-    if (!c->reconnecting_on || c->rc_attempt == 0 || c->link.step == ARC_LINK_UP)
-        return ARC_OK;
     if (c->rc.fail_fast || arc__live_entries(c) >= c->rc.max_offline_commands ||
         arc__buffer_len(&c->out) >= c->rc.max_offline_bytes)
         return ARC_ERR_OFFLINE;
