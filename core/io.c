@@ -229,11 +229,12 @@ static void check_write_error(arc_context *c)
     arc__fail(c, write_status(err), err, "write failed: %s", strerror(err));
 }
 
-/* A read's replies are dispatched in chunks of SPLIT_CHUNK (or an eighth
- * of the commands in flight, when that is more), the refills of each
- * chunk sent before the next is parsed, once at least 4 * SPLIT_CHUNK
- * commands are in flight. */
+/* A read's replies are dispatched in chunks of SPLIT_CHUNK (or a part of
+ * the commands in flight, when that is more: an eighth, or the
+ * transport's window_parts), the refills of each chunk sent before the
+ * next is parsed, once at least 4 * SPLIT_CHUNK commands are in flight. */
 #define SPLIT_CHUNK 32
+#define SPLIT_PARTS 8
 
 static void parse_replies(arc_context *c)
 {
@@ -247,7 +248,8 @@ static void parse_replies(arc_context *c)
      * the same CPU per command (bench/README.md). Below 4 chunks in flight
      * the overlap buys nothing and the sends cost. */
     size_t inflight = arc__queue_len(&c->queue);
-    size_t chunk = inflight / 8 > SPLIT_CHUNK ? inflight / 8 : SPLIT_CHUNK;
+    size_t parts = c->link.tr.window_parts ? c->link.tr.window_parts : SPLIT_PARTS;
+    size_t chunk = inflight / parts > SPLIT_CHUNK ? inflight / parts : SPLIT_CHUNK;
     size_t split = inflight >= 4 * SPLIT_CHUNK ? chunk : 0, left = split;
     while (flowing(c)) {
         arc_reply *reply;

@@ -53,6 +53,12 @@ struct arc_transport {
                           (0: only the connect timeout bounds it). A
                           server that stays silent that long is taken not
                           to speak the transport's protocol */
+    unsigned window_parts; /* set by open(): with many commands in flight,
+                              the replies of one read are dispatched in
+                              this many parts, each part's new commands
+                              written before the next is parsed (0: 8). A
+                              transport whose every write has a fixed cost
+                              (a TLS record) asks for fewer, larger ones */
 };
 
 /* A kind of transport: makes one for each socket a context connects. */
