@@ -255,14 +255,6 @@ size_t arc__live_entries(const arc_context *c)
     return n > skip ? n - skip : 0;
 }
 
-void arc__call_reply(arc_context *c, arc_reply_fn *fn, arc_reply *r, int status, void *pd)
-{
-    if (fn == NULL)
-        return;
-    c->depth++;
-    fn(c, r, status, pd);
-    c->depth--;
-}
 
 void arc__enter(arc_context *c)
 {

@@ -282,7 +282,17 @@ static inline bool arc__alive(const arc_context *c)
 {
     return !c->free_requested && !arc__ended(c);
 }
-void arc__call_reply(arc_context *c, arc_reply_fn *fn, arc_reply *r, int status, void *pd);
+/* Runs a reply callback (none: nothing) one level deeper, so that what it
+ * calls knows a callback is running; inline, as every reply comes here. */
+static inline void arc__call_reply(arc_context *c, arc_reply_fn *fn, arc_reply *r, int status,
+                                   void *pd)
+{
+    if (fn == NULL)
+        return;
+    c->depth++;
+    fn(c, r, status, pd);
+    c->depth--;
+}
 /* The link is up: READY (on_connect once), or DISCONNECTING. */
 void arc__link_up(arc_context *c);
 /* A clean disconnect completes once nothing is left to answer. */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 /* Pops the head into *e and keeps the counts right. */
-static void take_one(arc_context *c, arc_entry *e)
+static inline void take_one(arc_context *c, arc_entry *e)
 {
     arc__queue_pop(&c->queue, e);
     c->last_end = e->end;
