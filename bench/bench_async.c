@@ -144,7 +144,7 @@ static void stop_loop(run *R)
     }
 }
 
-static void issue(run *R);
+static void send_one(run *R);
 
 /* One reply came: mark the warm-up's end, keep the window full. */
 static void completed(run *R, int ok)
@@ -160,7 +160,7 @@ static void completed(run *R, int ok)
         R->h0 = heap_calls;
     }
     if (R->issued < R->total)
-        issue(R);
+        send_one(R);
     else if (R->done == R->total)
         stop_loop(R);
 }
@@ -178,7 +178,7 @@ static void hiredis_cb(redisAsyncContext *c, void *r, void *pd)
     completed(pd, reply != NULL && reply->type == REDIS_REPLY_STATUS);
 }
 
-static void issue(run *R)
+static void send_one(run *R)
 {
     int rc;
     if (R->impl == ARC)
@@ -327,7 +327,7 @@ static int mode_run(char **argv)
         return 1;
     }
     for (long i = 0; i < R.depth && R.issued < R.total; i++)
-        issue(&R);
+        send_one(&R);
     run_loop(&R);
     if (R.failed || R.done != R.total) {
         fprintf(stderr, "run failed after %ld replies\n", R.done);
@@ -376,7 +376,7 @@ static int mode_rss(char **argv)
     }
     long base = status_kib("VmRSS");
     for (long i = 0; i < count; i++)
-        issue(&R);
+        send_one(&R);
     run_loop(&R);
     if (R.failed || R.done != R.total) {
         fprintf(stderr, "run failed after %ld replies\n", R.done);

@@ -8,6 +8,9 @@
 #   bench/run.sh codec      only the reader and encoder
 #   bench/run.sh async      only the async client, syscalls, heap and RSS
 #   bench/run.sh group      only the group: fan-out to 1,000 members, idle cost
+#   bench/run.sh instr      only the user-space instructions per SET (callgrind,
+#                           libevent, null server, depth 256), split into parts
+#                           (bench/instr_parts.py), arc and every peer
 #   bench/run.sh cluster    only the cluster client: routing against one context,
 #                           and redirect storms (about 35 s a repetition; not
 #                           part of "everything"). Its own build, BUILD (default
@@ -103,7 +106,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$what" = all ] || [ "$what" = async ] || [ "$what" = group ]; then
+if [ "$what" = all ] || [ "$what" = async ] || [ "$what" = group ] || [ "$what" = instr ]; then
     rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$tmp" --logfile "$tmp/redis.log" &
@@ -134,6 +137,22 @@ if [ "$what" = all ] || [ "$what" = group ]; then
     for i in $(seq 3); do
         (ulimit -n 20000 2>/dev/null; "$b/bench/bench_group" idle 127.0.0.1 "$nport" 10000) |
             sed "s/^idle,/$i,/" >>"$out/group-idle.csv"
+    done
+fi
+
+if [ "$what" = all ] || [ "$what" = instr ]; then
+    # Instructions, not time: the one measure of the client's own work that
+    # a shared machine does not blur. Two runs of N and 3N commands (each
+    # with its tenth of warm-up), so that start-up and exit cancel out.
+    echo "impl,part,instructions_per_op" >"$out/instr.csv"
+    for impl in arc hiredis "${peers[@]}"; do
+        for n in 50000 150000; do
+            valgrind --tool=callgrind --callgrind-out-file="$tmp/cg-$impl-$n" \
+                "$(ba_of "$impl")" run "$(arg_of "$impl")" libevent 127.0.0.1 "$nport" 256 "$n" \
+                >/dev/null 2>"$tmp/cg-$impl-$n.log"
+        done
+        python3 bench/instr_parts.py "$impl" "$tmp/cg-$impl-50000" "$tmp/cg-$impl-150000" 110000 \
+            >>"$out/instr.csv"
     done
 fi
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Medians, ratios and targets of a bench/run.sh run.
 
-usage: summary.py OUTDIR [all|codec|async|group|cluster]
+usage: summary.py OUTDIR [all|codec|async|group|instr|cluster]
 Reads OUTDIR/codec.csv, async.csv, syscalls.csv, rss.csv and idle.csv (those that the
 run made; cluster.csv and cluster-storm.csv for "cluster" only), prints the
 tables, and writes OUTDIR/async-<server>-medians.csv for bench/async.gp. The
@@ -212,6 +212,19 @@ if what in ("all", "async") and os.path.exists(f"{out}/tls.csv"):
               if r["heap_bytes_per_idle_tls_connection"]]
         if ti:
             print(f"heap bytes per idle TLS connection (arc + OpenSSL): {med(ti):.0f}")
+    print()
+
+if what in ("all", "instr") and os.path.exists(f"{out}/instr.csv"):
+    print("== user-space instructions per SET (callgrind, libevent, null server, depth 256)")
+    per = {}
+    for r in csv.DictReader(open(f"{out}/instr.csv")):
+        per.setdefault(r["impl"], {})[r["part"]] = float(r["instructions_per_op"])
+    for impl, parts in per.items():
+        rest = ", ".join(f"{p} {v:.0f}" for p, v in parts.items() if p != "total")
+        print(f"{impl:10} {parts.get('total', float('nan')):6.0f}   {rest}")
+    others = [per[i]["total"] for i in per if i != "arc" and "total" in per[i]]
+    if "arc" in per and others:
+        print(f"arc / best: {per['arc']['total'] / min(others):.2f}")
     print()
 
 if what in ("all", "group") and os.path.exists(f"{out}/group.csv"):
