@@ -612,6 +612,60 @@ static void argv_form_classified(void **state)
     finish();
 }
 
+/* ---- a deep window is written in parts ---- */
+
+typedef struct refill {
+    int left;    /* commands still to send, one per reply */
+    int replies; /* replies seen */
+} refill;
+
+static void refill_cb(arc_context *c, arc_reply *r, int status, void *pd)
+{
+    (void)status;
+    refill *f = pd;
+    if (r == NULL)
+        return; /* the window's last commands, ended by finish() */
+    f->replies++;
+    if (f->left > 0 && arc_command(c, refill_cb, f, "X") == ARC_OK)
+        f->left--;
+}
+
+/* `depth` commands in flight, all answered in one read whose callbacks
+ * refill the window: the transport's writes during that read. */
+static int writes_for_window(int depth, unsigned parts)
+{
+    open_ready(&(arc_options){0});
+    S.c->link.tr.window_parts = parts;
+    refill f = {.left = depth, .replies = 0};
+    for (int i = 0; i < depth; i++)
+        assert_int_equal(arc_command(S.c, refill_cb, &f, "X"), ARC_OK);
+    flush();
+    S.sc.out_len = 0;
+    int before = S.sc.writes;
+    for (int i = 0; i < depth; i++)
+        script_in("+OK\r\n");
+    arc_handle_read(S.c);
+    int writes = S.sc.writes - before;
+    assert_int_equal(f.replies, depth);
+    assert_int_equal(f.left, 0);
+    assert_int_equal(S.sc.out_len, (size_t)depth * strlen("*1\r\n$1\r\nX\r\n"));
+    finish();
+    return writes;
+}
+
+/* From 128 in flight the refills of each part go out before the next part
+ * is parsed: eighths of the window (32 at least) by default, the
+ * transport's window_parts when it sets one; below 128, one write. */
+static void deep_window_in_parts(void **state)
+{
+    (void)state;
+    assert_int_equal(writes_for_window(100, 0), 1);
+    assert_int_equal(writes_for_window(128, 0), 4);
+    assert_int_equal(writes_for_window(256, 0), 8);
+    assert_int_equal(writes_for_window(256, 2), 2);
+    assert_int_equal(writes_for_window(512, 0), 8);
+}
+
 #define TEST(f) cmocka_unit_test_teardown(f, end_test)
 
 int main(void)
@@ -634,6 +688,7 @@ int main(void)
         TEST(idle_trim_gives_memory_back),
         TEST(unsolicited_unsubscribe_then_timeout),
         TEST(argv_form_classified),
+        TEST(deep_window_in_parts),
     };
     return cmocka_run_group_tests_name("session", tests, NULL, NULL);
 }
