@@ -255,7 +255,6 @@ size_t arc__live_entries(const arc_context *c)
     return n > skip ? n - skip : 0;
 }
 
-
 void arc__enter(arc_context *c)
 {
     c->depth++;

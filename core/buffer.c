@@ -21,8 +21,6 @@ void arc__buffer_release(arc_buffer *b)
 int arc__buffer_grow(arc_buffer *b, size_t extra)
 {
     size_t len = b->end - b->start;
-    if (extra <= b->cap - b->end)
-        return ARC_OK;
     if (extra > b->max || len > b->max - extra)
         return ARC_ERR_LIMIT;
     size_t need = len + extra;

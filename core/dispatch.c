@@ -22,7 +22,7 @@ static inline void take_one(arc_context *c, arc_entry *e)
             c->gone--;
     }
     if (e->kind == ARC_ENTRY_REPLY)
-        return;
+        return; /* before the switch: 8 instructions less per reply (callgrind) */
     switch (e->kind) {
     case ARC_ENTRY_HANDSHAKE:
         c->handshake_left--;

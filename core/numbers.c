@@ -223,7 +223,7 @@ static bool round_to_double(uint64_t x, bool sticky, int e2, bool neg, double *o
  * this out first. */
 static inline uint64_t div128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
 {
-#if defined(__x86_64__)
+#if defined(__GNUC__) && defined(__x86_64__)
     uint64_t q, r;
     __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d));
     *rem = r;

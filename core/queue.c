@@ -29,10 +29,9 @@ void arc__queue_release(arc_queue *q)
     q->cap = q->head = q->len = 0;
 }
 
-/* The ring doubles, and shrinks only when an idle context trims itself:
- * after the first burst of a given depth, queueing a command touches no
- * allocator (DESIGN invariant 7). */
-/* arc__queue_reserve() when the ring is full. */
+/* arc__queue_reserve() when the ring is full. The ring doubles, and shrinks
+ * only when an idle context trims itself: after the first burst of a given
+ * depth, queueing a command touches no allocator (DESIGN invariant 7). */
 int arc__queue_grow(arc_queue *q)
 {
     size_t cap = q->cap ? q->cap * 2 : 64;
