@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && defined(ARC__SWAR_DIGITS)
+#include <emmintrin.h>
+#define ARC__SSE2_DIGITS 1
+#endif
+
 /* Parses a whole line as a signed 64-bit decimal. */
 bool arc__parse_ll_checked(const char *p, size_t n, long long *out)
 {
@@ -258,9 +263,11 @@ static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
     int k = -e10;
     int lz = __builtin_clzll(m);
     int s = 63 - __builtin_clzll(pow5[k]);
-    u128 num = (u128)(m << lz) << s;
+    /* (m << lz) << s as two halves; s is 2 at least (5^1 = 5), so neither
+     * shift is by 64. */
+    uint64_t top = m << lz;
     uint64_t rem;
-    uint64_t q = div128((uint64_t)(num >> 64), (uint64_t)num, pow5[k], &rem);
+    uint64_t q = div128(top >> (64 - s), top << s, pow5[k], &rem);
     return round_to_double(q, rem != 0, -s - lz - k, neg, out);
 }
 #define SCALE_EXACT_MAX 27
@@ -274,12 +281,87 @@ static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
 #endif
 
 
+#ifdef ARC__SSE2_DIGITS
+/* The 16 bytes at p less '0' each: a digit's value where there is one. */
+static inline __m128i digit_values16(const char *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return _mm_sub_epi8(x, _mm_set1_epi8('0'));
+}
+
+/* How many of those bytes lead as digits (0 to 16): a byte is one when its
+ * value, less '0' and taken unsigned, is at most 9. */
+static inline size_t lead_digits16(__m128i d)
+{
+    __m128i over = _mm_subs_epu8(d, _mm_set1_epi8(9));
+    unsigned digit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(over, _mm_setzero_si128()));
+    return (size_t)__builtin_ctz(~digit); /* bits 16 and up of ~digit are set */
+}
+
+/* The 16 digit values in d as one decimal number, the first the most
+ * significant: neighbours are joined in pairs (10a + b), the pairs in
+ * fours (100a + b), the fours in eights (10000a + b), each step one
+ * multiply-add of 16-bit lanes into 32-bit ones; then the two eights. */
+static inline uint64_t value16(__m128i d)
+{
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i by10 = _mm_set_epi16(1, 10, 1, 10, 1, 10, 1, 10);
+    const __m128i by100 = _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100);
+    const __m128i by10000 = _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000);
+    __m128i lo = _mm_madd_epi16(_mm_unpacklo_epi8(d, zero), by10);
+    __m128i hi = _mm_madd_epi16(_mm_unpackhi_epi8(d, zero), by10);
+    __m128i fours = _mm_madd_epi16(_mm_packs_epi32(lo, hi), by100);
+    __m128i eights = _mm_madd_epi16(_mm_packs_epi32(fours, fours), by10000);
+    uint64_t a = (uint32_t)_mm_cvtsi128_si32(eights);
+    uint64_t b = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(eights, 4));
+    return a * 100000000u + b;
+}
+
+static const uint64_t pow10_u64[17] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+};
+#endif
+
 /* Appends the digits at p[*i, n) to *m (wrapping when there are more than
- * 19: the caller counts them and does not use *m then). */
+ * 19: the caller counts them and does not use *m then). Long runs, such as
+ * the 16 or 17 digits of %.17g, go 16 bytes a step where the text is that
+ * long: a run that ends inside the 16 is read again as the 16 bytes that
+ * end with it, those before it counted as zeros, so its end takes no step
+ * per digit either. Then eight bytes a step, then bytes. */
 static inline void gather_digits(const char *p, size_t n, size_t *i, uint64_t *m)
 {
     size_t j = *i;
     uint64_t v = *m;
+#ifdef ARC__SSE2_DIGITS
+    while (n - j >= 16) {
+        __m128i d = digit_values16(p + j);
+        size_t k = lead_digits16(d);
+        if (k == 16) {
+            v = v * pow10_u64[16] + value16(d);
+            j += 16;
+            continue;
+        }
+        if (k == 0)
+            goto done;
+        if (j + k >= 16) {
+            /* The 16 bytes ending with the run, the 16 - k before it zeroed:
+             * they lie in p[0, n), before the run's first digit. */
+            __m128i before = _mm_cmplt_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm_set1_epi8((char)(16 - k)));
+            d = _mm_andnot_si128(before, digit_values16(p + j + k - 16));
+            v = v * pow10_u64[k] + value16(d);
+            j += k;
+            goto done;
+        }
+        /* A short run near the start of the text ("3.14"): bytes, with
+         * no test each, since the count is known. */
+        for (size_t end = j + k; j < end; j++)
+            v = v * 10 + (unsigned)(p[j] - '0');
+        goto done;
+    }
+#endif
 #ifdef ARC__SWAR_DIGITS
     uint64_t e;
     while (n - j >= 8 && arc__lead_digits8(p + j, &e) == 8) {
@@ -289,6 +371,9 @@ static inline void gather_digits(const char *p, size_t n, size_t *i, uint64_t *m
 #endif
     for (; j < n && arc__is_digit(p[j]); j++)
         v = v * 10 + (unsigned)(p[j] - '0');
+#ifdef ARC__SSE2_DIGITS
+done:
+#endif
     *i = j;
     *m = v;
 }
@@ -296,24 +381,20 @@ static inline void gather_digits(const char *p, size_t n, size_t *i, uint64_t *m
 /* One pass over the text: the grammar of arc__valid_double, with the digits
  * gathered as it goes. Most values a server sends have at most 19
  * significant digits and a small exponent; those are converted exactly
- * here, and the rest (long mantissas, huge or tiny exponents, nan) go to
- * strtod, which is slower but just as exact. */
-bool arc__parse_double(const char *p, size_t n, double *out)
+ * here. The rest (long mantissas, huge or tiny exponents, inf, nan, and
+ * anything that is not a double) get 0, for arc__parse_double's slow path:
+ * strtod is slower but just as exact, and arc__valid_double says what is
+ * not a double. */
+size_t arc__double_prefix(const char *p, size_t n, double *out)
 {
-    /* The bound holds for the fast path too (fuzz_double found a long run
-     * of zeros taken there and refused by the slow path). */
-    if (n > ARC__DOUBLE_MAX)
-        return false;
     size_t i = 0;
     bool neg = false;
     if (n > 0 && (p[0] == '-' || p[0] == '+')) {
         neg = p[0] == '-';
         i = 1;
     }
-    if (i == n || !arc__is_digit(p[i])) {
-        /* inf, nan, or not a double: arc__valid_double decides. */
-        return to_double_slow(p, n, out);
-    }
+    if (i == n || !arc__is_digit(p[i]))
+        return 0;
     /* The digits go into m with no check per digit: leading zeros are
      * skipped first, so the count of the rest says whether m holds them
      * all (19 digits are below 2^64); when it does not, m has wrapped and
@@ -323,7 +404,12 @@ bool arc__parse_double(const char *p, size_t n, double *out)
     while (i < n && p[i] == '0')
         i++;
     size_t from = i;
-    gather_digits(p, n, &i, &m);
+    /* The integer part is usually a digit or two: bytes until a word's
+     * worth, then words. */
+    while (i < n && arc__is_digit(p[i]) && i - from < 4)
+        m = m * 10 + (unsigned)(p[i++] - '0');
+    if (i - from == 4)
+        gather_digits(p, n, &i, &m);
     size_t sig = i - from;
     if (i < n && p[i] == '.') {
         size_t f = ++i;
@@ -333,11 +419,10 @@ bool arc__parse_double(const char *p, size_t n, double *out)
         size_t g = i;
         gather_digits(p, n, &i, &m);
         if (i == f)
-            return false;
+            return 0;
         sig += i - g;
         e10 = -(long)(i - f);
     }
-    bool long_m = sig > 19;
     if (i < n && (p[i] == 'e' || p[i] == 'E')) {
         i++;
         bool eneg = false;
@@ -349,17 +434,17 @@ bool arc__parse_double(const char *p, size_t n, double *out)
             if (x < 100000) /* far past any double; stops the overflow */
                 x = x * 10 + (p[i] - '0');
         if (i == f)
-            return false;
+            return 0;
         e10 += eneg ? -x : x;
     }
-    if (i != n)
-        return false;
-    if (long_m)
-        return to_double_slow(p, n, out);
+    /* The bound holds here too (fuzz_double found a long run of zeros
+     * taken by this path and refused by the slow one). */
+    if (sig > 19 || i > ARC__DOUBLE_MAX)
+        return 0;
     if (m == 0) {
         /* Zero whatever the exponent, with its sign, as strtod gives it. */
         *out = neg ? -0.0 : 0.0;
-        return true;
+        return i;
     }
 #if FLT_EVAL_METHOD == 0
     /* Clinger's fast path: m and 10^|e10| are both exact doubles, and one
@@ -370,10 +455,24 @@ bool arc__parse_double(const char *p, size_t n, double *out)
         double v = (double)m;
         v = e10 < 0 ? v / exact_pow10[-e10] : v * exact_pow10[e10];
         *out = neg ? -v : v;
-        return true;
+        return i;
     }
 #endif
     if (e10 >= -SCALE_EXACT_MAX && e10 <= SCALE_EXACT_MAX && scale_exact(m, (int)e10, neg, out))
+        return i;
+    return 0;
+}
+
+bool arc__parse_double(const char *p, size_t n, double *out)
+{
+    if (n > ARC__DOUBLE_MAX)
+        return false;
+    double v;
+    if (n > 0 && arc__double_prefix(p, n, &v) == n) {
+        *out = v;
         return true;
+    }
+    /* Whatever the prefix did not take whole: the slow path checks the
+     * grammar, so a number with bytes after it is refused there. */
     return to_double_slow(p, n, out);
 }

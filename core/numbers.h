@@ -78,4 +78,13 @@ bool arc__valid_double(const char *p, size_t n);
  * when p[0, n) is not a RESP3 double or is longer than ARC__DOUBLE_MAX. */
 bool arc__parse_double(const char *p, size_t n, double *out);
 
+/* The double at the start of p[0, n), as far as it goes: its length, with
+ * its value in *out, when it is one arc__parse_double converts without
+ * strtod ([+-]digits[.digits][(e|E)[+-]digits], at most 19 significant
+ * digits, a small exponent, at most ARC__DOUBLE_MAX bytes); 0, *out
+ * untouched, for anything else. The reader reads a double line with it
+ * while looking for the line's end: the byte after the double must then be
+ * the CR. */
+size_t arc__double_prefix(const char *p, size_t n, double *out);
+
 #endif

@@ -1,8 +1,10 @@
-/* fuzz_double.c: arc__parse_double on any bytes. It must take exactly the
- * texts arc__valid_double takes (up to ARC__DOUBLE_MAX bytes), and what it
- * takes must come out as strtod reads it, bit for bit (a NaN as a NaN of
- * the same sign): any difference aborts, which libFuzzer records as a
- * crash. The input is the text itself, with no CRLF. */
+/* fuzz_double.c: arc__parse_double and arc__double_prefix on any bytes.
+ * The parse must take exactly the texts arc__valid_double takes (up to
+ * ARC__DOUBLE_MAX bytes), and what it takes must come out as strtod reads
+ * it, bit for bit (a NaN as a NaN of the same sign). A prefix must be a
+ * text the parse takes whole, with the same value. Any difference aborts,
+ * which libFuzzer records as a crash. The input is the text itself, with
+ * no CRLF. */
 #include "numbers.h"
 
 #include <math.h>
@@ -16,6 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data;
+    /* The prefix the reader takes from a line's bytes must be a double that
+     * arc__parse_double reads, whole, to the same value. */
+    double pre = 0, whole = 0;
+    size_t k = arc__double_prefix(p, size, &pre);
+    if (k > size || (k > 0 && (!arc__parse_double(p, k, &whole) || memcmp(&pre, &whole, sizeof pre)))) {
+        fprintf(stderr, "prefix of %zu bytes disagrees with the parse\n", k);
+        abort();
+    }
     double got = 0;
     bool took = arc__parse_double(p, size, &got);
     bool valid = size <= ARC__DOUBLE_MAX && arc__valid_double(p, size);

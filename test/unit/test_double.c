@@ -49,6 +49,30 @@ static double from_bits(uint64_t b)
     return d;
 }
 
+/* The reader reads a double line with arc__double_prefix over the bytes
+ * that follow it, CRLF and the next reply included: it must take the text
+ * whole or not at all, and give what arc__parse_double gives. */
+static void prefix_agrees(const char *s, double want)
+{
+    static const char *const after[] = {"\r\n,3.14\r\n", "\r\n:12345678\r\n", "\r", ""};
+    size_t n = strlen(s);
+    for (size_t a = 0; a < sizeof after / sizeof after[0]; a++) {
+        char line[256];
+        int len = snprintf(line, sizeof line, "%s%s", s, after[a]);
+        double got = 12345.0;
+        size_t k = arc__double_prefix(line, (size_t)len, &got);
+        if (k == 0) {
+            if (got != 12345.0)
+                fail_msg("\"%s\": prefix refused it but wrote its value", s);
+            continue;
+        }
+        if (k != n)
+            fail_msg("\"%s\" + \"%s\": prefix took %zu bytes, not %zu", s, after[a], k, n);
+        if (bits_of(got) != bits_of(want))
+            fail_msg("\"%s\": prefix gave %a, parse %a", s, got, want);
+    }
+}
+
 /* One text that must parse, to exactly strtod's double (NaN: any NaN, and
  * the same sign). The test runs in the C locale, so strtod reads '.'. */
 static void same_as_strtod(const char *s)
@@ -67,6 +91,7 @@ static void same_as_strtod(const char *s)
     if (bits_of(got) != bits_of(want))
         fail_msg("\"%s\": got %a (0x%016" PRIx64 "), strtod %a (0x%016" PRIx64 ")", s, got,
                  bits_of(got), want, bits_of(want));
+    prefix_agrees(s, got);
 }
 
 static void parses_to(const char *s, double want)

@@ -153,7 +153,8 @@ static bool check_body(cursor *c, const arc_reply *r, const char *path)
             return mismatch(c, path, "integer %lld, expected %lld", r->integer, w->integer);
         break;
     case ARC_REPLY_DOUBLE:
-        if (isnan(w->dval) ? !isnan(r->dval) : r->dval != w->dval)
+        if (isnan(w->dval) ? !isnan(r->dval)
+                           : r->dval != w->dval || signbit(r->dval) != signbit(w->dval))
             return mismatch(c, path, "dval %.17g, expected %.17g", r->dval, w->dval);
         break;
     case ARC_REPLY_VERB:
@@ -305,6 +306,16 @@ static const example examples[] = {
     EX("double fraction", ",3.141592653589793\r\n", W_DBL(3.141592653589793, "3.141592653589793")),
     /* %.17g, as servers before 7.2 write: more digits than 2^53 holds. */
     EX("double of 17 digits", ",3.1400000000000001\r\n", W_DBL(3.14, "3.1400000000000001")),
+    /* Read in the pass that finds the CR (scan_double): signs, zeros, an
+     * exponent, a long integer part, and one for strtod after all. */
+    EX("double of 17 digits, negative", ",-0.10000000000000001\r\n",
+       W_DBL(-0.10000000000000001, "-0.10000000000000001")),
+    EX("double of 17 digits, exponent", ",1.0000000000000001e+20\r\n",
+       W_DBL(1.0000000000000001e+20, "1.0000000000000001e+20")),
+    EX("double with a long integer part", ",12345678901.5\r\n", W_DBL(12345678901.5, "12345678901.5")),
+    EX("double negative zero", ",-0.0\r\n", W_DBL(-0.0, "-0.0")),
+    EX("double of 20 digits", ",1.2345678901234567891\r\n",
+       W_DBL(1.2345678901234567891, "1.2345678901234567891")),
     EX("bool true", "#t\r\n", W_BOOL(1)),
     EX("bool false", "#f\r\n", W_BOOL(0)),
     EX("bignum", "(3492890328409238509324850943850943825024385\r\n",
@@ -877,6 +888,8 @@ static const bad malformed[] = {
     BAD("double empty", ",\r\n"),
     BAD("double word", ",abc\r\n"),
     BAD("double trailing junk", ",1.5x\r\n"),
+    BAD("double with a CR inside", ",1.5\r5\r\n"),
+    BAD("double with a second point", ",1.5.5\r\n"),
     /* RESP3.md: the integral part is one or more digits, and a dot is
      * followed by one or more digits. */
     BAD("double starting with a dot", ",.5\r\n"),
