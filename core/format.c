@@ -68,27 +68,55 @@ static void put_header(arc_buffer *b, char type, size_t v)
 
 /* ---- argv form ---- */
 
+/* The exact size of the command: header, and each argument's header, bytes
+ * and CRLF. 0 when it would not fit a size_t. */
+static size_t argv_size(int argc, const char *const *argv, const size_t *argvlen)
+{
+    size_t total = header_len((size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        size_t n = argvlen ? argvlen[i] : strlen(argv[i]);
+        size_t part = header_len(n) + 2;
+        if (n > SIZE_MAX - part || total > SIZE_MAX - (n + part))
+            return 0;
+        total += n + part;
+    }
+    return total;
+}
+
+/* The widest a "$len\r\n" header and the CRLF after its bytes can be: a
+ * 64-bit length has 20 digits. */
+#define ARGV_PART_MAX (1 + 20 + 2 + 2)
+
 int arc_format_argv(arc_buffer *out, int argc, const char *const *argv, const size_t *argvlen)
 {
     if (out == NULL || argc < 1 || argv == NULL)
         return ARC_ERR_INVALID;
-    /* One pass to size the command, so that the buffer grows at most once
-     * and an error leaves it untouched. */
-    size_t total = header_len((size_t)argc);
+    /* The arguments' bytes, and a bound on the rest: when the room for that
+     * is there (nearly always), the command is written in one pass more.
+     * Otherwise its exact size is reserved, so that the buffer grows at
+     * most once and a limit refuses only what is too long. Either way an
+     * error leaves the buffer untouched. */
+    size_t bytes = 0;
     for (int i = 0; i < argc; i++) {
         if (argv[i] == NULL)
             return ARC_ERR_INVALID;
         size_t n = argvlen ? argvlen[i] : strlen(argv[i]);
-        size_t part = header_len(n) + 2;
-        if (n > SIZE_MAX - part || total > SIZE_MAX - (n + part))
+        if (n > SIZE_MAX / 2 - bytes)
             return ARC_ERR_LIMIT;
-        total += n + part;
+        bytes += n;
     }
-    int rc = arc__buffer_reserve(out, total);
-    if (rc != ARC_OK)
-        return rc;
+    if ((size_t)argc >= (SIZE_MAX / 2) / ARGV_PART_MAX ||
+        bytes + ARGV_PART_MAX * ((size_t)argc + 1) > arc__buffer_room(out)) {
+        size_t total = argv_size(argc, argv, argvlen);
+        if (total == 0)
+            return ARC_ERR_LIMIT;
+        int rc = arc__buffer_reserve(out, total);
+        if (rc != ARC_OK)
+            return rc;
+    }
     /* Written through one cursor, committed once: the room is there. */
-    char *p = write_header(arc__buffer_tail(out), '*', (size_t)argc);
+    char *start = arc__buffer_tail(out);
+    char *p = write_header(start, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
         size_t n = argvlen ? argvlen[i] : strlen(argv[i]);
         p = write_header(p, '$', n);
@@ -97,7 +125,7 @@ int arc_format_argv(arc_buffer *out, int argc, const char *const *argv, const si
         *p++ = '\r';
         *p++ = '\n';
     }
-    arc__buffer_commit(out, total);
+    arc__buffer_commit(out, (size_t)(p - start));
     return ARC_OK;
 }
 

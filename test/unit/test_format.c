@@ -79,6 +79,44 @@ static void argv_large(void **state)
     free(big);
 }
 
+/* The argv encoder sizes a command two ways: by a bound, when the room for
+ * it is already there, or exactly, when it is not (a buffer at its limit).
+ * Both must write the same bytes, and the exact one must fit a buffer whose
+ * limit is the command's size to the byte. */
+static void argv_sized_either_way(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 1, 9, 10, 99, 100, 999, 1000, 65536};
+    char *arg = malloc(65536);
+    assert_non_null(arg);
+    memset(arg, 'a', 65536);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const char *argv[] = {"SET", "k", arg};
+        size_t lens[] = {3, 1, sizes[i]};
+        /* Room made first (and left there by the clear): the bound fits. */
+        arc_buffer *roomy = arc_buffer_new(0, NULL);
+        assert_non_null(roomy);
+        assert_int_equal(arc_buffer_append(roomy, arg, 65536), ARC_OK);
+        assert_int_equal(arc_buffer_append(roomy, arg, 1024), ARC_OK);
+        arc_buffer_clear(roomy);
+        assert_int_equal(arc_format_argv(roomy, 3, argv, lens), ARC_OK);
+        size_t n = arc_buffer_len(roomy);
+        arc_buffer *exact = arc_buffer_new(n, NULL);
+        assert_non_null(exact);
+        assert_int_equal(arc_format_argv(exact, 3, argv, lens), ARC_OK);
+        assert_int_equal(arc_buffer_len(exact), n);
+        assert_memory_equal(arc_buffer_data(exact), arc_buffer_data(roomy), n);
+        arc_buffer *short_by_one = arc_buffer_new(n - 1, NULL);
+        assert_non_null(short_by_one);
+        assert_int_equal(arc_format_argv(short_by_one, 3, argv, lens), ARC_ERR_LIMIT);
+        assert_int_equal(arc_buffer_len(short_by_one), 0);
+        arc_buffer_free(roomy);
+        arc_buffer_free(exact);
+        arc_buffer_free(short_by_one);
+    }
+    free(arg);
+}
+
 static void argv_bad(void **state)
 {
     (void)state;
@@ -258,6 +296,7 @@ int main(void)
         T(argv_basic),
         T(argv_binary_and_empty),
         T(argv_large),
+        T(argv_sized_either_way),
         T(argv_bad),
         T(printf_strings),
         T(printf_concatenation_and_spaces),
