@@ -351,6 +351,24 @@ static int put_printf(sink *k, const char *specp, const spec *s, va_list *ap)
     return ARC_OK;
 }
 
+/* The next %s (a string: NULL is refused) or %b (a pointer and a length:
+ * NULL only with 0) from *ap, as bytes and their count; `used` bytes of the
+ * argument came before it, and the whole must stay below SIZE_MAX / 2. */
+static int bytes_arg(char conv, va_list *ap, size_t used, const void **v, size_t *n)
+{
+    *v = va_arg(*ap, const void *);
+    if (conv == 's') {
+        if (*v == NULL)
+            return ARC_ERR_INVALID;
+        *n = strlen(*v);
+    } else {
+        *n = va_arg(*ap, size_t);
+        if (*v == NULL && *n > 0)
+            return ARC_ERR_INVALID;
+    }
+    return *n > SIZE_MAX / 2 - used ? ARC_ERR_LIMIT : ARC_OK;
+}
+
 /* Converts one argument: from *fmtp up to the next unquoted space or the
  * end. Run twice per argument: once counting (on a copy of the va_list)
  * to learn the $length, once writing. */
@@ -374,20 +392,12 @@ static int walk_arg(const char **fmtp, va_list *ap, sink *k)
         case '%':
             sink_put(k, "%", 1);
             break;
-        case 's': {
-            const char *v = va_arg(*ap, const char *);
-            if (v == NULL)
-                return ARC_ERR_INVALID;
-            sink_put(k, v, strlen(v));
-            break;
-        }
+        case 's':
         case 'b': {
-            const void *v = va_arg(*ap, const void *);
-            size_t n = va_arg(*ap, size_t);
-            if (v == NULL && n > 0)
-                return ARC_ERR_INVALID;
-            if (n > SIZE_MAX / 2 - k->n)
-                return ARC_ERR_LIMIT;
+            const void *v;
+            size_t n;
+            if ((rc = bytes_arg(s.conv, ap, k->n, &v, &n)) != ARC_OK)
+                return rc;
             sink_put(k, v, n);
             break;
         }
@@ -466,24 +476,8 @@ int arc_vformat(arc_buffer *out, const char *fmt, va_list ap)
         bool direct = false;
         if (p[0] == '%' && (p[1] == 's' || p[1] == 'b') && (p[2] == ' ' || p[2] == '\0')) {
             direct = true;
-            one = va_arg(args, const void *);
-            if (p[1] == 's') {
-                if (one == NULL) {
-                    rc = ARC_ERR_INVALID;
-                    break;
-                }
-                n = strlen(one);
-            } else {
-                n = va_arg(args, size_t);
-                if (one == NULL && n > 0) {
-                    rc = ARC_ERR_INVALID;
-                    break;
-                }
-                if (n > SIZE_MAX / 2) {
-                    rc = ARC_ERR_LIMIT;
-                    break;
-                }
-            }
+            if ((rc = bytes_arg(p[1], &args, 0, &one, &n)) != ARC_OK)
+                break;
             p += 2;
         } else if (p[0] != '%') {
             const char *q = p;
