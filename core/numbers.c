@@ -280,7 +280,6 @@ static bool scale_exact(uint64_t m, int e10, bool neg, double *out)
 #define SCALE_EXACT_MAX 0
 #endif
 
-
 #ifdef ARC__SSE2_DIGITS
 /* The 16 bytes at p less '0' each: a digit's value where there is one. */
 static inline __m128i digit_values16(const char *p)
@@ -348,8 +347,9 @@ static inline void gather_digits(const char *p, size_t n, size_t *i, uint64_t *m
         if (j + k >= 16) {
             /* The 16 bytes ending with the run, the 16 - k before it zeroed:
              * they lie in p[0, n), before the run's first digit. */
-            __m128i before = _mm_cmplt_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm_set1_epi8((char)(16 - k)));
+            const __m128i index =
+                _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            __m128i before = _mm_cmplt_epi8(index, _mm_set1_epi8((char)(16 - k)));
             d = _mm_andnot_si128(before, digit_values16(p + j + k - 16));
             v = v * pow10_u64[k] + value16(d);
             j += k;
@@ -404,8 +404,8 @@ size_t arc__double_prefix(const char *p, size_t n, double *out)
     while (i < n && p[i] == '0')
         i++;
     size_t from = i;
-    /* The integer part is usually a digit or two: bytes until a word's
-     * worth, then words. */
+    /* The integer part is usually a digit or two: its first four digits
+     * by bytes, any more in steps. */
     while (i < n && arc__is_digit(p[i]) && i - from < 4)
         m = m * 10 + (unsigned)(p[i++] - '0');
     if (i - from == 4)

@@ -22,7 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * arc__parse_double reads, whole, to the same value. */
     double pre = 0, whole = 0;
     size_t k = arc__double_prefix(p, size, &pre);
-    if (k > size || (k > 0 && (!arc__parse_double(p, k, &whole) || memcmp(&pre, &whole, sizeof pre)))) {
+    bool agrees = k == 0 || (k <= size && arc__parse_double(p, k, &whole) &&
+                             memcmp(&pre, &whole, sizeof pre) == 0);
+    if (!agrees) {
         fprintf(stderr, "prefix of %zu bytes disagrees with the parse\n", k);
         abort();
     }
