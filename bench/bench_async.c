@@ -5,11 +5,12 @@
  *
  *   bench_async run IMPL LOOP HOST PORT DEPTH COUNT
  *       IMPL arc|hiredis, LOOP poll|libevent|libev|libuv|glib. Prints
- *       "ops_per_s,cpu_us_per_op,heap_calls_per_op" for COUNT commands
- *       after COUNT/10 of warm-up.
+ *       "ops_per_s,cpu_us_per_op,heap_calls_per_op,sys_us_per_op" for
+ *       COUNT commands after COUNT/10 of warm-up (the CPU is user and
+ *       system time; the last field is the system part of it).
  *   bench_async raw HOST PORT DEPTH COUNT
  *       Pre-formatted commands, DEPTH per write, blocking socket. Prints
- *       "ops_per_s,cpu_us_per_op,0".
+ *       "ops_per_s,cpu_us_per_op,0,sys_us_per_op".
  *   bench_async rss IMPL HOST PORT COUNT
  *       Queues COUNT commands before the loop runs, then runs it until all
  *       are answered. Prints "peak_rss_kib_over_baseline".
@@ -84,6 +85,15 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The process's system time so far, in seconds. */
+static double sys_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* User and system time so far, in seconds. */
 static double cpu_s(void)
 {
     struct rusage ru;
@@ -116,7 +126,7 @@ typedef struct run {
     long depth, warm, total; /* total = warm + measured */
     long issued, done;
     int finished, failed;
-    double t0, c0;
+    double t0, c0, s0; /* at the warm-up's end: clock, CPU, system time */
     unsigned long h0;
     /* the loop */
     arc_poll_loop *poll;
@@ -157,6 +167,7 @@ static void completed(run *R, int ok)
     if (++R->done == R->warm) {
         R->t0 = now_s();
         R->c0 = cpu_s();
+        R->s0 = sys_s();
         R->h0 = heap_calls;
     }
     if (R->issued < R->total)
@@ -333,10 +344,10 @@ static int mode_run(char **argv)
         fprintf(stderr, "run failed after %ld replies\n", R.done);
         return 1;
     }
-    double t = now_s() - R.t0, c = cpu_s() - R.c0;
+    double t = now_s() - R.t0, c = cpu_s() - R.c0, sy = sys_s() - R.s0;
     unsigned long h = heap_calls - R.h0;
-    printf("%.0f,%.3f,%.2f\n", (double)count / t, c * 1e6 / (double)count,
-           (double)h / (double)count);
+    printf("%.0f,%.3f,%.2f,%.3f\n", (double)count / t, c * 1e6 / (double)count,
+           (double)h / (double)count, sy * 1e6 / (double)count);
     return 0;
 }
 
@@ -411,11 +422,12 @@ static int mode_raw(char **argv)
         memcpy(batch + (size_t)i * (size_t)cl, one_cmd, (size_t)cl);
     long warm = count / 10, total = warm + count, done = 0;
     long d0 = 0;
-    double t0 = 0, c0 = 0;
+    double t0 = 0, c0 = 0, s0 = 0;
     while (done < total) {
         if (done >= warm && t0 == 0) {
             t0 = now_s();
             c0 = cpu_s();
+            s0 = sys_s();
             d0 = done;
         }
         for (size_t off = 0; off < blen;) {
@@ -434,9 +446,10 @@ static int mode_raw(char **argv)
             return 1;
         done += depth;
     }
-    double t = now_s() - t0, c = cpu_s() - c0;
+    double t = now_s() - t0, c = cpu_s() - c0, sy = sys_s() - s0;
     long measured = done - d0;
-    printf("%.0f,%.3f,0\n", (double)measured / t, c * 1e6 / (double)measured);
+    printf("%.0f,%.3f,0,%.3f\n", (double)measured / t, c * 1e6 / (double)measured,
+           sy * 1e6 / (double)measured);
     return 0;
 }
 

@@ -11,6 +11,11 @@
 #   bench/run.sh instr      only the user-space instructions per SET (callgrind,
 #                           libevent, null server, depth 256), split into parts
 #                           (bench/instr_parts.py), arc and every peer
+#   bench/run.sh split      only the user and system time per SET at depth 256
+#                           against redis-server, arc and every peer, long runs
+#                           (SPLIT_COUNT, default 4,000,000) on LOOPS (default
+#                           poll libevent): the system time every client pays
+#                           (not part of "everything": about 2 minutes)
 #   bench/run.sh cluster    only the cluster client: routing against one context,
 #                           and redirect storms (about 35 s a repetition; not
 #                           part of "everything"). Its own build, BUILD (default
@@ -106,7 +111,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$what" = all ] || [ "$what" = async ] || [ "$what" = group ] || [ "$what" = instr ]; then
+if [ "$what" = all ] || [ "$what" = async ] || [ "$what" = group ] || [ "$what" = instr ] ||
+    [ "$what" = split ]; then
     rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$tmp" --logfile "$tmp/redis.log" &
@@ -118,6 +124,24 @@ if [ "$what" = all ] || [ "$what" = async ] || [ "$what" = group ] || [ "$what" 
         sleep 0.1
     done
     nport=$(awk '{print $2}' "$tmp/null.port")
+fi
+
+if [ "$what" = split ]; then
+    # User and system time per command, apart: getrusage samples which of
+    # the two a tick falls in, so a run must be seconds long for the split
+    # to hold to a few percent. The impls alternate within each repetition.
+    read -r -a loops <<<"${LOOPS:-poll libevent}"
+    n=${SPLIT_COUNT:-4000000}
+    echo "rep,loop,impl,ops_per_s,cpu_us_per_op,heap_calls_per_op,sys_us_per_op" >"$out/split.csv"
+    for i in $(seq "$reps"); do
+        for loop in "${loops[@]}"; do
+            for impl in arc hiredis "${peers[@]}"; do
+                r=$("$(ba_of "$impl")" run "$(arg_of "$impl")" "$loop" 127.0.0.1 "$rport" 256 "$n")
+                echo "$i,$loop,$impl,$r" >>"$out/split.csv"
+            done
+        done
+        echo "split: repetition $i of $reps done" >&2
+    done
 fi
 
 if [ "$what" = all ] || [ "$what" = group ]; then
@@ -162,7 +186,7 @@ if [ "$what" = all ] || [ "$what" = async ]; then
     impls=(arc hiredis "${peers[@]}")
     count_for() { case $1 in 1) echo 20000 ;; 16) echo 100000 ;; *) echo 300000 ;; esac; }
 
-    echo "rep,server,loop,impl,depth,ops_per_s,cpu_us_per_op,heap_calls_per_op" >"$out/async.csv"
+    echo "rep,server,loop,impl,depth,ops_per_s,cpu_us_per_op,heap_calls_per_op,sys_us_per_op" >"$out/async.csv"
     for i in $(seq "$reps"); do
         for depth in 1 16 256 4096; do
             n=$(count_for "$depth")

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Medians, ratios and targets of a bench/run.sh run.
 
-usage: summary.py OUTDIR [all|codec|async|group|instr|cluster]
+usage: summary.py OUTDIR [all|codec|async|group|instr|split|cluster]
 Reads OUTDIR/codec.csv, async.csv, syscalls.csv, rss.csv and idle.csv (those that the
-run made; cluster.csv and cluster-storm.csv for "cluster" only), prints the
-tables, and writes OUTDIR/async-<server>-medians.csv for bench/async.gp. The
+run made; split.csv for "split" only; cluster.csv and cluster-storm.csv for
+"cluster" only), prints the tables, and writes OUTDIR/async-<server>-medians.csv for bench/async.gp. The
 peers that run.sh was given (hiredis1, libvalkey) get a column each where
 they were measured, beside hiredis (0.14), and a column arc/best: arc
 against the best of hiredis and the peers. With peers, the targets are
@@ -122,6 +122,7 @@ if what in ("all", "async") and os.path.exists(f"{out}/async.csv"):
                 if server == "redis" and d == 256 and peers:
                     target(f"client CPU per op, redis-server, depth 256, {loop}: arc/best",
                            ca / bc, 0.3)
+
                 if server == "redis" and d == 256:
                     # The floor is one batch each way; arc keeps several in
                     # flight (io.c, parse_replies).
@@ -225,6 +226,36 @@ if what in ("all", "instr") and os.path.exists(f"{out}/instr.csv"):
     others = [per[i]["total"] for i in per if i != "arc" and "total" in per[i]]
     if "arc" in per and others:
         print(f"arc / best: {per['arc']['total'] / min(others):.2f}")
+    print()
+
+if what == "split" and os.path.exists(f"{out}/split.csv"):
+    # Every client sleeps in its poll about once per window and is woken by
+    # the next replies; that, in the kernel, is charged to it whatever its
+    # user-space work. When arc's system time alone reaches 0.3 of the best
+    # peer's whole CPU, no user-space saving meets the CPU target.
+    print("== user and system time per SET, us, depth 256, redis-server (medians)")
+    rows = {}
+    for r in csv.DictReader(open(f"{out}/split.csv")):
+        k = (r["loop"], r["impl"])
+        rows.setdefault(k, []).append(r)
+    loops = [lp for lp in LOOPS if any(k[0] == lp for k in rows)]
+    print(f"{'loop':9} {'impl':10} {'ops/s':>10} {'user':>7} {'system':>7} {'total':>7}")
+    for loop in loops:
+        total = {}
+        for impl in ["arc", "hiredis"] + PEERS:
+            rs = rows.get((loop, impl))
+            if not rs:
+                continue
+            cpu_ = med([float(r["cpu_us_per_op"]) for r in rs])
+            sy = med([float(r["sys_us_per_op"]) for r in rs])
+            total[impl] = (cpu_, sy)
+            print(f"{loop:9} {impl:10} {med([float(r['ops_per_s']) for r in rs]):10.0f} "
+                  f"{cpu_ - sy:7.3f} {sy:7.3f} {cpu_:7.3f}")
+        others = [v[0] for i, v in total.items() if i != "arc"]
+        if "arc" in total and others:
+            best = min(others)
+            print(f"{loop:9} arc / best peer: CPU {total['arc'][0] / best:.2f}; "
+                  f"arc's system time alone {total['arc'][1] / best:.2f} (the target is 0.3)")
     print()
 
 if what in ("all", "group") and os.path.exists(f"{out}/group.csv"):
