@@ -1,5 +1,5 @@
 /* bench_util.h: what the small bench programs share: a monotonic clock,
- * the process's CPU time, and an allocator that counts the bytes live. */
+ * the process's CPU time (and its system part), and an allocator that counts the bytes live. */
 #ifndef ARC_BENCH_UTIL_H
 #define ARC_BENCH_UTIL_H
 
@@ -22,6 +22,15 @@ static inline double bench_cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The system part of bench_cpu_s(), in seconds. getrusage samples which of
+ * the two a tick falls in, so the split holds only over runs of seconds. */
+static inline double bench_sys_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 typedef struct bench_counter {

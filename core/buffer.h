@@ -47,12 +47,6 @@ static inline char *arc__buffer_head(const arc_buffer *b)
     return b->data ? b->data + b->start : NULL;
 }
 
-/* The head of a buffer known to hold bytes (so to have memory): no test. */
-static inline char *arc__buffer_head_held(const arc_buffer *b)
-{
-    return b->data + b->start;
-}
-
 static inline char *arc__buffer_tail(const arc_buffer *b)
 {
     return b->data ? b->data + b->end : NULL;

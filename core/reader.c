@@ -301,7 +301,7 @@ static inline enum step find_crlf(arc_reader *r, const char *p, size_t avail, si
  * the text is copied, since the reply may take many feeds to complete. */
 static inline arc_reply *text_node(arc_reader *r, int type, size_t at, size_t len)
 {
-    char *s = arc__buffer_head_held(&r->in) + at; /* the line is there */
+    char *s = arc__buffer_head(&r->in) + at;
     if (r->depth > 0)
         return arc__rd_string_node(r, type, s, len);
     arc_reply *n = arc__rd_value_node(r, type);

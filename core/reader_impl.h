@@ -55,8 +55,8 @@ struct arc_reader {
     size_t offset;   /* stream offset of the input buffer's first byte */
     bool handed_out; /* the arena holds a reply the caller has seen */
     /* The reply handed out is a string whose bytes are in `in`'s block, not
-     * copied (bulk_of_length): that block must not be written until the
-     * next arc_reader_next. */
+     * copied (text_node): that block must not be written until the next
+     * arc_reader_next. */
     bool lent;
     char *retired; /* a block a lent reply still points into; freed by the next arc_reader_next */
     bool failed;
